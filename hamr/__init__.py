@@ -1,0 +1,56 @@
+"""hamr: a small, exact LLM provider runtime for OpenAI- and Anthropic-compatible APIs."""
+
+from ._client import AsyncClient, AsyncStream, Client, Stream
+from ._config import Config, ModelSpec, ProviderSettings, interpolate, load_config, use
+from ._errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ConnectionError,
+    ContextWindowExceededError,
+    HamrError,
+    InvalidResponseError,
+    ProviderError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    TimeoutError,
+)
+from ._presets import PRESETS
+from ._pricing import Spend
+from ._types import Completion, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
+
+__version__ = "0.4.0"
+
+__all__ = [
+    "PRESETS",
+    "AsyncClient",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "Completion",
+    "Config",
+    "ConfigError",
+    "ConnectionError",
+    "ContextWindowExceededError",
+    "HamrError",
+    "InvalidResponseError",
+    "ModelInfo",
+    "ModelSpec",
+    "ProviderError",
+    "ProviderSettings",
+    "RateLimitError",
+    "ReasoningBlock",
+    "ServerError",
+    "Spend",
+    "Stream",
+    "StreamError",
+    "StreamEvent",
+    "TimeoutError",
+    "ToolCall",
+    "Usage",
+    "interpolate",
+    "load_config",
+    "use",
+]

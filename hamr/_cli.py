@@ -1,0 +1,168 @@
+"""The `hamr` command: providers, models, use, chat, config check. Errors print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from ._client import Client
+from ._config import Config, ProviderSettings, interpolate, load_config, use
+from ._errors import HamrError, redact
+from ._presets import PRESETS
+
+EPILOG = """examples:
+  hamr providers
+  hamr models --provider relay
+  hamr use deepseek deepseek-chat
+  hamr chat "Write a haiku about TOML"
+  hamr config check
+"""
+
+
+def _key_status(p: ProviderSettings) -> str:
+    if p.key():
+        return f"key from {p.api_key_env}" if p.api_key_env and os.environ.get(p.api_key_env) else "key in file"
+    if p.requires_key:
+        return f"MISSING {p.api_key_env or 'api_key'}"
+    return "no key needed"
+
+
+def cmd_providers(config: Config, args: argparse.Namespace) -> int:
+    rows = []
+    for pid, p in sorted(config.providers.items()):
+        mark = "*" if pid == config.active.provider else " "
+        state = "enabled" if p.enabled else "disabled"
+        rows.append((f"{mark} {pid}", p.compatibility, state, _key_status(p), p.base_url))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[4])
+    return 0
+
+
+def cmd_models(config: Config, args: argparse.Namespace) -> int:
+    with Client(config, provider=args.provider) as client:
+        for m in client.models():
+            extra = []
+            if m.display_name:
+                extra.append(m.display_name)
+            if m.context_window:
+                extra.append(f"{m.context_window} tokens")
+            if m.supports_thinking:
+                extra.append("thinking")
+            print(m.id + (f"  ({', '.join(extra)})" if extra else ""))
+    return 0
+
+
+def cmd_use(config: Config | None, args: argparse.Namespace) -> int:
+    new = use(args.provider, args.model, path=args.config)
+    print(f"active: {new.active.provider} / {new.active.model or '(server default)'}  (written to {new.path})")
+    return 0
+
+
+def cmd_chat(config: Config, args: argparse.Namespace) -> int:
+    with Client(config, provider=args.provider, model=args.model) as client:
+        stream = client.stream(
+            [{"role": "user", "content": args.prompt}], system=args.system, max_tokens=args.max_tokens
+        )
+        with stream:
+            for event in stream:
+                if event.type == "text":
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+        if not stream.completion.text.endswith("\n"):
+            sys.stdout.write("\n")
+        print(client.spend, file=sys.stderr)
+    return 0
+
+
+def cmd_check(config: Config, args: argparse.Namespace) -> int:
+    where = config.path if config.path and config.path.exists() else "no config file (presets only)"
+    print(f"config: {where}")
+    print(f"active: {config.active.provider} / {config.active.model or '(server default)'}")
+    problems = 0
+    for pid, p in sorted(config.providers.items()):
+        if not p.enabled:
+            continue
+        line = f"  {pid}: {p.base_url} [{p.compatibility}] base_url from {p.origins.get('base_url', 'preset')}"
+        missing = []
+        if p.requires_key and not p.key():
+            missing.append(p.api_key_env or "api_key")
+        for name, template in p.headers.items():
+            try:
+                if interpolate(template, os.environ) is None:
+                    missing.append(f"{template} (header {name} will be omitted)")
+            except HamrError as exc:
+                missing.append(str(exc))
+        if missing:
+            line += "; missing: " + ", ".join(missing)
+            if pid == config.active.provider:
+                problems += 1
+        print(line)
+    return 1 if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hamr",
+        description="A small, exact LLM provider runtime.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", help="config file (default: $HAMR_CONFIG or ~/.config/hamr/config.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "providers", help="list providers, their protocol and key status", epilog="example: hamr providers"
+    )
+    p.set_defaults(func=cmd_providers)
+
+    p = sub.add_parser("models", help="list a provider's models", epilog="example: hamr models --provider groq")
+    p.add_argument("--provider", help="provider id (default: the active one)")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser(
+        "use",
+        help="switch the active provider/model and save it",
+        epilog="example: hamr use anthropic claude-sonnet-4-5",
+    )
+    p.add_argument("provider", help=f"provider id, e.g. {', '.join(PRESETS)}")
+    p.add_argument("model", nargs="?", help="model id (default: the provider's default)")
+    p.set_defaults(func=cmd_use)
+
+    p = sub.add_parser(
+        "chat", help="send one prompt and stream the answer", epilog='example: hamr chat --provider relay "Say hello"'
+    )
+    p.add_argument("prompt")
+    p.add_argument("--provider")
+    p.add_argument("--model")
+    p.add_argument("--system", help="system prompt")
+    p.add_argument("--max-tokens", type=int, default=None)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("config", help="inspect the config")
+    csub = p.add_subparsers(dest="config_command", required=True)
+    c = csub.add_parser(
+        "check", help="validate the config and list missing environment variables", epilog="example: hamr config check"
+    )
+    c.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        # `use` loads (or creates) the file itself, so a missing file is not an error there
+        config = None if args.command == "use" else load_config(args.config)
+        return int(args.func(config, args))
+    except HamrError as exc:
+        print(f"hamr: error: {redact(str(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hamr: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""Typed errors, and the one place that turns an HTTP error response (any body shape) into one of them."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._types import Completion
+
+_KEY_SHAPES = re.compile(
+    r"sk-(?:ant-|or-v1-|proj-)?[A-Za-z0-9_\-]{16,}|gsk_[A-Za-z0-9]{16,}|[Bb]earer\s+[A-Za-z0-9._~+/\-]{16,}"
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}(?:\.[A-Za-z0-9_\-]*)?"
+)
+REDACTED = "[REDACTED]"
+SNIPPET_LIMIT = 500
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Remove every known secret value and anything shaped like a key from ``text``."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return _KEY_SHAPES.sub(REDACTED, text)
+
+
+class HamrError(Exception):
+    """Base class of every error hamr raises."""
+
+
+class ConfigError(HamrError):
+    """A config file, an environment variable or an argument is wrong. Names the file and key path."""
+
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None) -> None:
+        self.path = path
+        self.key = key
+        self.message = message
+        where = ", ".join(p for p in (path and f"in {path}", key and f"at {key}") if p)
+        super().__init__(f"{message} ({where})" if where else message)
+
+
+class ProviderError(HamrError):
+    """The provider answered with an error, or could not be reached, or sent something unreadable."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        body: str = "",
+        code: str | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.status = status
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.body = body
+        self.code = code
+        self.error_type = error_type
+        self.message = message
+        prefix = f"{provider}: " + (f"HTTP {status}: " if status else "")
+        super().__init__(prefix + message)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self.provider!r}, status={self.status!r}, message={self.message!r})"
+
+
+class AuthenticationError(ProviderError):
+    """401/403: the key is missing, wrong, or not allowed to do this."""
+
+
+class RateLimitError(ProviderError):
+    """429: too many requests; ``retry_after`` says how long the provider asked to wait, when it did."""
+
+
+class BadRequestError(ProviderError):
+    """400/404/422: the request itself is wrong (unknown model, bad parameter)."""
+
+
+class ContextWindowExceededError(BadRequestError):
+    """The prompt (plus ``max_tokens``) is longer than the model's context window."""
+
+
+class ServerError(ProviderError):
+    """5xx, including Anthropic's 529 overloaded."""
+
+
+class InvalidResponseError(ProviderError):
+    """The provider answered, but not with something hamr can read (not JSON, missing fields)."""
+
+
+class TimeoutError(ProviderError):
+    """A connect, read or stream-idle timeout fired; ``timeout`` names which."""
+
+    def __init__(self, message: str, *, provider: str, timeout: str) -> None:
+        self.timeout = timeout
+        super().__init__(message, provider=provider)
+
+
+class ConnectionError(ProviderError):
+    """The provider could not be reached, or the connection broke before a response arrived."""
+
+
+class StreamError(ProviderError):
+    """A stream broke after it started: an error event arrived or the connection dropped.
+    ``partial`` holds everything received until then."""
+
+    def __init__(self, message: str, *, partial: Completion, **kwargs: Any) -> None:
+        self.partial = partial
+        super().__init__(message, **kwargs)
+
+
+_CONTEXT_PATTERNS = re.compile(
+    r"context[ _]length|context[ _]window|maximum context|prompt is too long|too many tokens|"
+    r"input is too long|reduce the length|exceeds the (?:model's )?(?:maximum|max)|context_length_exceeded",
+    re.IGNORECASE,
+)
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, ``retry-after`` (seconds or HTTP date); None when absent/garbled."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    ms = lowered.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(float(ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+def _describe_body(body: bytes) -> tuple[str, str | None, str | None, str | None, str]:
+    """(message, code, type, request_id, snippet) from an error body of any shape."""
+    text = body.decode("utf-8", errors="replace").strip()
+    snippet = text[:SNIPPET_LIMIT]
+    if not text:
+        return "empty response body", None, None, None, ""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        if text.lstrip().startswith("<"):
+            title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+            summary = title.group(1).strip() if title else "an HTML page"
+            return f"non-JSON error page: {summary}", None, None, None, snippet
+        return text.splitlines()[0][:200], None, None, None, snippet
+    if not isinstance(data, dict):
+        return text[:200], None, None, None, snippet
+    err = data.get("error", data)
+    request_id = data.get("request_id") if isinstance(data.get("request_id"), str) else None
+    if isinstance(err, str):
+        return err, None, None, request_id, snippet
+    if not isinstance(err, dict):
+        return text[:200], None, None, request_id, snippet
+    message = err.get("message") or err.get("detail") or data.get("message") or data.get("detail") or text[:200]
+    code = err.get("code")
+    etype = err.get("type")
+    return (
+        str(message),
+        None if code is None else str(code),
+        None if etype is None else str(etype),
+        request_id,
+        snippet,
+    )
+
+
+_TYPE_CLASSES: dict[str, type[ProviderError]] = {
+    "authentication_error": AuthenticationError,
+    "permission_error": AuthenticationError,
+    "rate_limit_error": RateLimitError,
+    "overloaded_error": ServerError,
+    "api_error": ServerError,
+    "server_error": ServerError,
+    "invalid_request_error": BadRequestError,
+    "not_found_error": BadRequestError,
+}
+
+
+def error_from_response(
+    provider: str, status: int, headers: Mapping[str, str], body: bytes, secrets: Iterable[str] = ()
+) -> ProviderError:
+    """Map an HTTP error response to the typed error a caller catches."""
+    secrets = tuple(secrets)
+    message, code, etype, request_id, snippet = _describe_body(body)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    request_id = request_id or lowered.get("request-id") or lowered.get("x-request-id")
+    cls: type[ProviderError] = ProviderError
+    if status < 400:  # an error object inside a successful response: classify by what it says
+        numeric = int(code) if code and code.isdigit() else 0
+        if 400 <= numeric < 600:
+            status = numeric
+        else:
+            cls = _TYPE_CLASSES.get(etype or "", ProviderError)
+    if status in (401, 403):
+        cls = AuthenticationError
+    elif status == 429:
+        cls = RateLimitError
+    elif status in (400, 404, 409, 413, 422):
+        context = _CONTEXT_PATTERNS.search(message) or code == "context_length_exceeded"
+        cls = ContextWindowExceededError if context else BadRequestError
+    elif status >= 500:
+        cls = ServerError
+    return cls(
+        redact(message, secrets),
+        provider=provider,
+        status=status,
+        request_id=request_id,
+        retry_after=parse_retry_after(headers),
+        body=redact(snippet, secrets),
+        code=code,
+        error_type=etype,
+    )

@@ -1,0 +1,261 @@
+"""Streaming decode shared by both protocols: accumulate deltas into a Completion, split <think> blocks, and join
+the SSE decoder to a protocol's event parser (bytes in, neutral events out)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ._errors import StreamError
+from ._sse import SSEDecodeError, SSEDecoder, SSEEvent
+from ._types import Completion, ReasoningBlock, StreamEvent, ToolCall, Usage
+
+_FINISH = {
+    "stop": "stop",
+    "eos": "stop",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "model_length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "tool_use": "tool_calls",
+    "content_filter": "content_filter",
+    "refusal": "content_filter",
+    "safety": "content_filter",
+}
+
+
+def normalize_finish(reason: object) -> str | None:
+    """Map provider finish/stop reasons to stop | length | tool_calls | content_filter; others pass through."""
+    if reason is None or reason == "":
+        return None
+    return _FINISH.get(str(reason), str(reason))
+
+
+def split_think(text: str) -> tuple[str, str]:
+    """(reasoning, text) of a completed content string that starts with a ``<think>`` block."""
+    stripped = text.lstrip()
+    if not stripped.startswith("<think>"):
+        return "", text
+    inner, found, rest = stripped[len("<think>") :].partition("</think>")
+    if not found:
+        return inner, ""
+    return inner, rest.lstrip()
+
+
+class ThinkSplitter:
+    """Routes streamed content that opens with ``<think>`` to reasoning until ``</think>``, with the tags split
+    across any number of deltas. Content that does not open with the tag passes through untouched."""
+
+    __slots__ = ("_buf", "_state")
+    _OPEN, _CLOSE = "<think>", "</think>"
+
+    def __init__(self) -> None:
+        self._state = "start"  # start -> think -> after -> text
+        self._buf = ""
+
+    def feed(self, delta: str) -> list[tuple[str, str]]:
+        """Returns (kind, text) pieces, kind 'text' or 'reasoning'."""
+        if self._state == "text":
+            return [("text", delta)]
+        out: list[tuple[str, str]] = []
+        self._buf += delta
+        if self._state == "start":
+            head = self._buf.lstrip()
+            if not head or (len(head) < len(self._OPEN) and self._OPEN.startswith(head)):
+                return out
+            if not head.startswith(self._OPEN):
+                self._state = "text"
+                text, self._buf = self._buf, ""
+                return [("text", text)]
+            self._state = "think"
+            self._buf = head[len(self._OPEN) :]
+        if self._state == "think":
+            inner, found, rest = self._buf.partition(self._CLOSE)
+            if found:
+                if inner:
+                    out.append(("reasoning", inner))
+                self._state, self._buf = "after", rest
+            else:
+                keep = _partial_suffix(self._buf, self._CLOSE)
+                safe = self._buf[: len(self._buf) - keep]
+                if safe:
+                    out.append(("reasoning", safe))
+                self._buf = self._buf[len(safe) :]
+                return out
+        if self._state == "after":
+            rest = self._buf.lstrip()
+            self._buf = ""
+            if rest:
+                self._state = "text"
+                out.append(("text", rest))
+        return out
+
+    def pending(self) -> list[tuple[str, str]]:
+        """What is held back waiting for more input, as it would come out if the stream ended now."""
+        if not self._buf or self._state == "after":
+            return []
+        return [("reasoning" if self._state == "think" else "text", self._buf)]
+
+    def flush(self) -> list[tuple[str, str]]:
+        out = self.pending()
+        self._buf = ""
+        return out
+
+
+def _partial_suffix(text: str, tag: str) -> int:
+    """Length of the longest suffix of ``text`` that is a proper prefix of ``tag``."""
+    for n in range(min(len(tag) - 1, len(text)), 0, -1):
+        if tag.startswith(text[-n:]):
+            return n
+    return 0
+
+
+class _CallBuilder:
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.name = ""
+        self.arguments: list[str] = []
+
+
+class Accumulator:
+    """The state of one streamed response; ``snapshot()`` is a Completion of everything received so far."""
+
+    def __init__(self, provider: str, *, think_tags: bool = True) -> None:
+        self.provider = provider
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.blocks: list[ReasoningBlock] = []
+        self.calls: dict[object, tuple[int, _CallBuilder]] = {}
+        self.usage: Usage | None = None
+        self.finish_reason: str | None = None
+        self.model = ""
+        self.id = ""
+        self._think = ThinkSplitter() if think_tags else None
+
+    def add_text(self, delta: str, events: list[StreamEvent]) -> None:
+        if not delta:
+            return
+        if self._think is None:
+            self.text.append(delta)
+            events.append(StreamEvent("text", text=delta))
+            return
+        for kind, piece in self._think.feed(delta):
+            self._emit(kind, piece, events)
+
+    def _emit(self, kind: str, piece: str, events: list[StreamEvent]) -> None:
+        if kind == "text":
+            self.text.append(piece)
+            events.append(StreamEvent("text", text=piece))
+        else:
+            self.reasoning.append(piece)
+            events.append(StreamEvent("reasoning", text=piece))
+
+    def add_reasoning(self, delta: str, events: list[StreamEvent]) -> None:
+        if delta:
+            self.reasoning.append(delta)
+            events.append(StreamEvent("reasoning", text=delta))
+
+    def tool_fragment(
+        self, key: object, call_id: str | None, name: str | None, arguments: str, events: list[StreamEvent]
+    ) -> None:
+        entry = self.calls.get(key)
+        if entry is None:
+            entry = self.calls[key] = (len(self.calls), _CallBuilder())
+        index, call = entry
+        new_id = call_id if call_id and call_id != call.id else None
+        new_name = name if name and name != call.name else None
+        if new_id:
+            call.id = new_id
+        if new_name:
+            call.name = new_name
+        if arguments:
+            call.arguments.append(arguments)
+        if new_id or new_name or arguments:
+            events.append(StreamEvent("tool_call", index=index, id=new_id, name=new_name, arguments=arguments))
+
+    def set_usage(self, usage: Usage, events: list[StreamEvent]) -> None:
+        if usage != self.usage:
+            self.usage = usage
+            events.append(StreamEvent("usage", usage=usage))
+
+    def finish_text(self, events: list[StreamEvent]) -> None:
+        if self._think is not None:
+            for kind, piece in self._think.flush():
+                self._emit(kind, piece, events)
+
+    def snapshot(self) -> Completion:
+        calls = tuple(
+            ToolCall.from_raw(c.id, c.name, "".join(c.arguments))
+            for _, c in sorted(self.calls.values(), key=lambda entry: entry[0])
+        )
+        pending = self._think.pending() if self._think is not None else []
+        text = "".join(self.text) + "".join(p for k, p in pending if k == "text")
+        reasoning = "".join(self.reasoning) + "".join(p for k, p in pending if k == "reasoning")
+        return Completion(
+            text=text,
+            reasoning=reasoning,
+            tool_calls=calls,
+            finish_reason=self.finish_reason,
+            usage=self.usage,
+            model=self.model,
+            id=self.id,
+            provider=self.provider,
+            reasoning_blocks=tuple(self.blocks),
+        )
+
+
+class EventParser(Protocol):
+    """What each protocol provides for streaming: decoded SSE events in, neutral events out."""
+
+    acc: Accumulator
+
+    def feed(self, event: SSEEvent) -> list[StreamEvent]: ...
+
+    def end(self) -> None:
+        """Called at end of stream; raises StreamError when the stream stopped before its end marker."""
+
+
+class StreamDecoder:
+    """Bytes in, neutral events out; the last event is ``done`` carrying the Completion. Any failure raises
+    StreamError with ``partial`` set to what was received."""
+
+    def __init__(self, parser: EventParser) -> None:
+        self._sse = SSEDecoder()
+        self._parser = parser
+        self.completion: Completion | None = None
+
+    @property
+    def partial(self) -> Completion:
+        return self._parser.acc.snapshot()
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        try:
+            sse_events = self._sse.feed(chunk)
+        except SSEDecodeError as exc:
+            raise self.broken(str(exc)) from None
+        if not sse_events:
+            return []
+        out: list[StreamEvent] = []
+        for ev in sse_events:
+            out += self._parser.feed(ev)
+        return out
+
+    def close(self) -> list[StreamEvent]:
+        try:
+            out: list[StreamEvent] = []
+            for ev in self._sse.close():
+                out += self._parser.feed(ev)
+        except SSEDecodeError as exc:
+            raise self.broken(str(exc)) from None
+        self._parser.end()
+        self._parser.acc.finish_text(out)
+        self.completion = self._parser.acc.snapshot()
+        out.append(StreamEvent("done", completion=self.completion))
+        return out
+
+    def broken(self, message: str) -> StreamError:
+        return StreamError(message, partial=self.partial, provider=self._parser.acc.provider)

@@ -1,0 +1,141 @@
+"""The neutral values hamr hands back: completions, tool calls, usage, stream events, model info."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+#: finish_reason values every protocol is normalised to; an unknown provider value passes through unchanged.
+FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one request.
+
+    ``input_tokens`` is the whole prompt as billed, cached parts included (OpenAI's ``prompt_tokens``;
+    for Anthropic, ``input_tokens + cache_read_input_tokens + cache_creation_input_tokens``).
+    ``cache_read_tokens`` and ``cache_write_tokens`` are the parts of it read from or written to a prompt cache.
+    ``cost`` is a USD cost the provider itself reported (OpenRouter ``usage.cost``), else ``None``.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost: float | None = None
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        return max(self.input_tokens - self.cache_read_tokens - self.cache_write_tokens, 0)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A complete tool call. ``arguments`` is the parsed JSON object; when the model sent arguments that are not a
+    JSON object, ``arguments`` is empty, ``raw_arguments`` keeps exactly what was sent and ``arguments_error`` says why.
+    """
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    raw_arguments: str = ""
+    arguments_error: str | None = None
+
+    @classmethod
+    def from_raw(cls, id: str, name: str, raw: str) -> ToolCall:
+        if raw.strip() == "":
+            return cls(id=id, name=name, arguments={}, raw_arguments=raw)
+        try:
+            parsed = json.loads(raw)
+        except ValueError as exc:
+            return cls(id, name, {}, raw, f"arguments are not valid JSON: {exc}")
+        if not isinstance(parsed, dict):
+            return cls(id, name, {}, raw, f"arguments are JSON {type(parsed).__name__}, not an object")
+        return cls(id=id, name=name, arguments=parsed, raw_arguments=raw)
+
+
+@dataclass(frozen=True)
+class ReasoningBlock:
+    """One block of reasoning as the provider sent it, kept so it can be sent back verbatim (Anthropic thinking
+    blocks must return with their ``signature``; ``redacted`` holds the data of a ``redacted_thinking`` block)."""
+
+    text: str
+    signature: str | None = None
+    redacted: str | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    model: str = ""
+    id: str = ""
+    provider: str = ""
+    reasoning_blocks: tuple[ReasoningBlock, ...] = ()
+
+    def to_message(self) -> dict[str, Any]:
+        """This completion as an assistant message for the next request, reasoning included where the provider
+        needs it back (DeepSeek ``reasoning_content``, Anthropic signed thinking blocks)."""
+        message: dict[str, Any] = {"role": "assistant", "content": self.text}
+        if self.tool_calls:
+            message["tool_calls"] = [
+                {"id": c.id, "name": c.name, "arguments": c.raw_arguments if c.arguments_error else c.arguments}
+                for c in self.tool_calls
+            ]
+        if self.reasoning:
+            message["reasoning"] = self.reasoning
+        if self.reasoning_blocks:
+            message["reasoning_blocks"] = list(self.reasoning_blocks)
+        return message
+
+
+StreamEventType = Literal["text", "reasoning", "tool_call", "usage", "done"]
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One neutral stream event.
+
+    - ``text`` / ``reasoning``: ``text`` is the delta.
+    - ``tool_call``: a fragment of call ``index`` (0-based order of calls in this response); ``id`` and ``name``
+      when known, ``arguments`` is the argument-JSON fragment.
+    - ``usage``: ``usage`` is the usage reported so far (it replaces, never adds to, an earlier one).
+    - ``done``: ``completion`` is the finished completion.
+    """
+
+    type: StreamEventType
+    text: str = ""
+    index: int = 0
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    usage: Usage | None = None
+    completion: Completion | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    display_name: str = ""
+    context_window: int | None = None
+    supports_thinking: bool = False
+    input_price_per_1m_tokens: float | None = None
+    output_price_per_1m_tokens: float | None = None
+    #: where the entry came from: "server", "config", or "server+config"
+    source: str = "server"
+
+
+@dataclass(frozen=True)
+class HTTPRequest:
+    """A request as plain data: what a protocol builds and a client sends."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    json: dict[str, Any] | None = None
