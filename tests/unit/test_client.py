@@ -1,0 +1,286 @@
+"""Client and AsyncClient over a mock transport: the same requests, results and errors from both."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+import hamr
+from hamr._config import parse_config
+
+OK_CHAT = {
+    "id": "c1",
+    "model": "m",
+    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hello"}}],
+    "usage": {"prompt_tokens": 1000, "completion_tokens": 2000},
+}
+STREAM = (
+    b'data: {"id":"c2","choices":[{"index":0,"delta":{"content":"hel"}}]}\n\n'
+    b'data: {"choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}\n\n'
+    b'data: {"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":2000}}\n\ndata: [DONE]\n\n'
+)
+ENV = {"DEEPSEEK_API_KEY": "ds-secret-key-123"}
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Recorder:
+    """A MockTransport handler that answers from a list and records every request."""
+
+    def __init__(self, *responses: httpx.Response) -> None:
+        self.responses = list(responses)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.responses.pop(0)
+
+
+def make_client(kind: str, handler: Handler, **kwargs: Any) -> hamr.Client | hamr.AsyncClient:
+    kwargs.setdefault("env", ENV)
+    kwargs.setdefault("provider", "deepseek")
+    if kind == "sync":
+        client: Any = hamr.Client(http_client=httpx.Client(transport=httpx.MockTransport(handler)), **kwargs)
+        client._sleep = lambda s: None
+    else:
+        client = hamr.AsyncClient(http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)), **kwargs)
+
+        async def no_sleep(s: float) -> None:
+            return None
+
+        client._sleep = no_sleep
+    return client
+
+
+async def chat(client: Any, *args: Any, **kwargs: Any) -> hamr.Completion:
+    result = client.chat(*args, **kwargs)
+    return await result if isinstance(client, hamr.AsyncClient) else result
+
+
+async def stream(client: Any, *args: Any, **kwargs: Any) -> tuple[list[hamr.StreamEvent], hamr.Completion]:
+    if isinstance(client, hamr.AsyncClient):
+        async with await client.stream(*args, **kwargs) as s:
+            events = [e async for e in s]
+    else:
+        with client.stream(*args, **kwargs) as s:
+            events = list(s)
+    return events, s.completion
+
+
+async def models(client: Any) -> list[hamr.ModelInfo]:
+    result = client.models()
+    return await result if isinstance(client, hamr.AsyncClient) else result
+
+
+KINDS = pytest.mark.parametrize("kind", ["sync", "async"])
+
+
+@KINDS
+async def test_chat_goes_through_the_given_http_client(kind: str) -> None:
+    rec = Recorder(httpx.Response(200, json=OK_CHAT))
+    client = make_client(kind, rec)
+    completion = await chat(client, [{"role": "user", "content": "hi"}], system="Be brief")
+    assert completion.text == "hello" and completion.usage.output_tokens == 2000
+    request = rec.requests[0]
+    assert str(request.url) == "https://api.deepseek.com/chat/completions"
+    assert request.headers["authorization"] == "Bearer ds-secret-key-123"
+    assert json.loads(request.content)["model"] == "deepseek-chat"
+    assert str(client.spend) == "Spend: $0.002"  # 1000 * 0.27/1M + 2000 * 1.10/1M = $0.00247
+
+
+@KINDS
+async def test_stream_events_join_to_the_completion(kind: str) -> None:
+    rec = Recorder(httpx.Response(200, content=STREAM, headers={"content-type": "text/event-stream"}))
+    client = make_client(kind, rec)
+    events, completion = await stream(client, "hi")
+    assert [e.type for e in events] == ["text", "text", "usage", "done"]
+    assert "".join(e.text for e in events if e.type == "text") == completion.text == "hello"
+    assert completion.usage.input_tokens == 1000 and completion.finish_reason == "stop"
+    assert json.loads(rec.requests[0].content)["stream_options"] == {"include_usage": True}
+    assert client.spend.requests == 1
+
+
+@KINDS
+async def test_retryable_status_is_retried_then_succeeds(kind: str) -> None:
+    rec = Recorder(
+        httpx.Response(503, text="busy"),
+        httpx.Response(429, headers={"retry-after": "1"}),
+        httpx.Response(200, json=OK_CHAT),
+    )
+    client = make_client(kind, rec)
+    assert (await chat(client, "hi")).text == "hello"
+    assert len(rec.requests) == 3
+
+
+@KINDS
+async def test_client_errors_are_not_retried(kind: str) -> None:
+    rec = Recorder(httpx.Response(401, json={"error": {"message": "bad key ds-secret-key-123"}}))
+    client = make_client(kind, rec)
+    with pytest.raises(hamr.AuthenticationError) as info:
+        await chat(client, "hi")
+    assert len(rec.requests) == 1
+    assert "ds-secret-key-123" not in str(info.value) and "ds-secret-key-123" not in info.value.body
+
+
+@KINDS
+async def test_retries_exhausted_raise_the_last_error(kind: str) -> None:
+    rec = Recorder(*[httpx.Response(429, json={"error": {"message": "slow"}}, headers={"retry-after": "3"})] * 3)
+    client = make_client(kind, rec)
+    with pytest.raises(hamr.RateLimitError) as info:
+        await chat(client, "hi")
+    assert info.value.retry_after == 3.0 and len(rec.requests) == 3  # max_retries = 2
+
+
+@KINDS
+async def test_connection_failure_is_a_typed_error(kind: str) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    client = make_client(kind, refuse)
+    with pytest.raises(hamr.ConnectionError, match=r"cannot reach https://api\.deepseek\.com"):
+        await chat(client, "hi")
+
+
+@KINDS
+async def test_missing_key_fails_before_any_request(kind: str) -> None:
+    rec = Recorder()
+    client = make_client(kind, rec, env={})
+    with pytest.raises(hamr.ConfigError, match="set the environment variable DEEPSEEK_API_KEY"):
+        await chat(client, "hi")
+    assert rec.requests == []
+
+
+@KINDS
+async def test_model_is_discovered_from_the_server_when_none_is_configured(kind: str) -> None:
+    rec = Recorder(
+        httpx.Response(200, json={"object": "list", "data": [{"id": "gemma-3-270m-it"}]}),
+        httpx.Response(200, json=OK_CHAT),
+    )
+    client = make_client(kind, rec, provider="relay")
+    await chat(client, "hi")
+    assert [r.url.path for r in rec.requests] == ["/v1/models", "/v1/chat/completions"]
+    assert json.loads(rec.requests[1].content)["model"] == "gemma-3-270m-it"
+    assert "authorization" not in rec.requests[1].headers
+    assert str(client.spend) == "Spend: local"
+
+
+@KINDS
+async def test_models_merge_server_list_with_configured_metadata(kind: str) -> None:
+    config = parse_config(
+        {
+            "providers": {
+                "relay": {
+                    "models": [
+                        {"id": "gemma", "display_name": "Gemma", "context_window": 32768},
+                        {"id": "offline-only", "supports_thinking": True},
+                    ]
+                }
+            }
+        }
+    )
+    rec = Recorder(httpx.Response(200, json={"data": [{"id": "gemma"}, {"id": "other"}]}))
+    client = make_client(kind, rec, config=config, provider="relay")
+    listed = await models(client)
+    assert [(m.id, m.display_name, m.context_window, m.source) for m in listed] == [
+        ("gemma", "Gemma", 32768, "server+config"),
+        ("other", "", None, "server"),
+        ("offline-only", "", None, "config"),
+    ]
+
+
+@KINDS
+async def test_anthropic_client_end_to_end(kind: str) -> None:
+    body = {
+        "id": "msg_1",
+        "model": "claude",
+        "content": [{"type": "text", "text": "2 + 2 = 4"}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 16, "output_tokens": 13},
+    }
+    rec = Recorder(httpx.Response(200, json=body))
+    client = make_client(kind, rec, provider="anthropic", env={"ANTHROPIC_API_KEY": "ant-secret-key-456"})
+    completion = await chat(client, [{"role": "user", "content": "2+2?"}], system="Answer")
+    assert completion.text == "2 + 2 = 4" and completion.finish_reason == "stop"
+    request = rec.requests[0]
+    assert request.url.path == "/v1/messages" and request.headers["x-api-key"] == "ant-secret-key-456"
+    assert json.loads(request.content)["system"] == "Answer"
+
+
+@KINDS
+async def test_stream_dropped_midway_keeps_partial_text(kind: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        def body():  # type: ignore[no-untyped-def]
+            yield b'data: {"choices":[{"index":0,"delta":{"content":"partial "}}]}\n\n'
+            raise httpx.ReadError("connection reset", request=request)
+
+        async def abody():  # type: ignore[no-untyped-def]
+            for chunk in body():
+                yield chunk
+
+        stream_body = body() if kind == "sync" else abody()
+        return httpx.Response(200, content=stream_body, headers={"content-type": "text/event-stream"})
+
+    client = make_client(kind, handler)
+    with pytest.raises(hamr.StreamError, match="connection dropped mid-stream") as info:
+        await stream(client, "hi")
+    assert info.value.partial.text == "partial "
+
+
+def test_insecure_http_to_a_remote_host_is_refused_with_a_key() -> None:
+    config = parse_config({"providers": {"lan": {"base_url": "http://10.1.2.3:8000/v1", "api_key": "lan-key-000"}}})
+    client = hamr.Client(
+        config,
+        provider="lan",
+        model="m",
+        http_client=httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=OK_CHAT))),
+    )
+    with pytest.raises(hamr.ConfigError, match="allow_insecure_http"):
+        client.chat("hi")
+    allowed = parse_config(
+        {
+            "providers": {
+                "lan": {"base_url": "http://10.1.2.3:8000/v1", "api_key": "lan-key-000", "allow_insecure_http": True}
+            }
+        }
+    )
+    client = hamr.Client(
+        allowed,
+        provider="lan",
+        model="m",
+        http_client=httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=OK_CHAT))),
+    )
+    assert client.chat("hi").text == "hello"
+
+
+def test_disabled_or_unknown_provider_is_a_config_error() -> None:
+    config = parse_config({"providers": {"groq": {"enabled": False}}})
+    with pytest.raises(hamr.ConfigError, match="disabled"):
+        hamr.Client(config, provider="groq")
+    with pytest.raises(hamr.ConfigError, match="did you mean 'groq'"):
+        hamr.Client(config, provider="grok")
+
+
+def test_repr_never_shows_the_key() -> None:
+    client = hamr.Client(provider="deepseek", env=ENV)
+    assert "ds-secret-key-123" not in repr(client) + repr(client._core.settings) + repr(client._core.config)
+
+
+def test_completion_to_message_feeds_the_next_turn() -> None:
+    completion = hamr.Completion(
+        text="", tool_calls=(hamr.ToolCall("call_1", "weather", {"city": "Paris"}, '{"city":"Paris"}'),)
+    )
+    rec = Recorder(httpx.Response(200, json=OK_CHAT))
+    client = make_client("sync", rec)
+    client.chat(
+        [
+            {"role": "user", "content": "weather?"},
+            completion.to_message(),
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+        ]
+    )
+    sent = json.loads(rec.requests[0].content)["messages"]
+    assert sent[1]["tool_calls"][0]["function"] == {"name": "weather", "arguments": '{"city": "Paris"}'}
+    assert sent[2] == {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}
