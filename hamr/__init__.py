@@ -14,6 +14,7 @@ from ._errors import (
     RateLimitError,
     ServerError,
     StreamError,
+    StreamTimeoutError,
     TimeoutError,
 )
 from ._presets import PRESETS
@@ -47,6 +48,7 @@ __all__ = [
     "Stream",
     "StreamError",
     "StreamEvent",
+    "StreamTimeoutError",
     "TimeoutError",
     "ToolCall",
     "Usage",

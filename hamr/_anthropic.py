@@ -25,7 +25,7 @@ def _url(settings: ProviderSettings, path: str) -> str:
 
 def _headers(settings: ProviderSettings, env: Mapping[str, str] | None) -> dict[str, str]:
     return settings.request_headers(
-        {"x-api-key": settings.key(env) or "", "anthropic-version": settings.anthropic_version}, env
+        {"x-api-key": settings.key(env) or ""}, env, extra={"anthropic-version": settings.anthropic_version}
     )
 
 
@@ -109,8 +109,8 @@ def _simplify(message: dict[str, Any]) -> dict[str, Any]:
 
 def _assistant_blocks(msg: Mapping[str, Any]) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
-    for rb in msg.get("reasoning_blocks") or ():
-        rb = rb if isinstance(rb, ReasoningBlock) else ReasoningBlock(**rb)
+    for value in msg.get("reasoning_blocks") or ():
+        rb = ReasoningBlock.from_value(value)
         if rb.redacted is not None:
             blocks.append({"type": "redacted_thinking", "data": rb.redacted})
         elif rb.signature:
@@ -165,7 +165,7 @@ def parse_usage(data: Any) -> Usage | None:
 
 def parse_chat(provider: str, body: bytes) -> Completion:
     data = load_json(provider, body)
-    if isinstance(data, dict) and data.get("type") == "error":
+    if isinstance(data, dict) and (data.get("type") == "error" or (data.get("error") and "type" not in data)):
         raise error_from_response(provider, 200, {}, body)
     if not isinstance(data, dict) or not isinstance(data.get("content"), list):
         raise InvalidResponseError(
@@ -219,8 +219,8 @@ def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
 class StreamParser:
     """Named Messages-API events to neutral events; complete only at ``message_stop``."""
 
-    def __init__(self, provider: str) -> None:
-        self.acc = Accumulator(provider, think_tags=False)
+    def __init__(self, provider: str, *, keep_text: bool = True) -> None:
+        self.acc = Accumulator(provider, think_tags=False, keep_text=keep_text)
         self._kinds: dict[int, str] = {}
         self._thinking: dict[int, list[str]] = {}
         self._signatures: dict[int, str] = {}
@@ -243,13 +243,16 @@ class StreamParser:
             return events
         kind = data.get("type") or event.event
         acc = self.acc
-        if kind == "error":
-            err = data.get("error") or {}
+        if kind == "error" or (data.get("error") and "type" not in data):
+            # Anthropic's error event, or a gateway's untyped {"error": {...}} chunk (OpenRouter style)
+            err = data.get("error")
+            err = err if isinstance(err, dict) else {"message": str(err or data)}
             raise StreamError(
                 f"error event in stream: {err.get('message', err)}",
                 partial=acc.snapshot(),
                 provider=acc.provider,
-                error_type=err.get("type"),
+                error_type=str(err["type"]) if err.get("type") else None,
+                code=str(err["code"]) if err.get("code") is not None else None,
                 request_id=data.get("request_id"),
             )
         if kind == "message_start":
@@ -279,7 +282,8 @@ class StreamParser:
             elif dtype == "input_json_delta":
                 acc.tool_fragment(index, None, None, delta.get("partial_json") or "", events)
             elif dtype == "thinking_delta":
-                self._thinking.setdefault(index, []).append(delta.get("thinking") or "")
+                if acc.keep_text:  # thinking text is kept only for the Completion's reasoning_blocks
+                    self._thinking.setdefault(index, []).append(delta.get("thinking") or "")
                 acc.add_reasoning(delta.get("thinking") or "", events)
             elif dtype == "signature_delta":
                 self._signatures[index] = self._signatures.get(index, "") + (delta.get("signature") or "")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -100,7 +102,50 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
             if pid == config.active.provider:
                 problems += 1
         print(line)
+        if pid == config.active.provider or "file" in p.origins.values():
+            for row in _effective(p):
+                print(row)
     return 1 if problems else 0
+
+
+_HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
+
+
+def _shown(value: object) -> str:
+    """A setting as TOML would spell it; None is "(not set)"."""
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, str) else str(value)
+
+
+def _effective(p: ProviderSettings) -> list[str]:
+    """Every setting of ``p``: the value in effect and where it came from (preset, file or default).
+    Secrets never show: the key is only "set", credential headers are hidden, key-shaped text is redacted."""
+    rows: list[tuple[str, str, str]] = []
+    for f in dataclasses.fields(p):
+        name, value = f.name, getattr(p, f.name)
+        origin = p.origins.get(name, "default")
+        if name in ("id", "source", "origins"):
+            continue
+        if name == "api_key":
+            rows.append((name, "(set, hidden)" if value else "(not set)", origin))
+        elif name == "headers":
+            for header, template in value.items():
+                shown = "(hidden)" if header.lower() in _HIDDEN_HEADERS else _shown(template)
+                rows.append((f"headers.{header}", shown, p.origins.get(f"headers.{header}", origin)))
+        elif name == "models":
+            for m in value:
+                parts = [_shown(m.display_name or m.id)]
+                parts += [f"{m.context_window} tokens"] if m.context_window else []
+                if m.input_price_per_1m_tokens is not None or m.output_price_per_1m_tokens is not None:
+                    parts.append(f"{m.input_price_per_1m_tokens} / {m.output_price_per_1m_tokens} USD per 1M")
+                rows.append((f"models.{m.id}", ", ".join(parts), p.origins.get(f"models.{m.id}", origin)))
+        else:
+            rows.append((name, _shown(value), origin))
+    width = max(len(r[0]) for r in rows)
+    return [redact(f"      {n.ljust(width)} = {v}  ({o})") for n, v, o in rows]
 
 
 def build_parser() -> argparse.ArgumentParser:

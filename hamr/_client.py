@@ -3,13 +3,13 @@ error mapping, parsing, spend). The two classes differ only where bytes move."""
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from types import ModuleType, TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -18,20 +18,25 @@ from ._config import Config, ProviderSettings, load_config
 from ._errors import (
     ConfigError,
     ConnectionError,
+    ContextWindowExceededError,
     HamrError,
+    InvalidResponseError,
     ProviderError,
     StreamError,
+    StreamTimeoutError,
     TimeoutError,
     error_from_response,
     redact,
 )
-from ._presets import ANTHROPIC
+from ._presets import ANTHROPIC, PRESETS
 from ._pricing import Spend, is_local, price_for
 from ._stream import StreamDecoder
 from ._types import Completion, HTTPRequest, ModelInfo, StreamEvent
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
-MAX_RETRY_WAIT = 60.0
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 8.0  # seconds: 0.5, 1, 2, 4, 8, 8, ... each with up to 50% jitter below
+
+E = TypeVar("E", bound=HamrError)
 
 Messages = Sequence[Mapping[str, Any]] | str
 Tools = Sequence[Mapping[str, Any]] | None
@@ -72,6 +77,8 @@ class _Core:
             connect=self.settings.connect_timeout,
             pool=self.settings.connect_timeout,
         )
+        #: set once a custom/relay server rejected stream_options; later streams leave it out from the start
+        self.stream_options_rejected = False
 
     @property
     def provider(self) -> str:
@@ -80,9 +87,23 @@ class _Core:
     def chat_request(self, messages: Messages, stream: bool, **options: Any) -> HTTPRequest:
         if self.model is None:
             raise ConfigError(f"no model chosen for provider {self.provider!r}: pass model=..., or set [active] model")
+        if stream and self.stream_options_rejected:
+            options["stream_usage"] = False
         return self.protocol.build_chat(  # type: ignore[no-any-return]
             self.settings, self.model, messages, stream=stream, env=self.env, **options
         )
+
+    def without_stream_options(self, req: HTTPRequest, error: ProviderError) -> HTTPRequest | None:
+        """``req`` without ``stream_options`` when a custom or relay server rejected it (400/422 naming the field,
+        e.g. pydantic's ``extra_forbidden``), remembering that for this client; None when that is not what happened.
+        Built-in hosted presets are left alone: there the preset's ``stream_usage`` flag is the fix."""
+        body = req.json or {}
+        tolerant = self.provider in ("relay", "custom") or self.provider not in PRESETS
+        named = "stream_options" in f"{error.message} {error.body}"
+        if not (tolerant and named and error.status in (400, 422) and "stream_options" in body):
+            return None
+        self.stream_options_rejected = True
+        return HTTPRequest(req.method, req.url, req.headers, {k: v for k, v in body.items() if k != "stream_options"})
 
     def models_request(self) -> HTTPRequest:
         return self.protocol.build_models(self.settings, self.env)  # type: ignore[no-any-return]
@@ -90,17 +111,47 @@ class _Core:
     def secrets(self) -> list[str]:
         return self.settings.secret_values(self.env)
 
-    def scrub(self, exc: HamrError) -> HamrError:
+    def scrub(self, exc: E) -> E:
         """Remove every secret from an error before it leaves hamr."""
         if isinstance(exc, ProviderError):
             secrets = self.secrets()
             exc.message = redact(exc.message, secrets)
             exc.body = redact(exc.body, secrets)
+            for name in ("code", "error_type", "request_id"):
+                value = getattr(exc, name)
+                if value is not None:
+                    setattr(exc, name, redact(value, secrets))
             exc.args = tuple(redact(str(a), secrets) for a in exc.args)
         return exc
 
     def error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
-        return error_from_response(self.provider, status, headers, body, self.secrets())
+        return self.scrub(error_from_response(self.provider, status, headers, body, self.secrets()))
+
+    @staticmethod
+    def succeeded(status: int) -> bool:
+        return status < 400
+
+    @staticmethod
+    def answered_json(headers: Mapping[str, str]) -> bool:
+        """Whether a stream request was answered with one JSON document instead of an event stream."""
+        return "json" in headers.get("content-type", "").lower()
+
+    def json_instead_of_stream(self, headers: Mapping[str, str], body: bytes) -> ProviderError:
+        """The provider's own error when the JSON is one, else an InvalidResponseError saying what came back."""
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and (data.get("error") or data.get("type") == "error"):
+            return self.error(200, headers, body)
+        return self.scrub(
+            InvalidResponseError(
+                f"asked for a stream (text/event-stream) but got {headers.get('content-type')}",
+                provider=self.provider,
+                status=200,
+                body=body[:500].decode("utf-8", "replace"),
+            )
+        )
 
     def parse_chat(self, body: bytes) -> Completion:
         try:
@@ -113,8 +164,8 @@ class _Core:
     def record(self, completion: Completion) -> None:
         self.spend.add(completion.usage, price_for(self.settings, self.model))
 
-    def decoder(self) -> StreamDecoder:
-        return StreamDecoder(self.protocol.StreamParser(self.provider))
+    def decoder(self, keep_text: bool = True) -> StreamDecoder:
+        return StreamDecoder(self.protocol.StreamParser(self.provider, keep_text=keep_text))
 
     def merge_models(self, body: bytes) -> list[ModelInfo]:
         """The server's list, with configured metadata laid over it; configured-only models appended."""
@@ -161,38 +212,56 @@ class _Core:
         self.spend.local = is_local(self.settings, self.model)
         return self.model
 
-    def retry_delay(self, attempt: int, retry_after: float | None) -> float | None:
-        """Seconds to wait before retry number ``attempt`` (1-based), or None when retries are used up."""
-        if attempt > self.settings.max_retries:
+    def retry_delay(self, attempt: int, error: ProviderError) -> float | None:
+        """Seconds to wait before sending again after ``error`` ended attempt ``attempt`` (1-based), or None when
+        ``error`` is final. Only failures before a response began get here (a transport error or an error status):
+        once a 2xx response has started, nothing is ever sent again."""
+        if error.status is None:
+            retryable = isinstance(error, ConnectionError | TimeoutError)
+        else:
+            # a prompt too long for the context window stays too long (llama.cpp once sent it as HTTP 500)
+            retryable = error.status in RETRY_STATUSES and not isinstance(error, ContextWindowExceededError)
+        if not retryable or attempt > self.settings.max_retries:
             return None
-        if retry_after is not None:
-            return min(retry_after, MAX_RETRY_WAIT)
-        base: float = min(0.5 * 2 ** (attempt - 1), 8.0)
-        return base * (0.5 + random.random() / 2)
+        cap = self.settings.max_retry_wait
+        if error.retry_after is not None:
+            return min(error.retry_after, cap)
+        backoff: float = min(BACKOFF_FIRST * 2 ** (attempt - 1), BACKOFF_MAX)
+        return min(backoff * (0.5 + random.random() / 2), cap)
 
-    def transport_error(self, exc: httpx.TransportError) -> ProviderError:
-        if isinstance(exc, httpx.ConnectTimeout):
-            return TimeoutError(
-                f"connect timeout ({self.settings.connect_timeout:g}s) reaching {self.settings.base_url}",
-                provider=self.provider,
-                timeout="connect",
-            )
-        if isinstance(exc, httpx.TimeoutException):
-            return TimeoutError(
-                f"read timeout ({self.settings.read_timeout:g}s) waiting for {self.settings.base_url}",
-                provider=self.provider,
-                timeout="read",
-            )
-        return ConnectionError(
-            f"cannot reach {self.settings.base_url}: {type(exc).__name__}: {exc}", provider=self.provider
+    def transport_error(self, exc: httpx.TransportError, *, stream: bool = False) -> ProviderError:
+        """The typed error for a request that failed to connect, send or receive; a timeout names its setting
+        (for a stream request, waiting for the response is bounded by stream_idle_timeout, not read_timeout)."""
+        s = self.settings
+        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+            name, seconds, doing = "connect_timeout", s.connect_timeout, "connecting to"
+        elif isinstance(exc, httpx.TimeoutException):
+            if stream:
+                name, seconds = "stream_idle_timeout", s.stream_idle_timeout
+            else:
+                name, seconds = "read_timeout", s.read_timeout
+            doing = "waiting for"
+        else:
+            failure = f"cannot reach {s.base_url}: {type(exc).__name__}: {exc}"
+            return self.scrub(ConnectionError(failure, provider=self.provider))
+        return self.scrub(
+            TimeoutError(f"{name} ({seconds:g}s) expired {doing} {s.base_url}", provider=self.provider, timeout=name)
         )
 
     def stream_broken(self, decoder: StreamDecoder, exc: httpx.TransportError) -> StreamError:
+        """A stream that went silent or lost its connection after it started; ``partial`` keeps what arrived."""
         if isinstance(exc, httpx.TimeoutException):
-            message = f"no data for {self.settings.stream_idle_timeout:g}s (stream_idle_timeout); stream abandoned"
-        else:
-            message = f"connection dropped mid-stream: {type(exc).__name__}: {exc}"
-        return decoder.broken(message)
+            seconds = self.settings.stream_idle_timeout
+            return self.scrub(
+                StreamTimeoutError(
+                    f"stream_idle_timeout ({seconds:g}s) expired: no data from {self.settings.base_url}; "
+                    f"the stream was abandoned",
+                    partial=decoder.partial,
+                    provider=self.provider,
+                    timeout="stream_idle_timeout",
+                )
+            )
+        return self.scrub(decoder.broken(f"connection dropped mid-stream: {type(exc).__name__}: {exc}"))
 
 
 def _first(a: float | None, b: float | None) -> float | None:
@@ -245,28 +314,40 @@ class Client:
         return f"<hamr.Client provider={self.provider!r} model={self.model!r}>"
 
     def _send(self, req: HTTPRequest, *, stream: bool = False) -> httpx.Response:
-        """Send with retries; return a 2xx response (open, when streaming) or raise the mapped error."""
+        """Send with retries (``_Core.retry_delay`` decides); return a 2xx response, open when streaming and read
+        otherwise, or raise the mapped error. Once a 2xx response has started, nothing is sent again."""
         core = self._core
         timeout = core.stream_timeout if stream else core.timeout
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = self._http.send(_to_httpx(self._http, req, timeout), stream=stream)
-            except httpx.TransportError as exc:
-                error: ProviderError = core.transport_error(exc)
-            else:
-                if response.status_code < 400:
-                    return response
-                body = response.read()
-                response.close()
+                response = self._http.send(_to_httpx(self._http, req, timeout), stream=True)
+                if core.succeeded(response.status_code):
+                    break
+                body = self._read(response)
                 error = core.error(response.status_code, response.headers, body)
-                if response.status_code not in RETRY_STATUSES:
-                    raise error
-            delay = core.retry_delay(attempt, error.retry_after)
+            except httpx.TransportError as exc:
+                error = core.transport_error(exc, stream=stream)
+            delay = core.retry_delay(attempt, error)
             if delay is None:
                 raise error
             self._sleep(delay)
+        try:
+            if not stream:
+                self._read(response)
+            elif core.answered_json(response.headers):
+                raise core.json_instead_of_stream(response.headers, self._read(response))
+        except httpx.TransportError as exc:
+            raise core.transport_error(exc, stream=stream) from None
+        return response
+
+    @staticmethod
+    def _read(response: httpx.Response) -> bytes:
+        try:
+            return response.read()
+        finally:
+            response.close()
 
     def _ensure_model(self) -> None:
         if self._core.model is None:
@@ -297,13 +378,18 @@ class Client:
         tools: Tools = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        keep_text: bool = True,
     ) -> Stream:
-        """A context manager that yields StreamEvents; ``stream.completion`` holds the result afterwards."""
+        """A context manager that yields StreamEvents; ``stream.completion`` holds the result afterwards.
+
+        ``keep_text=False`` hands out every text/reasoning delta as an event but keeps none of it, so memory stays
+        flat on very long streams: ``stream.completion`` then has empty ``text``, ``reasoning`` and
+        ``reasoning_blocks`` but still its tool calls, usage, finish_reason, id and model."""
         self._ensure_model()
         req = self._core.chat_request(
             messages, True, system=system, tools=tools, max_tokens=max_tokens, temperature=temperature
         )
-        return Stream(self, req)
+        return Stream(self, req, keep_text=keep_text)
 
     def models(self) -> list[ModelInfo]:
         response = self._send(self._core.models_request())
@@ -321,10 +407,10 @@ class Client:
 
 
 class _StreamBase:
-    def __init__(self, core: _Core, req: HTTPRequest) -> None:
+    def __init__(self, core: _Core, req: HTTPRequest, keep_text: bool) -> None:
         self._core = core
         self._req = req
-        self._decoder = core.decoder()
+        self._decoder = core.decoder(keep_text)
         self._completion: Completion | None = None
 
     @property
@@ -339,32 +425,33 @@ class _StreamBase:
         """Everything received so far."""
         return self._decoder.partial
 
-    def _feed(self, chunk: bytes) -> list[StreamEvent]:
+    def _finish(self) -> Iterator[StreamEvent]:
         try:
-            return self._decoder.feed(chunk)
+            for event in self._decoder.iter_close():
+                if event.completion is not None:  # the done event: the result is in place before the caller sees it
+                    self._completion = event.completion
+                    self._core.record(event.completion)
+                yield event
         except HamrError as exc:
             raise self._core.scrub(exc) from None
-
-    def _finish(self) -> list[StreamEvent]:
-        try:
-            events = self._decoder.close()
-        except HamrError as exc:
-            raise self._core.scrub(exc) from None
-        assert self._decoder.completion is not None
-        self._completion = self._decoder.completion
-        self._core.record(self._completion)
-        return events
 
 
 class Stream(_StreamBase):
-    def __init__(self, client: Client, req: HTTPRequest) -> None:
-        super().__init__(client._core, req)
+    def __init__(self, client: Client, req: HTTPRequest, *, keep_text: bool = True) -> None:
+        super().__init__(client._core, req, keep_text)
         self._client = client
         self._response: httpx.Response | None = None
 
     def __enter__(self) -> Stream:
         if self._response is None:
-            self._response = self._client._send(self._req, stream=True)
+            try:
+                self._response = self._client._send(self._req, stream=True)
+            except ProviderError as exc:
+                retry = self._core.without_stream_options(self._req, exc)
+                if retry is None:
+                    raise
+                self._req = retry
+                self._response = self._client._send(retry, stream=True)
         return self
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
@@ -375,10 +462,13 @@ class Stream(_StreamBase):
         self.__enter__()
         assert self._response is not None
         try:
+            # the decoder raises a failure only after every event before it was handed over
             for chunk in self._response.iter_bytes():
-                yield from self._feed(chunk)
+                yield from self._decoder.iter_feed(chunk)
         except httpx.TransportError as exc:
-            raise self._core.scrub(self._core.stream_broken(self._decoder, exc)) from exc
+            raise self._core.stream_broken(self._decoder, exc) from None
+        except HamrError as exc:
+            raise self._core.scrub(exc) from None
         finally:
             self._response.close()
         yield from self._finish()
@@ -410,6 +500,8 @@ class AsyncClient:
         self._core = _Core(config, provider, model, env)
         self._own_http = http_client is None
         self._http = http_client if http_client is not None else httpx.AsyncClient()
+        import asyncio  # here, not at the top: asyncio costs a sync-only `import hamr` about a third of its time
+
         self._sleep: Callable[[float], Any] = asyncio.sleep
 
     @property
@@ -428,27 +520,39 @@ class AsyncClient:
         return f"<hamr.AsyncClient provider={self.provider!r} model={self.model!r}>"
 
     async def _send(self, req: HTTPRequest, *, stream: bool = False) -> httpx.Response:
+        """Client._send, awaiting: the same retries, the same errors."""
         core = self._core
         timeout = core.stream_timeout if stream else core.timeout
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = await self._http.send(_to_httpx(self._http, req, timeout), stream=stream)
-            except httpx.TransportError as exc:
-                error: ProviderError = core.transport_error(exc)
-            else:
-                if response.status_code < 400:
-                    return response
-                body = await response.aread()
-                await response.aclose()
+                response = await self._http.send(_to_httpx(self._http, req, timeout), stream=True)
+                if core.succeeded(response.status_code):
+                    break
+                body = await self._read(response)
                 error = core.error(response.status_code, response.headers, body)
-                if response.status_code not in RETRY_STATUSES:
-                    raise error
-            delay = core.retry_delay(attempt, error.retry_after)
+            except httpx.TransportError as exc:
+                error = core.transport_error(exc, stream=stream)
+            delay = core.retry_delay(attempt, error)
             if delay is None:
                 raise error
             await self._sleep(delay)
+        try:
+            if not stream:
+                await self._read(response)
+            elif core.answered_json(response.headers):
+                raise core.json_instead_of_stream(response.headers, await self._read(response))
+        except httpx.TransportError as exc:
+            raise core.transport_error(exc, stream=stream) from None
+        return response
+
+    @staticmethod
+    async def _read(response: httpx.Response) -> bytes:
+        try:
+            return await response.aread()
+        finally:
+            await response.aclose()
 
     async def _ensure_model(self) -> None:
         if self._core.model is None:
@@ -478,13 +582,15 @@ class AsyncClient:
         tools: Tools = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        keep_text: bool = True,
     ) -> AsyncStream:
-        """``async with await client.stream(...) as s: async for event in s: ...``"""
+        """``async with await client.stream(...) as s: async for event in s: ...``; ``keep_text`` as in
+        ``Client.stream``."""
         await self._ensure_model()
         req = self._core.chat_request(
             messages, True, system=system, tools=tools, max_tokens=max_tokens, temperature=temperature
         )
-        return AsyncStream(self, req)
+        return AsyncStream(self, req, keep_text=keep_text)
 
     async def models(self) -> list[ModelInfo]:
         response = await self._send(self._core.models_request())
@@ -502,14 +608,21 @@ class AsyncClient:
 
 
 class AsyncStream(_StreamBase):
-    def __init__(self, client: AsyncClient, req: HTTPRequest) -> None:
-        super().__init__(client._core, req)
+    def __init__(self, client: AsyncClient, req: HTTPRequest, *, keep_text: bool = True) -> None:
+        super().__init__(client._core, req, keep_text)
         self._client = client
         self._response: httpx.Response | None = None
 
     async def __aenter__(self) -> AsyncStream:
         if self._response is None:
-            self._response = await self._client._send(self._req, stream=True)
+            try:
+                self._response = await self._client._send(self._req, stream=True)
+            except ProviderError as exc:
+                retry = self._core.without_stream_options(self._req, exc)
+                if retry is None:
+                    raise
+                self._req = retry
+                self._response = await self._client._send(retry, stream=True)
         return self
 
     async def __aexit__(
@@ -523,10 +636,12 @@ class AsyncStream(_StreamBase):
         assert self._response is not None
         try:
             async for chunk in self._response.aiter_bytes():
-                for event in self._feed(chunk):
+                for event in self._decoder.iter_feed(chunk):
                     yield event
         except httpx.TransportError as exc:
-            raise self._core.scrub(self._core.stream_broken(self._decoder, exc)) from exc
+            raise self._core.stream_broken(self._decoder, exc) from None
+        except HamrError as exc:
+            raise self._core.scrub(exc) from None
         finally:
             await self._response.aclose()
         for event in self._finish():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import ipaddress
 import os
@@ -30,17 +31,15 @@ _VAR = re.compile(
 )
 
 
-class _Unset(Exception):
-    pass
-
-
 def interpolate(template: str, env: Mapping[str, str], *, where: str = "", path: str | None = None) -> str | None:
     """Expand ``$VAR``, ``${VAR}``, ``${VAR:?message}`` and ``$$`` (a literal ``$``) from ``env``.
 
     Returns ``None`` when a plain variable is unset (the header is then omitted). ``${VAR:?message}`` with VAR unset
-    raises ConfigError with the message. Values are inserted literally: a ``$`` inside a value is never expanded again.
+    raises ConfigError with the message wherever it stands (an unset plain variable before it does not hide it).
+    Values are inserted literally: a ``$`` inside a value is never expanded again.
     A result containing CR or LF raises ConfigError (it would inject headers).
     """
+    unset: list[str] = []
 
     def substitute(match: re.Match[str]) -> str:
         if match.group("dollar"):
@@ -53,12 +52,12 @@ def interpolate(template: str, env: Mapping[str, str], *, where: str = "", path:
                 raise ConfigError(
                     f"required environment variable {name} is not set: {message or 'set it'}", path=path, key=where
                 )
-            raise _Unset(name)
+            unset.append(name)
+            return ""
         return value
 
-    try:
-        result = _VAR.sub(substitute, template)
-    except _Unset:
+    result = _VAR.sub(substitute, template)
+    if unset:
         return None
     if "\r" in result or "\n" in result:
         raise ConfigError("header value contains a line break (CR or LF); refusing to send it", path=path, key=where)
@@ -80,10 +79,13 @@ class ModelSpec:
     output_price_per_1m_tokens: float | None = None
 
 
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
+
+
 @dataclass(frozen=True)
 class ProviderSettings:
-    """One provider, with the preset filled in under what the file says. ``origins`` maps each field to where its
-    value came from: ``preset``, ``file`` or ``default``."""
+    """One provider, with the preset filled in under what the file says. ``origins`` maps each field (and each
+    ``headers.<name>`` and ``models.<id>``) to where its value came from: ``preset``, ``file`` or ``default``."""
 
     id: str
     compatibility: str
@@ -91,7 +93,8 @@ class ProviderSettings:
     enabled: bool = True
     api_key_env: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    headers: dict[str, str] = field(default_factory=dict)
+    # header values may be literal secrets in the file: repr shows none of them
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
     models: tuple[ModelSpec, ...] = ()
     default_model: str | None = None
     input_price_per_1m_tokens: float | None = None
@@ -103,6 +106,7 @@ class ProviderSettings:
     requires_key: bool = False
     anthropic_version: str = DEFAULT_ANTHROPIC_VERSION
     max_retries: int = 2
+    max_retry_wait: float = 60.0
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
     stream_idle_timeout: float = 300.0
@@ -138,11 +142,19 @@ class ProviderSettings:
                     values.append(env[name])
         return values
 
-    def request_headers(self, auth: Mapping[str, str], env: Mapping[str, str] | None = None) -> dict[str, str]:
-        """JSON content type, the auth headers, then the configured headers (which may override them).
+    def request_headers(
+        self,
+        auth: Mapping[str, str],
+        env: Mapping[str, str] | None = None,
+        *,
+        extra: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        """JSON content type, the ``auth`` (credential) headers, the ``extra`` protocol headers, then the configured
+        headers (which may override them all).
 
-        Raises ConfigError when a required key is missing, or when a credential would go over plain http:// to a
-        host that is not loopback without ``allow_insecure_http = true``.
+        Raises ConfigError when a required key is missing, or when a credential (a key, an interpolated header value
+        or a literal credential header) would go over plain http:// to a host that is not loopback without
+        ``allow_insecure_http = true``.
         """
         env = os.environ if env is None else env
         if self.requires_key and not any(auth.values()):
@@ -153,7 +165,11 @@ class ProviderSettings:
                 key=f"providers.{self.id}.api_key_env",
             )
         custom = self.resolve_headers(env)
-        has_secret = any(auth.values()) or any(_VAR.search(t) for t in self.headers.values())
+        has_secret = (
+            any(auth.values())
+            or bool(self.secret_values(env))
+            or any(name.lower() in _CREDENTIAL_HEADERS for name in custom)
+        )
         insecure = urlsplit(self.base_url).scheme == "http" and not self.is_loopback
         if has_secret and insecure and not self.allow_insecure_http:
             raise ConfigError(
@@ -164,6 +180,7 @@ class ProviderSettings:
             )
         headers = {"content-type": "application/json"}
         headers.update({k: v for k, v in auth.items() if v})
+        headers.update(extra or {})
         lowered = {k.lower() for k in custom}
         headers = {k: v for k, v in headers.items() if k.lower() not in lowered}
         headers.update(custom)
@@ -229,8 +246,10 @@ _PROVIDER_KEYS = {
     "cache_write_price_per_1m_tokens": float,
     "stream_usage": bool,
     "local": bool,
+    "requires_key": bool,
     "anthropic_version": str,
     "max_retries": int,
+    "max_retry_wait": float,
     "connect_timeout": float,
     "read_timeout": float,
     "stream_idle_timeout": float,
@@ -291,7 +310,9 @@ def _check_table(table: Mapping[str, Any], schema: Mapping[str, type], where: st
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"must be a whole number >= 0, got {value!r}", path=path, key=kp)
         elif not isinstance(value, expected):
-            raise ConfigError(f"must be {_type_name(expected)}, got {value!r}", path=path, key=kp)
+            # a misplaced key is still a key: name its type, never echo it
+            shown = f"a TOML {type(value).__name__}" if key == "api_key" else repr(value)
+            raise ConfigError(f"must be {_type_name(expected)}, got {shown}", path=path, key=kp)
         out[key] = value
     return out
 
@@ -304,7 +325,7 @@ def _check_base_url(url: str, where: str, path: str | None) -> str:
 
 
 def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: str) -> ProviderSettings:
-    if not _ID.match(pid):
+    if not _ID.fullmatch(pid):
         raise ConfigError(f"provider id {pid!r} may use only letters, digits, '_', '-' and '.'", path=path, key=where)
     data = _check_table(raw, _PROVIDER_KEYS, where, path)
     preset: Preset = PRESETS.get(pid) or PRESETS["custom"]
@@ -340,19 +361,23 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
 
     headers = dict(preset.headers)
     origins["headers"] = "preset" if headers else "default"
+    origins.update({f"headers.{name}": "preset" for name in headers})
     for name, value in data.get("headers", {}).items():
         hk = f"{where}.headers.{name}"
-        if not _HEADER_NAME.match(name):
+        if not _HEADER_NAME.fullmatch(name):
             raise ConfigError(f"{name!r} is not a valid HTTP header name", path=path, key=hk)
         if not isinstance(value, str):
-            raise ConfigError(f"header value must be a string, got {value!r}", path=path, key=hk)
+            raise ConfigError(f"header value must be a string, got a TOML {type(value).__name__}", path=path, key=hk)
         if "\r" in value or "\n" in value:
             raise ConfigError("header value contains a line break (CR or LF)", path=path, key=hk)
-        headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+        for replaced in [k for k in headers if k.lower() == name.lower()]:
+            del headers[replaced]
+            origins.pop(f"headers.{replaced}", None)
         headers[name] = value
-        origins["headers"] = "file"
+        origins["headers"] = origins[f"headers.{name}"] = "file"
 
     models = [ModelSpec(m.id, m.display_name, m.context_window, m.supports_thinking) for m in preset.models]
+    origins.update({f"models.{m.id}": "preset" for m in models})
     if "models" in data:
         origins["models"] = "file"
         for i, entry in enumerate(data["models"]):
@@ -362,16 +387,23 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
             m = _check_table(entry, _MODEL_KEYS, mk, path)
             if "id" not in m:
                 raise ConfigError("model entry needs an id", path=path, key=f"{mk}.id")
-            spec = ModelSpec(**m)
+            # an entry for a preset model overrides only the fields it names (context_window etc. stay)
+            base = next((x for x in models if x.id == m["id"]), None)
+            spec = dataclasses.replace(base, **m) if base else ModelSpec(**m)
             models = [x for x in models if x.id != spec.id] + [spec]
+            origins[f"models.{spec.id}"] = "file"
 
     key_env = pick("api_key_env", preset.api_key_env)
-    if key_env is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key_env):
+    if key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key_env):
         raise ConfigError(
             f"api_key_env must be the NAME of an environment variable, got {key_env!r}",
             path=path,
             key=f"{where}.api_key_env",
         )
+    requires_key = pick("requires_key", preset.requires_key)
+    if "api_key_env" in data and "requires_key" not in data:
+        # a key variable named in the file is meant to be used: its absence is an error, not an anonymous request
+        requires_key, origins["requires_key"] = True, "file"
     settings = ProviderSettings(
         id=pid,
         compatibility=compatibility,
@@ -388,10 +420,10 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
         cache_write_price_per_1m_tokens=pick("cache_write_price_per_1m_tokens", None),
         stream_usage=pick("stream_usage", preset.stream_usage, True),
         local=pick("local", preset.local or None, False),
-        # a key variable named in the file is meant to be used: its absence is an error, not an anonymous request
-        requires_key=preset.requires_key or "api_key_env" in data,
+        requires_key=requires_key,
         anthropic_version=pick("anthropic_version", None, DEFAULT_ANTHROPIC_VERSION),
         max_retries=pick("max_retries", None, 2),
+        max_retry_wait=pick("max_retry_wait", None, 60.0),
         connect_timeout=pick("connect_timeout", None, 10.0),
         read_timeout=pick("read_timeout", None, 600.0),
         stream_idle_timeout=pick("stream_idle_timeout", None, 300.0),
@@ -523,7 +555,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, env: Mapping[str,
 
 @contextlib.contextmanager
 def _locked(file: Path) -> Iterator[None]:
-    """An exclusive lock beside the file, so concurrent writers never interleave."""
+    """An exclusive lock beside the file (beside a symlink's target), so concurrent writers never interleave."""
+    file = Path(os.path.realpath(file))
     lock_path = file.with_name(file.name + ".lock")
     file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -543,7 +576,9 @@ def _locked(file: Path) -> Iterator[None]:
 
 
 def atomic_write(file: Path, text: str) -> None:
-    """Write via a temp file in the same directory, fsync, rename; keep the file's mode (new files: 0600)."""
+    """Write via a temp file in the same directory, fsync, rename; keep the file's mode (new files: 0600).
+    A symlinked config is written through the link, so the link survives."""
+    file = Path(os.path.realpath(file))
     file.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = file.stat().st_mode & 0o7777
@@ -561,6 +596,20 @@ def atomic_write(file: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    _fsync_dir(file.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); platforms that cannot open a directory skip it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        with contextlib.suppress(OSError):  # some filesystems refuse fsync on directories
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def use(

@@ -97,11 +97,12 @@ class InvalidResponseError(ProviderError):
 
 
 class TimeoutError(ProviderError):
-    """A connect, read or stream-idle timeout fired; ``timeout`` names which."""
+    """A timeout fired; ``timeout`` names its config key: ``connect_timeout``, ``read_timeout`` or
+    ``stream_idle_timeout``."""
 
-    def __init__(self, message: str, *, provider: str, timeout: str) -> None:
+    def __init__(self, message: str, *, timeout: str, **kwargs: Any) -> None:
         self.timeout = timeout
-        super().__init__(message, provider=provider)
+        super().__init__(message, **kwargs)
 
 
 class ConnectionError(ProviderError):
@@ -117,11 +118,41 @@ class StreamError(ProviderError):
         super().__init__(message, **kwargs)
 
 
+class StreamTimeoutError(StreamError, TimeoutError):
+    """A stream went silent for longer than ``stream_idle_timeout``: both a StreamError (``partial`` keeps what
+    arrived) and a TimeoutError (``timeout == "stream_idle_timeout"``), so either ``except`` clause catches it."""
+
+
+# How each provider says "the prompt does not fit the context window" (checked against their documented errors).
 _CONTEXT_PATTERNS = re.compile(
-    r"context[ _]length|context[ _]window|maximum context|prompt is too long|too many tokens|"
-    r"input is too long|reduce the length|exceeds the (?:model's )?(?:maximum|max)|context_length_exceeded",
+    "|".join(
+        (
+            r"maximum context length",  # OpenAI, DeepSeek, OpenRouter, vLLM; Mistral "... 32768 maximum context length"
+            r"prompt is too long",  # Anthropic "prompt is too long: 210000 tokens > 200000 maximum"
+            r"exceed context limit",  # Anthropic "input length and `max_tokens` exceed context limit: ..."
+            r"reduce the length",  # Groq "Please reduce the length of the messages or completion."
+            r"exceeds the available context size|context size",  # llama.cpp server
+            r"exceed context window",  # llama-cpp-python "Requested tokens (5000) exceed context window of 4096"
+            r"greater than the context length|context length of only",  # LM Studio
+            r"exceeded max context length",  # Ollama "prompt too long; exceeded max context length by 12 tokens"
+            r"longer than the model's context length",  # Together
+            r"maximum prompt length",  # xAI-style gateways
+            r"context[ _]length|context[ _]window|input is too long|too many tokens",
+            r"exceeds the (?:model's )?(?:maximum|max)",
+        )
+    ),
     re.IGNORECASE,
 )
+_CONTEXT_CODES = frozenset({"context_length_exceeded", "model_context_window_exceeded"})
+_CONTEXT_TYPES = frozenset({"exceed_context_size_error"})  # llama.cpp, sent with HTTP 400 (older builds: 500)
+# throttling that mentions tokens ("Too many tokens, please wait", "tokens per minute") is a rate limit, not overflow
+_NOT_CONTEXT = re.compile(r"rate limit|per minute|\(TPM\)|throttl|quota|please wait", re.IGNORECASE)
+
+
+def _is_context_overflow(message: str, code: str | None, etype: str | None) -> bool:
+    if code in _CONTEXT_CODES or etype in _CONTEXT_TYPES:
+        return True
+    return bool(_CONTEXT_PATTERNS.search(message)) and not _NOT_CONTEXT.search(message)
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -213,10 +244,14 @@ def error_from_response(
     elif status == 429:
         cls = RateLimitError
     elif status in (400, 404, 409, 413, 422):
-        context = _CONTEXT_PATTERNS.search(message) or code == "context_length_exceeded"
-        cls = ContextWindowExceededError if context else BadRequestError
+        cls = BadRequestError
     elif status >= 500:
         cls = ServerError
+    # also for an error object inside a 200 body, and for llama.cpp's overflow sent as HTTP 500
+    if _is_context_overflow(message, code, etype) and (
+        cls in (BadRequestError, ProviderError) or etype in _CONTEXT_TYPES
+    ):
+        cls = ContextWindowExceededError
     return cls(
         redact(message, secrets),
         provider=provider,

@@ -10,12 +10,14 @@ from typing import Any
 from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
 from ._sse import SSEEvent
-from ._stream import Accumulator, normalize_finish, split_think
-from ._types import Completion, HTTPRequest, ModelInfo, StreamEvent, ToolCall, Usage
+from ._stream import Accumulator, _CallBuilder, normalize_finish, split_think
+from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
 from ._wire import clean_messages, load_json, tool_arguments_json
 
-# Fields of an assistant message that some providers need back to continue a reasoning turn.
-REASONING_ECHO = {"deepseek": "reasoning_content"}
+# Fields of an assistant message that some providers need back to continue a reasoning turn: DeepSeek answers 400
+# when a tool-calling turn comes back without its reasoning_content; OpenRouter (Anthropic models above all) needs the
+# reasoning_details entries, signatures included, exactly as it sent them.
+REASONING_ECHO = {"deepseek": "reasoning_content", "openrouter": "reasoning_details"}
 
 
 def build_chat(
@@ -40,7 +42,11 @@ def build_chat(
         if msg["role"] == "assistant":
             if msg.get("tool_calls"):
                 m["tool_calls"] = [_openai_tool_call(c) for c in msg["tool_calls"]]
-            if echo and msg.get("reasoning"):
+            if echo == "reasoning_details":
+                details = [b.details for b in _blocks(msg) if b.details is not None]
+                if details:
+                    m[echo] = details
+            elif echo and msg.get("reasoning"):
                 m[echo] = msg["reasoning"]
         out.append(m)
     body: dict[str, Any] = {"model": model, "messages": out}
@@ -65,6 +71,10 @@ def build_models(settings: ProviderSettings, env: Mapping[str, str] | None = Non
     return HTTPRequest("GET", f"{settings.base_url}/models", headers)
 
 
+def _blocks(msg: Mapping[str, Any]) -> list[ReasoningBlock]:
+    return [ReasoningBlock.from_value(b) for b in msg.get("reasoning_blocks") or ()]
+
+
 def _openai_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
     if tool.get("type") == "function" and "function" in tool:
         return dict(tool)
@@ -84,19 +94,28 @@ def _openai_tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _tokens(value: Any) -> int:
+    """A token count as sent, or 0 for null, missing or garbled values (usage is informative, never fatal)."""
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else 0
+
+
 def parse_usage(data: Any) -> Usage | None:
+    """OpenAI-style usage. ``prompt_tokens`` is the whole prompt; cache reads come from
+    ``prompt_tokens_details.cached_tokens`` (OpenAI, OpenRouter, Mistral, Groq) or DeepSeek's
+    ``prompt_cache_hit_tokens``, cache writes from OpenRouter's ``prompt_tokens_details.cache_write_tokens``."""
     if not isinstance(data, dict):
         return None
-    prompt = data.get("prompt_tokens_details") or {}
-    completion = data.get("completion_tokens_details") or {}
-    cache_read = prompt.get("cached_tokens") or data.get("prompt_cache_hit_tokens") or 0
+    prompt = data.get("prompt_tokens_details")
+    prompt = prompt if isinstance(prompt, dict) else {}
+    completion = data.get("completion_tokens_details")
+    completion = completion if isinstance(completion, dict) else {}
     cost = data.get("cost")
     return Usage(
-        input_tokens=int(data.get("prompt_tokens") or 0),
-        output_tokens=int(data.get("completion_tokens") or 0),
-        cache_read_tokens=int(cache_read),
-        cache_write_tokens=int(prompt.get("cache_write_tokens") or 0),
-        reasoning_tokens=int(completion.get("reasoning_tokens") or 0),
+        input_tokens=_tokens(data.get("prompt_tokens")),
+        output_tokens=_tokens(data.get("completion_tokens")),
+        cache_read_tokens=_tokens(prompt.get("cached_tokens")) or _tokens(data.get("prompt_cache_hit_tokens")),
+        cache_write_tokens=_tokens(prompt.get("cache_write_tokens")),
+        reasoning_tokens=_tokens(completion.get("reasoning_tokens")),
         cost=float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
     )
 
@@ -131,8 +150,20 @@ def _reasoning_field(obj: Mapping[str, Any]) -> str:
             return value
     details = obj.get("reasoning_details")
     if isinstance(details, list):
-        return "".join(d.get("text") or d.get("summary") or "" for d in details if isinstance(d, dict))
+        return "".join(_detail_text(d) for d in details if isinstance(d, dict))
     return ""
+
+
+def _detail_text(detail: Mapping[str, Any]) -> str:
+    text = detail.get("text") or detail.get("summary") or ""
+    return text if isinstance(text, str) else ""
+
+
+def _detail_block(detail: Mapping[str, Any]) -> ReasoningBlock:
+    signature = detail.get("signature")
+    return ReasoningBlock(
+        _detail_text(detail), signature if isinstance(signature, str) and signature else None, details=dict(detail)
+    )
 
 
 def parse_chat(provider: str, body: bytes) -> Completion:
@@ -161,16 +192,26 @@ def parse_chat(provider: str, body: bytes) -> Completion:
         for c in message.get("tool_calls") or ()
         if isinstance(c, dict)
     )
+    details = message.get("reasoning_details")
     return Completion(
         text=text,
         reasoning=reasoning,
         tool_calls=calls,
         finish_reason=normalize_finish(choice.get("finish_reason")),
-        usage=parse_usage(data.get("usage")) or parse_usage((data.get("x_groq") or {}).get("usage")),
+        usage=_chunk_usage(data),
         model=str(data.get("model") or ""),
         id=str(data.get("id") or ""),
         provider=provider,
+        reasoning_blocks=tuple(_detail_block(d) for d in details if isinstance(d, dict))
+        if isinstance(details, list)
+        else (),
     )
+
+
+def _chunk_usage(data: Mapping[str, Any]) -> Usage | None:
+    """Usage at the top level, or inside Groq's ``x_groq`` (older Groq streams report it only there)."""
+    x_groq = data.get("x_groq")
+    return parse_usage(data.get("usage")) or parse_usage(x_groq.get("usage") if isinstance(x_groq, dict) else None)
 
 
 def _raw_args(arguments: Any) -> str:
@@ -212,13 +253,29 @@ def _per_million(per_token: Any) -> float | None:
         return None
 
 
+def _starts_new_call(call: _CallBuilder, call_id: str, name: object) -> bool:
+    """Whether a fragment with ``call_id`` (and maybe ``name``) at the index of ``call`` begins another call."""
+    if not call.id or call_id == call.id:
+        return False
+    if name and call.name and name != call.name:
+        return True
+    try:
+        return isinstance(json.loads("".join(call.arguments)), dict)
+    except ValueError:
+        return False
+
+
 class StreamParser:
     """Chat-completion chunks to neutral events. The stream is complete at ``[DONE]`` or, for servers that omit
     it, once a finish_reason arrived; ending before either is a broken stream."""
 
-    def __init__(self, provider: str) -> None:
-        self.acc = Accumulator(provider)
+    def __init__(self, provider: str, *, keep_text: bool = True) -> None:
+        self.acc = Accumulator(provider, keep_text=keep_text)
         self._done = False
+        self._by_index: dict[object, int] = {}  # the provider's tool-call index -> hamr's call number
+        self._by_id: dict[str, int] = {}
+        self._last_call: int | None = None
+        self._details: dict[object, dict[str, Any]] = {}  # OpenRouter reasoning_details, merged by their index
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -238,7 +295,8 @@ class StreamParser:
             ) from None
         if not isinstance(chunk, dict):
             return events
-        if event.event == "error" or chunk.get("error"):
+        # Mistral and vLLM send their error object bare ({"object": "error", "message": ...}), not under "error"
+        if event.event == "error" or chunk.get("error") or chunk.get("object") == "error":
             err = chunk.get("error", chunk)
             message = err.get("message", str(err)) if isinstance(err, dict) else str(err)
             raise StreamError(
@@ -257,24 +315,70 @@ class StreamParser:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
+            content = delta.get("content")
+            if isinstance(content, str) and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)):
+                # the bulk of every stream, a text-only delta: what the general path does with it, minus its lookups
+                acc.add_text(content, events)
+                delta = {}
             text, reasoning = _content(delta.get("content"))
             acc.add_reasoning(reasoning or _reasoning_field(delta), events)
             acc.add_text(text, events)
+            if acc.keep_text and isinstance(delta.get("reasoning_details"), list):
+                self._merge_details(delta["reasoning_details"])
             for frag in delta.get("tool_calls") or ():
                 if not isinstance(frag, dict):
                     continue
                 fn = frag.get("function") or {}
-                key = frag.get("index")
-                if key is None:
-                    key = frag.get("id") or (list(acc.calls)[-1] if acc.calls else 0)
-                acc.tool_fragment(key, frag.get("id"), fn.get("name"), _raw_args(fn.get("arguments")), events)
+                call_id = frag.get("id") if isinstance(frag.get("id"), str) else None
+                key = self._call_key(frag.get("index"), call_id, fn.get("name"))
+                if key in acc.calls and acc.calls[key][1].id:
+                    call_id = None  # a call keeps the id it was announced with
+                acc.tool_fragment(key, call_id, fn.get("name"), _raw_args(fn.get("arguments")), events)
             finish = normalize_finish(choice.get("finish_reason"))
             if finish:
                 acc.finish_reason = finish
-        usage = parse_usage(chunk.get("usage")) or parse_usage((chunk.get("x_groq") or {}).get("usage"))
-        if usage is not None:
-            acc.set_usage(usage, events)
+        # usage may ride on any chunk (last content chunk, a repeated finish chunk, a "choices": [] chunk, x_groq);
+        # each report replaces the previous one, so a provider repeating it is never counted twice
+        if chunk.get("usage") is not None or chunk.get("x_groq") is not None:
+            usage = _chunk_usage(chunk)
+            if usage is not None:
+                acc.set_usage(usage, events)
         return events
+
+    def _call_key(self, index: object, call_id: str | None, name: object) -> int:
+        """Which call a tool-call fragment belongs to: by ``index``, by ``id`` when the index is missing, else the
+        call in progress. At an index already in use, a different id starts a new call only once the call there is
+        complete or the name differs: Ollama streams every parallel call whole at index 0, while other servers
+        (Poolside, vLLM's harmony parser) change the id between fragments of one call."""
+        calls = self.acc.calls
+        if call_id and call_id in self._by_id:
+            key = self._by_id[call_id]
+        elif index is not None:
+            known = self._by_index.get(index)
+            if known is None or (call_id and _starts_new_call(calls[known][1], call_id, name)):
+                known = self._by_index[index] = len(calls)
+            key = known
+        elif call_id or self._last_call is None:
+            key = len(calls)
+        else:
+            key = self._last_call
+        if call_id:
+            self._by_id[call_id] = key
+        self._last_call = key
+        return key
+
+    def _merge_details(self, details: list[Any]) -> None:
+        """Join streamed reasoning_details fragments (text/summary/data/signature pieces) per entry index."""
+        for position, detail in enumerate(details):
+            if not isinstance(detail, dict):
+                continue
+            entry = self._details.setdefault(detail.get("index", f"at{position}"), {})
+            for name, value in detail.items():
+                if name in ("text", "summary", "data", "signature") and isinstance(value, str):
+                    entry[name] = entry.get(name, "") + value
+                elif entry.get(name) in (None, ""):
+                    entry[name] = value
+        self.acc.blocks = [_detail_block(d) for d in self._details.values()]
 
     def end(self) -> None:
         if not self._done and self.acc.finish_reason is None:

@@ -97,6 +97,8 @@ PRESETS: dict[str, Preset] = {
             "https://api.mistral.ai/v1",
             "MISTRAL_API_KEY",
             default_model="mistral-small-latest",
+            # Mistral rejects stream_options with 422 extra_forbidden and reports usage on the last chunk anyway
+            stream_usage=False,
         ),
         Preset(
             "together",

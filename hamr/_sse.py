@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import codecs
+from codecs import utf_8_decode as _utf8_decode
 from dataclasses import dataclass
 
 
@@ -14,7 +14,12 @@ class SSEEvent:
 
 
 class SSEDecodeError(ValueError):
-    """The byte stream is not valid UTF-8."""
+    """The byte stream is not valid UTF-8. ``events`` holds the events completed before the first bad byte, so a
+    caller can still deliver them."""
+
+    def __init__(self, message: str, events: list[SSEEvent] | None = None) -> None:
+        super().__init__(message)
+        self.events = events or []
 
 
 class SSEDecoder:
@@ -25,10 +30,10 @@ class SSEDecoder:
     characters may be split anywhere. Comment lines (``: ...``) are skipped.
     """
 
-    __slots__ = ("_data", "_decoder", "_event", "_id", "_pending", "_skip_lf")
+    __slots__ = ("_data", "_event", "_id", "_pending", "_skip_lf", "_undecoded")
 
     def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._undecoded = b""  # the start of a UTF-8 character split across reads
         self._pending = ""
         self._skip_lf = False
         self._event = ""
@@ -36,10 +41,20 @@ class SSEDecoder:
         self._id: str | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        if self._undecoded:
+            chunk = self._undecoded + chunk
         try:
-            text = self._decoder.decode(chunk)
+            # codecs' C decoder directly: the incremental decoder object wraps it in Python, per read
+            text, used = _utf8_decode(chunk, "strict", False)
         except UnicodeDecodeError as exc:
-            raise SSEDecodeError(f"stream is not valid UTF-8: {exc.reason}") from None
+            # all before the bad byte is valid and still delivered
+            self._undecoded = b""
+            valid = chunk[: exc.start].decode("utf-8")
+            raise SSEDecodeError(f"stream is not valid UTF-8: {exc.reason}", self._text(valid)) from None
+        self._undecoded = chunk[used:] if used < len(chunk) else b""
+        return self._text(text)
+
+    def _text(self, text: str) -> list[SSEEvent]:
         if not text:
             return []
         if self._skip_lf:
@@ -61,7 +76,7 @@ class SSEDecoder:
 
     def close(self) -> list[SSEEvent]:
         try:
-            tail = self._decoder.decode(b"", final=True)
+            tail, _ = _utf8_decode(self._undecoded, "strict", True)
         except UnicodeDecodeError as exc:
             raise SSEDecodeError(f"stream ends inside a UTF-8 character: {exc.reason}") from None
         lines = [self._pending + tail] if (self._pending or tail) else []
@@ -78,6 +93,9 @@ class SSEDecoder:
                     events.append(SSEEvent(self._event or "message", "\n".join(data), self._id))
                     data = self._data = []
                 self._event = ""
+                continue
+            if line.startswith("data:"):  # nearly every line; the same result as the general rule below
+                data.append(line[6:] if line.startswith(" ", 5) else line[5:])
                 continue
             if line[0] == ":":
                 continue

@@ -3,6 +3,7 @@ the SSE decoder to a protocol's event parser (bytes in, neutral events out)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from ._errors import StreamError
@@ -121,13 +122,41 @@ class _CallBuilder:
         self.arguments: list[str] = []
 
 
-class Accumulator:
-    """The state of one streamed response; ``snapshot()`` is a Completion of everything received so far."""
+class _Deltas:
+    """Streamed text kept for the Completion, joined in batches: a long stream then costs about the size of its
+    text, not one string object per delta (~60 bytes each). With ``keep=False`` nothing is kept."""
 
-    def __init__(self, provider: str, *, think_tags: bool = True) -> None:
+    __slots__ = ("_batches", "_recent", "keep")
+    BATCH = 256
+
+    def __init__(self, keep: bool) -> None:
+        self.keep = keep
+        self._batches: list[str] = []
+        self._recent: list[str] = []
+
+    def append(self, delta: str) -> None:
+        if self.keep:
+            recent = self._recent
+            recent.append(delta)
+            if len(recent) >= self.BATCH:
+                self._batches.append("".join(recent))
+                recent.clear()
+
+    def join(self) -> str:
+        return "".join(self._batches) + "".join(self._recent)
+
+
+class Accumulator:
+    """The state of one streamed response; ``snapshot()`` is a Completion of everything received so far.
+
+    ``keep_text=False`` keeps no text or reasoning (events still carry every delta): the Completion then has empty
+    ``text``, ``reasoning`` and ``reasoning_blocks`` and memory stays flat however long the stream runs."""
+
+    def __init__(self, provider: str, *, think_tags: bool = True, keep_text: bool = True) -> None:
         self.provider = provider
-        self.text: list[str] = []
-        self.reasoning: list[str] = []
+        self.keep_text = keep_text
+        self.text = _Deltas(keep_text)
+        self.reasoning = _Deltas(keep_text)
         self.blocks: list[ReasoningBlock] = []
         self.calls: dict[object, tuple[int, _CallBuilder]] = {}
         self.usage: Usage | None = None
@@ -192,9 +221,9 @@ class Accumulator:
             ToolCall.from_raw(c.id, c.name, "".join(c.arguments))
             for _, c in sorted(self.calls.values(), key=lambda entry: entry[0])
         )
-        pending = self._think.pending() if self._think is not None else []
-        text = "".join(self.text) + "".join(p for k, p in pending if k == "text")
-        reasoning = "".join(self.reasoning) + "".join(p for k, p in pending if k == "reasoning")
+        pending = self._think.pending() if self._think is not None and self.keep_text else []
+        text = self.text.join() + "".join(p for k, p in pending if k == "text")
+        reasoning = self.reasoning.join() + "".join(p for k, p in pending if k == "reasoning")
         return Completion(
             text=text,
             reasoning=reasoning,
@@ -204,7 +233,7 @@ class Accumulator:
             model=self.model,
             id=self.id,
             provider=self.provider,
-            reasoning_blocks=tuple(self.blocks),
+            reasoning_blocks=tuple(self.blocks) if self.keep_text else (),
         )
 
 
@@ -233,29 +262,48 @@ class StreamDecoder:
         return self._parser.acc.snapshot()
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
+        return list(self.iter_feed(chunk))
+
+    def close(self) -> list[StreamEvent]:
+        return list(self.iter_close())
+
+    def iter_feed(self, chunk: bytes) -> Iterable[StreamEvent]:
+        """The events completed by ``chunk``. On a failure, every event before it is yielded first and then the
+        StreamError raised, so everything a caller was handed is in ``partial``: no output is lost."""
         try:
             sse_events = self._sse.feed(chunk)
         except SSEDecodeError as exc:
-            raise self.broken(str(exc)) from None
-        if not sse_events:
-            return []
-        out: list[StreamEvent] = []
-        for ev in sse_events:
-            out += self._parser.feed(ev)
-        return out
+            failure = exc
+            return self._parse(lambda: _reraise(failure))
+        if len(sse_events) > 1:
+            return self._parse(lambda: sse_events)
+        # zero or one event per read is how live streams arrive: the parser's own list, no generator per read (a
+        # failure then comes before any event of this read, as in _parse)
+        return self._parser.feed(sse_events[0]) if sse_events else ()
 
-    def close(self) -> list[StreamEvent]:
-        try:
-            out: list[StreamEvent] = []
-            for ev in self._sse.close():
-                out += self._parser.feed(ev)
-        except SSEDecodeError as exc:
-            raise self.broken(str(exc)) from None
+    def iter_close(self) -> Iterator[StreamEvent]:
+        """End of input: the last events, then ``done`` with the Completion (or the StreamError, after them)."""
+        yield from self._parse(self._sse.close)
         self._parser.end()
+        out: list[StreamEvent] = []
         self._parser.acc.finish_text(out)
+        yield from out
         self.completion = self._parser.acc.snapshot()
-        out.append(StreamEvent("done", completion=self.completion))
-        return out
+        yield StreamEvent("done", completion=self.completion)
+
+    def _parse(self, decode: Callable[[], list[SSEEvent]]) -> Iterator[StreamEvent]:
+        try:
+            sse_events, undecodable = decode(), None
+        except SSEDecodeError as exc:
+            sse_events, undecodable = exc.events, exc
+        for ev in sse_events:
+            yield from self._parser.feed(ev)
+        if undecodable is not None:
+            raise self.broken(str(undecodable))
 
     def broken(self, message: str) -> StreamError:
         return StreamError(message, partial=self.partial, provider=self._parser.acc.provider)
+
+
+def _reraise(exc: SSEDecodeError) -> list[SSEEvent]:
+    raise exc

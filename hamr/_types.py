@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -60,11 +61,42 @@ class ToolCall:
 @dataclass(frozen=True)
 class ReasoningBlock:
     """One block of reasoning as the provider sent it, kept so it can be sent back verbatim (Anthropic thinking
-    blocks must return with their ``signature``; ``redacted`` holds the data of a ``redacted_thinking`` block)."""
+    blocks must return with their ``signature``; ``redacted`` holds the data of a ``redacted_thinking`` block;
+    ``details`` is an OpenRouter ``reasoning_details`` entry, which goes back exactly as received)."""
 
     text: str
     signature: str | None = None
     redacted: str | None = None
+    details: dict[str, Any] | None = field(default=None, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form (what ``Completion.to_message`` puts in ``reasoning_blocks``)."""
+        out: dict[str, Any] = {"text": self.text}
+        for name in ("signature", "redacted", "details"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+    @classmethod
+    def from_value(cls, value: Any, where: str = "reasoning_blocks") -> ReasoningBlock:
+        """A ReasoningBlock from itself or from its ``to_dict`` form; anything else is a ValueError naming ``where``."""
+        if isinstance(value, cls):
+            return value
+        strings = ("text", "signature", "redacted")
+        if (
+            not isinstance(value, Mapping)
+            or not set(value) <= {*strings, "details"}
+            or any(value.get(k) is not None and not isinstance(value[k], str) for k in strings)
+            or (value.get("details") is not None and not isinstance(value["details"], Mapping))
+        ):
+            raise ValueError(f"{where} must be a ReasoningBlock or a dict with text/signature/redacted/details")
+        details = value.get("details")
+        return cls(
+            text=value.get("text") or "",
+            signature=value.get("signature"),
+            redacted=value.get("redacted"),
+            details=dict(details) if details is not None else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -91,7 +123,8 @@ class Completion:
         if self.reasoning:
             message["reasoning"] = self.reasoning
         if self.reasoning_blocks:
-            message["reasoning_blocks"] = list(self.reasoning_blocks)
+            # plain dicts, so a saved conversation survives json.dumps/json.loads and still goes back signed
+            message["reasoning_blocks"] = [b.to_dict() for b in self.reasoning_blocks]
         return message
 
 
@@ -133,9 +166,10 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class HTTPRequest:
-    """A request as plain data: what a protocol builds and a client sends."""
+    """A request as plain data: what a protocol builds and a client sends. Its repr leaves out the headers, which
+    carry the key."""
 
     method: str
     url: str
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)
     json: dict[str, Any] | None = None

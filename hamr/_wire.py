@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._errors import InvalidResponseError
+from ._types import ReasoningBlock
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -27,6 +28,8 @@ def clean_messages(messages: Sequence[Mapping[str, Any]] | str) -> list[dict[str
         for j, call in enumerate(msg.get("tool_calls") or ()):
             if not isinstance(call, Mapping) or not call.get("id"):
                 raise ValueError(f"messages[{i}].tool_calls[{j}] needs an 'id'")
+        for j, block in enumerate(msg.get("reasoning_blocks") or ()):
+            ReasoningBlock.from_value(block, f"messages[{i}].reasoning_blocks[{j}]")
         out.append(dict(msg))
     return out
 

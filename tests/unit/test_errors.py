@@ -13,29 +13,66 @@ from hamr._errors import error_from_response, parse_retry_after, redact
     [
         # shapes from ../shared/reference/responses/: anthropic/03-error-401, deepseek/05-error-401,
         # openrouter/03-error-401 (numeric code), groq/03-error-404-model, relay/02-lmstudio-error-400-model
-        (401, b'{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"},'
-              b'"request_id":"req_011CeCGmBjaWkq37Sf5iU7so"}', hamr.AuthenticationError, "invalid x-api-key"),
-        (401, b'{"error":{"message":"Authentication Fails, Your api key: ****-key is invalid",'
-              b'"type":"authentication_error","param":null,"code":"invalid_request_error"}}',
-         hamr.AuthenticationError, "Authentication Fails"),
-        (401, b'{"error":{"message":"Missing Authentication header","code":401}}', hamr.AuthenticationError,
-         "Missing Authentication header"),
+        (
+            401,
+            b'{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"},'
+            b'"request_id":"req_011CeCGmBjaWkq37Sf5iU7so"}',
+            hamr.AuthenticationError,
+            "invalid x-api-key",
+        ),
+        (
+            401,
+            b'{"error":{"message":"Authentication Fails, Your api key: ****-key is invalid",'
+            b'"type":"authentication_error","param":null,"code":"invalid_request_error"}}',
+            hamr.AuthenticationError,
+            "Authentication Fails",
+        ),
+        (
+            401,
+            b'{"error":{"message":"Missing Authentication header","code":401}}',
+            hamr.AuthenticationError,
+            "Missing Authentication header",
+        ),
         (403, b'{"error":{"message":"forbidden"}}', hamr.AuthenticationError, "forbidden"),
-        (404, b'{"error": {"code": "model_not_found", "message": "The model `non-existent` does not exist",'
-              b' "type": "invalid_request_error"}}', hamr.BadRequestError, "does not exist"),
-        (400, b'{\n    "error": {\n        "message": "Invalid model identifier",\n        "code": "model_not_found"\n'
-              b'    }\n}', hamr.BadRequestError, "Invalid model identifier"),
+        (
+            404,
+            b'{"error": {"code": "model_not_found", "message": "The model `non-existent` does not exist",'
+            b' "type": "invalid_request_error"}}',
+            hamr.BadRequestError,
+            "does not exist",
+        ),
+        (
+            400,
+            b'{\n    "error": {\n        "message": "Invalid model identifier",\n        "code": "model_not_found"\n'
+            b"    }\n}",
+            hamr.BadRequestError,
+            "Invalid model identifier",
+        ),
         (422, b'{"detail": "unprocessable"}', hamr.BadRequestError, "unprocessable"),
         (429, b'{"error":{"message":"Rate limit exceeded","code":429}}', hamr.RateLimitError, "Rate limit"),
         (500, b"", hamr.ServerError, "empty response body"),
         (502, b"<html><head><title>502 Bad Gateway</title></head></html>", hamr.ServerError, "502 Bad Gateway"),
-        (529, b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', hamr.ServerError,
-         "Overloaded"),
+        (
+            529,
+            b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+            hamr.ServerError,
+            "Overloaded",
+        ),
         (503, b"upstream connect error", hamr.ServerError, "upstream connect error"),
-        (400, b'{"error":{"message":"This model\'s maximum context length is 8192 tokens","code":'
-              b'"context_length_exceeded"}}', hamr.ContextWindowExceededError, "maximum context length"),
-        (400, b'{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: '
-              b'210000 tokens > 200000 maximum"}}', hamr.ContextWindowExceededError, "prompt is too long"),
+        (
+            400,
+            b'{"error":{"message":"This model\'s maximum context length is 8192 tokens","code":'
+            b'"context_length_exceeded"}}',
+            hamr.ContextWindowExceededError,
+            "maximum context length",
+        ),
+        (
+            400,
+            b'{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: '
+            b'210000 tokens > 200000 maximum"}}',
+            hamr.ContextWindowExceededError,
+            "prompt is too long",
+        ),
     ],
 )
 def test_error_bodies_map_to_typed_errors(status: int, body: bytes, cls: type, message: str) -> None:
@@ -47,8 +84,10 @@ def test_error_bodies_map_to_typed_errors(status: int, body: bytes, cls: type, m
 
 def test_anthropic_request_id_and_retry_after_are_kept() -> None:
     error = error_from_response(
-        "anthropic", 429, {"retry-after": "7"}, b'{"type":"error","error":{"type":"rate_limit_error",'
-        b'"message":"slow down"},"request_id":"req_1"}'
+        "anthropic",
+        429,
+        {"retry-after": "7"},
+        b'{"type":"error","error":{"type":"rate_limit_error","message":"slow down"},"request_id":"req_1"}',
     )
     assert isinstance(error, hamr.RateLimitError)
     assert error.retry_after == 7.0 and error.request_id == "req_1" and error.error_type == "rate_limit_error"

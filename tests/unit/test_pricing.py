@@ -20,8 +20,15 @@ def test_preset_prices() -> None:
 
 
 def test_model_price_overrides_provider_price() -> None:
-    config = parse_config({"providers": {"groq": {"models": [
-        {"id": "cheap", "input_price_per_1m_tokens": 0.1, "output_price_per_1m_tokens": 0.2}]}}})
+    config = parse_config(
+        {
+            "providers": {
+                "groq": {
+                    "models": [{"id": "cheap", "input_price_per_1m_tokens": 0.1, "output_price_per_1m_tokens": 0.2}]
+                }
+            }
+        }
+    )
     groq = config.providers["groq"]
     assert price_for(groq, "cheap") == Price(Decimal("0.1"), Decimal("0.2"))
     assert price_for(groq, "other") == Price(Decimal("0.59"), Decimal("0.79"))
@@ -29,8 +36,12 @@ def test_model_price_overrides_provider_price() -> None:
 
 def test_cost_prices_cache_reads_and_writes_separately() -> None:
     price = Price(Decimal(3), Decimal(15), cache_read=Decimal("0.3"), cache_write=Decimal("3.75"))
-    usage = Usage(input_tokens=1_000_000 + 2_000_000 + 4_000_000, output_tokens=1_000_000,
-                  cache_read_tokens=2_000_000, cache_write_tokens=4_000_000)
+    usage = Usage(
+        input_tokens=1_000_000 + 2_000_000 + 4_000_000,
+        output_tokens=1_000_000,
+        cache_read_tokens=2_000_000,
+        cache_write_tokens=4_000_000,
+    )
     assert price.cost(usage) == Decimal(3) + Decimal("0.6") + Decimal(15) + Decimal(15)
 
 

@@ -1,0 +1,146 @@
+"""The retry and timeout policy: which failures are sent again, how long hamr waits in between (exponential backoff
+with jitter, or the provider's Retry-After, capped by ``max_retry_wait``), and which timeouts reach httpx. Both
+clients go through the same scripts; waits are recorded, never slept."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+from faultkit import JSON_TYPE, WIRES, fail, reply, run, stream_body
+
+import hamr
+from hamr._config import parse_config
+
+CLIENTS = pytest.mark.parametrize("client_kind", ["sync", "async"])
+BUSY = {"error": {"message": "busy, try again"}}
+
+
+@CLIENTS
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504, 529])
+def test_a_retryable_status_is_sent_again_until_max_retries_is_used_up(client_kind: str, status: int) -> None:
+    result = run("openai", client_kind, "chat", [reply(status, BUSY)])
+    assert len(result.requests) == 3 and len(result.sleeps) == 2
+    assert isinstance(result.error, hamr.ProviderError) and result.error.status == status
+
+
+@CLIENTS
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_a_client_error_is_never_sent_again(client_kind: str, status: int) -> None:
+    result = run("openai", client_kind, "chat", [reply(status, BUSY)])
+    assert len(result.requests) == 1 and result.sleeps == []
+    assert isinstance(result.error, hamr.ProviderError) and result.error.status == status
+
+
+@CLIENTS
+@pytest.mark.parametrize(("max_retries", "attempts"), [(0, 1), (1, 2), (5, 6)])
+def test_max_retries_comes_from_the_provider_config(client_kind: str, max_retries: int, attempts: int) -> None:
+    result = run("anthropic", client_kind, "chat", [reply(529, BUSY)], max_retries=max_retries)
+    assert len(result.requests) == attempts and len(result.sleeps) == attempts - 1
+    assert isinstance(result.error, hamr.ServerError)
+
+
+@pytest.mark.parametrize(("draw", "expected"), [(0.0, [0.25, 0.5, 1.0, 2.0, 4.0, 4.0]), (1.0, [0.5, 1, 2, 4, 8, 8])])
+def test_backoff_doubles_from_half_a_second_to_eight_with_up_to_half_taken_off_as_jitter(
+    monkeypatch: pytest.MonkeyPatch, draw: float, expected: list[float]
+) -> None:
+    monkeypatch.setattr("hamr._client.random.random", lambda: draw)
+    result = run("openai", "sync", "chat", [fail(httpx.ConnectError, "refused")], max_retries=6)
+    assert result.sleeps == expected
+
+
+def test_jitter_spreads_the_waits_of_clients_that_failed_together() -> None:
+    waits = {run("openai", "sync", "chat", [fail(httpx.ConnectError, "refused")]).sleeps[0] for _ in range(20)}
+    assert len(waits) > 1 and all(0.25 <= w <= 0.5 for w in waits)
+
+
+def in_30_seconds() -> str:
+    return email.utils.formatdate(time.time() + 30, usegmt=True)
+
+
+@CLIENTS
+@pytest.mark.parametrize(
+    ("name", "value", "wait"),
+    [("retry-after", lambda: "7", 7.0), ("retry-after-ms", lambda: "1500", 1.5), ("retry-after", in_30_seconds, 30.0)],
+    ids=["seconds", "milliseconds", "http-date"],
+)
+def test_retry_after_in_every_form_sets_the_wait(
+    client_kind: str, name: str, value: Callable[[], str], wait: float
+) -> None:
+    limited = reply(429, BUSY, headers={name: value()})  # an HTTP date is made now, not at collection time
+    result = run("openai", client_kind, "chat", [limited, reply(200, WIRES["openai"].chat())])
+    assert result.error is None and len(result.sleeps) == 1
+    assert result.sleeps[0] == pytest.approx(wait, abs=2.0)
+
+
+@CLIENTS
+@pytest.mark.parametrize(("configured", "waits"), [({}, [60.0, 60.0]), ({"max_retry_wait": 5}, [5.0, 5.0])])
+def test_a_retry_after_longer_than_max_retry_wait_is_capped(
+    client_kind: str, configured: dict[str, float], waits: list[float]
+) -> None:
+    result = run("openai", client_kind, "chat", [reply(429, BUSY, headers={"retry-after": "3600"})], **configured)
+    assert result.sleeps == waits
+    assert isinstance(result.error, hamr.RateLimitError) and result.error.retry_after == 3600.0
+
+
+def test_max_retry_wait_also_caps_the_backoff() -> None:
+    result = run("openai", "sync", "chat", [fail(httpx.ConnectError, "refused")], max_retries=6, max_retry_wait=0.1)
+    assert len(result.sleeps) == 6 and all(w <= 0.1 for w in result.sleeps)
+
+
+@pytest.mark.parametrize("value", [-1, "soon", True])
+def test_a_bad_max_retry_wait_is_a_config_error_naming_the_key(value: object) -> None:
+    with pytest.raises(hamr.ConfigError, match=r"providers\.p\.max_retry_wait"):
+        parse_config({"providers": {"p": {"base_url": "https://llm.test/v1", "max_retry_wait": value}}})
+
+
+def test_sync_and_async_clients_make_the_same_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("hamr._client.random.random", lambda: 0.5)
+    wire = WIRES["anthropic"]
+    script = [
+        reply(429, BUSY, headers={"retry-after": "3"}),
+        reply(503, BUSY),
+        fail(httpx.ReadTimeout, "timed out"),
+        reply(200, stream_body(wire), "text/event-stream"),
+    ]
+    sync, async_ = (run("anthropic", kind, "stream", script, max_retries=3) for kind in ("sync", "async"))
+    assert sync.sleeps == async_.sleeps == [3.0, 0.75, 1.5]
+    assert sync.completion == async_.completion and sync.delivered == async_.delivered == "Hello"
+
+
+def test_timeout_defaults_suit_slow_local_models() -> None:
+    relay = hamr.load_config().provider("relay")
+    assert (relay.connect_timeout, relay.read_timeout, relay.stream_idle_timeout) == (10.0, 600.0, 300.0)
+    assert (relay.max_retries, relay.max_retry_wait) == (2, 60.0)
+
+
+@pytest.mark.parametrize(("mode", "read"), [("chat", 30.0), ("stream", 7.0)])
+def test_configured_timeouts_reach_every_request(mode: str, read: float) -> None:
+    wire = WIRES["openai"]
+    body = wire.chat() if mode == "chat" else stream_body(wire)
+    seen: list[dict[str, float]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return reply(200, body, JSON_TYPE if mode == "chat" else "text/event-stream")(request)
+
+    result = run("openai", "sync", mode, [answer], connect_timeout=2, read_timeout=30, stream_idle_timeout=7)
+    assert result.error is None
+    assert seen == [{"connect": 2.0, "read": read, "write": read, "pool": 2.0}]
+
+
+@CLIENTS
+def test_a_stalled_stream_is_caught_as_a_timeout_and_as_a_stream_error(client_kind: str) -> None:
+    stalled = reply(200, stream_body(WIRES["openai"], end=False), "text/event-stream", then=httpx.ReadTimeout("idle"))
+    error = run("openai", client_kind, "stream", [stalled]).error
+    try:
+        raise error  # type: ignore[misc]
+    except hamr.TimeoutError as caught:
+        assert caught.timeout == "stream_idle_timeout"
+    try:
+        raise error  # type: ignore[misc]
+    except hamr.StreamError as caught:
+        assert caught.partial.text == "Hello"

@@ -1,0 +1,168 @@
+"""Helpers for the tests/unit/test_peer_*.py files (issue 8): drive Client and AsyncClient over httpx.MockTransport
+in exactly the same way, and decode a stream split at many points, so each test shows only its wire shape and what
+hamr must make of it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import httpx
+
+import hamr
+from hamr._config import Config, parse_config
+from hamr._stream import StreamDecoder
+
+MODES = ("sync", "async")
+
+#: Placeholder keys (no real credential anywhere in the tests).
+ENV = {
+    "DEEPSEEK_API_KEY": "test-deepseek-key",
+    "ANTHROPIC_API_KEY": "test-anthropic-key",
+    "OPENROUTER_API_KEY": "test-openrouter-key",
+    "GROQ_API_KEY": "test-groq-key",
+    "MISTRAL_API_KEY": "test-mistral-key",
+    "TOGETHER_API_KEY": "test-together-key",
+}
+
+Answer = httpx.Response | Callable[[httpx.Request], httpx.Response]
+
+
+def sse(body: bytes) -> httpx.Response:
+    return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+
+def json_response(body: bytes | Mapping[str, Any], status: int = 200) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return httpx.Response(status, content=content, headers={"content-type": "application/json"})
+
+
+class Server:
+    """A MockTransport handler: answers in order and records every request it was sent."""
+
+    def __init__(self, *answers: Answer) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if not self.answers:
+            raise AssertionError(f"unexpected extra request to {request.url}")
+        answer = self.answers.pop(0)
+        return answer(request) if callable(answer) else answer
+
+    def body(self, n: int = -1) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.requests[n].content)
+        return data
+
+
+def config(toml: str = "") -> Config:
+    return parse_config(tomllib.loads(toml), "peer-test.toml")
+
+
+@dataclass
+class Run:
+    """What one or more calls through a client produced."""
+
+    completions: list[hamr.Completion] = field(default_factory=list)
+    events: list[list[hamr.StreamEvent]] = field(default_factory=list)
+    spend: hamr.Spend | None = None
+
+    @property
+    def completion(self) -> hamr.Completion:
+        return self.completions[-1]
+
+
+Call = Mapping[str, Any]  # keyword arguments of chat()/stream(), plus "stream": bool
+
+
+def call(
+    mode: str,
+    server: Server,
+    *calls: Call,
+    provider: str,
+    cfg: Config | None = None,
+    env: Mapping[str, str] = ENV,
+    model: str | None = None,
+) -> Run:
+    """Send ``calls`` one after another through one Client (mode "sync") or AsyncClient ("async")."""
+    cfg = cfg if cfg is not None else config()
+    run = Run()
+    if mode == "sync":
+        with hamr.Client(
+            cfg,
+            provider=provider,
+            model=model,
+            env=env,
+            http_client=httpx.Client(transport=httpx.MockTransport(server)),
+        ) as client:
+            client._sleep = lambda seconds: None
+            for spec in calls:
+                kwargs = {k: v for k, v in spec.items() if k != "stream"}
+                if spec.get("stream"):
+                    with client.stream(**kwargs) as stream:
+                        run.events.append(list(stream))
+                    run.completions.append(stream.completion)
+                else:
+                    run.completions.append(client.chat(**kwargs))
+            run.spend = client.spend
+        return run
+
+    async def main() -> None:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(server))
+        async with hamr.AsyncClient(cfg, provider=provider, model=model, env=env, http_client=http) as client:
+
+            async def no_sleep(seconds: float) -> None:
+                return None
+
+            client._sleep = no_sleep
+            for spec in calls:
+                kwargs = {k: v for k, v in spec.items() if k != "stream"}
+                if spec.get("stream"):
+                    async with await client.stream(**kwargs) as stream:
+                        run.events.append([event async for event in stream])
+                    run.completions.append(stream.completion)
+                else:
+                    run.completions.append(await client.chat(**kwargs))
+            run.spend = client.spend
+
+    asyncio.run(main())
+    return run
+
+
+def decode(protocol: ModuleType, body: bytes, provider: str = "test") -> tuple[list[hamr.StreamEvent], hamr.Completion]:
+    """Decode ``body`` fed whole, byte by byte and in 7-byte pieces; all three must agree. Returns the events of the
+    whole-body run and the Completion."""
+    results = []
+    for size in (len(body) or 1, 1, 7):
+        decoder = StreamDecoder(protocol.StreamParser(provider))
+        events: list[hamr.StreamEvent] = []
+        for start in range(0, len(body), size):
+            events += decoder.feed(body[start : start + size])
+        events += decoder.close()
+        assert decoder.completion is not None
+        results.append((events, decoder.completion))
+    first = results[0][1]
+    assert all(completion == first for _, completion in results), "the split points changed the result"
+    return results[0]
+
+
+def of_type(events: Sequence[hamr.StreamEvent], kind: str) -> list[hamr.StreamEvent]:
+    return [e for e in events if e.type == kind]
+
+
+def chunk(delta: Mapping[str, Any] | None = None, finish: str | None = None, **top: Any) -> bytes:
+    """One constructed chat.completion.chunk SSE event in the documented OpenAI shape."""
+    data: dict[str, Any] = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": "m"}
+    if delta is not None or finish is not None:
+        data["choices"] = [{"index": 0, "delta": dict(delta or {}), "finish_reason": finish}]
+    data.update(top)
+    return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+
+DONE = b"data: [DONE]\n\n"
