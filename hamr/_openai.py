@@ -317,23 +317,10 @@ class StreamParser:
             delta = choice.get("delta") or {}
             content = delta.get("content")
             if isinstance(content, str) and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)):
-                # the bulk of every stream, a text-only delta: what the general path does with it, minus its lookups
+                # the bulk of every stream, a text-only delta: what _delta does with it, minus its lookups
                 acc.add_text(content, events)
-                delta = {}
-            text, reasoning = _content(delta.get("content"))
-            acc.add_reasoning(reasoning or _reasoning_field(delta), events)
-            acc.add_text(text, events)
-            if acc.keep_text and isinstance(delta.get("reasoning_details"), list):
-                self._merge_details(delta["reasoning_details"])
-            for frag in delta.get("tool_calls") or ():
-                if not isinstance(frag, dict):
-                    continue
-                fn = frag.get("function") or {}
-                call_id = frag.get("id") if isinstance(frag.get("id"), str) else None
-                key = self._call_key(frag.get("index"), call_id, fn.get("name"))
-                if key in acc.calls and acc.calls[key][1].id:
-                    call_id = None  # a call keeps the id it was announced with
-                acc.tool_fragment(key, call_id, fn.get("name"), _raw_args(fn.get("arguments")), events)
+            else:
+                self._delta(delta, events)
             finish = normalize_finish(choice.get("finish_reason"))
             if finish:
                 acc.finish_reason = finish
@@ -344,6 +331,23 @@ class StreamParser:
             if usage is not None:
                 acc.set_usage(usage, events)
         return events
+
+    def _delta(self, delta: Mapping[str, Any], events: list[StreamEvent]) -> None:
+        acc = self.acc
+        text, reasoning = _content(delta.get("content"))
+        acc.add_reasoning(reasoning or _reasoning_field(delta), events)
+        acc.add_text(text, events)
+        if acc.keep_text and isinstance(delta.get("reasoning_details"), list):
+            self._merge_details(delta["reasoning_details"])
+        for frag in delta.get("tool_calls") or ():
+            if not isinstance(frag, dict):
+                continue
+            fn = frag.get("function") or {}
+            call_id = frag.get("id") if isinstance(frag.get("id"), str) else None
+            key = self._call_key(frag.get("index"), call_id, fn.get("name"))
+            if key in acc.calls and acc.calls[key][1].id:
+                call_id = None  # a call keeps the id it was announced with
+            acc.tool_fragment(key, call_id, fn.get("name"), _raw_args(fn.get("arguments")), events)
 
     def _call_key(self, index: object, call_id: str | None, name: object) -> int:
         """Which call a tool-call fragment belongs to: by ``index``, by ``id`` when the index is missing, else the

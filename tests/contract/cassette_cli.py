@@ -1,0 +1,64 @@
+"""Command line for the nox sessions: ``check`` (the leak scanner and orphan check), ``drift`` (compare a fresh
+recording with the cassettes it replaces, then install it), ``matrix`` (write COMPATIBILITY.md).
+
+Run as a script (``python tests/contract/cassette_cli.py ...``) so its sibling modules import the way pytest
+imports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import cassette_hygiene
+import cassette_reports
+import test_contract
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cassette_cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="fail on secrets, placeholder-less auth headers, orphans, missing cassettes")
+    check.add_argument("root", type=Path)
+    drift = sub.add_parser("drift", help="print shape drift of NEW against ROOT, then copy NEW over ROOT")
+    drift.add_argument("root", type=Path)
+    drift.add_argument("new", type=Path)
+    drift.add_argument("--dry-run", action="store_true", help="only print the report")
+    matrix = sub.add_parser("matrix", help="render COMPATIBILITY.md from --contract-results JSON")
+    matrix.add_argument("results", type=Path)
+    matrix.add_argument("output", type=Path)
+    args = parser.parse_args(argv)
+
+    if args.command == "check":
+        findings = cassette_hygiene.check(args.root, cassette_hygiene.contract_test_ids(test_contract))
+        for finding in findings:
+            print(finding)
+        count = len(list(args.root.glob("**/*.yaml")))
+        print(f"{count} cassettes checked, {len(findings)} problem(s)")
+        return 1 if findings else 0
+    if args.command == "drift":
+        new_files = sorted(args.new.glob("**/*.yaml"))
+        scanned = [f for path in new_files for f in cassette_hygiene.scan(path)]
+        print(cassette_reports.drift_report(args.root, args.new))
+        if scanned:
+            print("\nNOT installed: the new recording has problems:")
+            print("\n".join(str(f) for f in scanned))
+            return 1
+        if not args.dry_run:
+            for path in new_files:
+                target = args.root / path.relative_to(args.new)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+            print(f"\ninstalled {len(new_files)} cassette(s) into {args.root}")
+        return 0
+    results = json.loads(args.results.read_text(encoding="utf-8"))
+    args.output.write_text(cassette_reports.render_matrix(results), encoding="utf-8")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Checks every cassette must pass before it is committed: no secret, no auth header without a placeholder, a
+provenance, and no cassette that no contract test uses (nor a contract test without its cassette)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import cassette_format
+from contract_cases import CASES, LIVE
+
+#: strings shaped like provider keys or bearer credentials; ``Bearer <PLACEHOLDER>`` is fine
+KEY_SHAPED = re.compile(
+    r"sk-ant-[A-Za-z0-9_\-]{8,}"
+    r"|sk-or-(?:v1-)?[A-Za-z0-9_\-]{8,}"
+    r"|sk-(?:proj-)?[A-Za-z0-9_\-]{16,}"
+    r"|gsk_[A-Za-z0-9]{16,}"
+    r"|[Bb]earer\s+(?!<[A-Z0-9_]+>)[A-Za-z0-9._~+/=\-]{8,}"
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"
+)
+#: request/response headers that carry credentials
+AUTH_HEADER = re.compile(r"^(authorization|proxy-authorization|x-api-key|api-key|cookie|set-cookie)$|key|token|secret")
+PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
+PROVENANCE_SOURCES = ("recorded live", "constructed from the documented wire format")
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: Path
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"
+
+
+def scan(path: Path) -> list[Finding]:
+    """Everything wrong with one cassette file."""
+    text = path.read_text(encoding="utf-8")
+    findings = [
+        Finding(path, f"line {n}: key-shaped string {_mask(match.group())}")
+        for n, line in enumerate(text.splitlines(), 1)
+        for match in KEY_SHAPED.finditer(line)
+    ]
+    try:
+        document = cassette_format.load(text)
+    except (cassette_format.CassetteFormatError, ValueError) as exc:
+        return [*findings, Finding(path, f"unreadable: {exc}")]
+    provenance = document.get("provenance")
+    if not isinstance(provenance, dict) or provenance.get("source") not in PROVENANCE_SOURCES:
+        findings.append(Finding(path, f"provenance.source must be one of {PROVENANCE_SOURCES}"))
+    elif provenance["source"] == PROVENANCE_SOURCES[0] and not all(
+        provenance.get(k) for k in ("date", "server", "model")
+    ):
+        findings.append(Finding(path, "a live recording names its date, server and model"))
+    elif provenance["source"] == PROVENANCE_SOURCES[1] and not provenance.get("follows"):
+        findings.append(Finding(path, "a constructed cassette lists what it follows"))
+    for n, interaction in enumerate(document.get("interactions") or []):
+        for side in ("request", "response"):
+            headers = (interaction.get(side) or {}).get("headers") or {}
+            for name, value in headers.items():
+                values = value if isinstance(value, list) else [value]
+                if AUTH_HEADER.search(name.lower()) and any(v and not PLACEHOLDER.search(str(v)) for v in values):
+                    findings.append(Finding(path, f"interactions[{n}].{side} header {name!r} has no <PLACEHOLDER>"))
+    return findings
+
+
+def _mask(secret: str) -> str:
+    return secret[:6] + "…" if len(secret) > 6 else "…"
+
+
+def contract_test_ids(module: ModuleType) -> set[str]:
+    """The ids of the contract tests a module defines (its ``@pytest.mark.contract(id)`` marks)."""
+    return {
+        mark.args[0]
+        for obj in vars(module).values()
+        for mark in getattr(obj, "pytestmark", [])
+        if getattr(mark, "name", "") == "contract"
+    }
+
+
+def expected_cassettes(root: Path, test_ids: Iterable[str]) -> set[Path]:
+    """One cassette per contract test and preset that supports it."""
+    return {root / case.preset / f"{test}.yaml" for test in test_ids for case in CASES.values() if case.supports(test)}
+
+
+def orphans(root: Path, expected: set[Path]) -> list[Finding]:
+    found = set(root.glob("**/*.yaml"))
+    return [Finding(p, "orphan: no contract test uses this cassette") for p in sorted(found - expected)] + [
+        Finding(p, "missing: a contract test needs this cassette") for p in sorted(expected - found)
+    ]
+
+
+def live_cassettes_are_live(root: Path) -> list[Finding]:
+    """Relay's LIVE tests must hold live recordings: a constructed stand-in would hide a real server's behaviour."""
+    out = []
+    for test, support in CASES["relay"].support.items():
+        path = root / "relay" / f"{test}.yaml"
+        if support == LIVE and path.exists():
+            provenance: Any = cassette_format.load(path.read_text(encoding="utf-8")).get("provenance") or {}
+            if provenance.get("source") != "recorded live":
+                out.append(Finding(path, "relay cassettes are recorded live (nox -s record -- relay)"))
+    return out
+
+
+def check(root: Path, test_ids: Iterable[str]) -> list[Finding]:
+    """All findings for a cassette directory."""
+    findings: list[Finding] = []
+    for path in sorted(root.glob("**/*.yaml")):
+        findings += scan(path)
+    findings += orphans(root, expected_cassettes(root, test_ids))
+    findings += live_cassettes_are_live(root)
+    return findings

@@ -1,0 +1,258 @@
+"""What the contract suite knows about each preset: the model it talks to, the URLs and auth it must send, and
+for every contract test whether the provider supports it and how its cassette can be made.
+
+Support values:
+
+- ``LIVE``: the cassette can be recorded live (``nox -s record -- <preset>``; relay's are recorded live).
+- ``CONSTRUCTED``: the situation cannot be provoked on demand (rate limits, outages, mid-stream failures), so the
+  cassette is always constructed from the provider's documented wire format or a reference recording.
+- ``unsupported(reason)``: the provider does not have the feature; the test is skipped and the matrix says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+LIVE = "live"
+CONSTRUCTED = "constructed"
+
+
+def unsupported(reason: str) -> str:
+    return f"unsupported: {reason}"
+
+
+#: contract test id -> the compatibility-matrix column it proves
+COLUMNS: dict[str, str] = {
+    "chat": "chat",
+    "system_prompt": "chat",
+    "request_shape": "chat",
+    "header_unset": "chat",
+    "stream": "stream",
+    "stream_usage": "usage in stream",
+    "tool_call": "tools",
+    "tool_result": "tools",
+    "stream_tool_call": "streamed tools",
+    "reasoning": "reasoning",
+    "reasoning_stream": "reasoning",
+    "models": "models",
+    "error_401": "401",
+    "error_400": "400",
+    "error_unknown_model": "404 model",
+    "error_429": "429",
+    "error_5xx": "5xx",
+    "error_mid_stream": "mid-stream error",
+}
+TESTS = tuple(COLUMNS)
+
+#: an interpolated header every preset is configured with; present when HAMR_TRACE is set, absent when not
+TRACE_HEADER = "X-Hamr-Trace"
+TRACE_VAR = "HAMR_TRACE"
+
+# The tools of the reference recordings (crmne/ruby_llm's suite), so constructed cassettes can reuse real bodies.
+WEATHER = {
+    "name": "weather",
+    "description": "Gets current weather for a location",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "latitude": {"type": "string", "description": "Latitude (e.g., 52.5200)"},
+            "longitude": {"type": "string", "description": "Longitude (e.g., 13.4050)"},
+        },
+        "required": ["latitude", "longitude"],
+    },
+}
+BEST_LANGUAGE = {
+    "name": "best_language_to_learn",
+    "description": "Gets the best language to learn",
+    "parameters": {"type": "object", "properties": {}},
+}
+GET_WEATHER_CITY = {
+    "name": "get_weather",
+    "description": "Get the current weather for a city.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+BERLIN = {"latitude": "52.5200", "longitude": "13.4050"}
+PARALLEL_PROMPT = "What's the weather in Berlin (52.5200, 13.4050) and what's the best language to learn?"
+WEATHER_PROMPT = "What's the weather in Berlin? (52.5200, 13.4050)"
+
+
+@dataclass(frozen=True)
+class ToolScenario:
+    prompt: str
+    tools: tuple[dict[str, Any], ...]
+    #: (name, arguments) of every call the response makes, in order
+    calls: tuple[tuple[str, dict[str, Any]], ...]
+
+
+PARALLEL = ToolScenario(
+    PARALLEL_PROMPT, (WEATHER, BEST_LANGUAGE), (("weather", BERLIN), ("best_language_to_learn", {}))
+)
+SINGLE = ToolScenario(WEATHER_PROMPT, (WEATHER,), (("weather", BERLIN),))
+
+
+@dataclass(frozen=True)
+class Case:
+    preset: str
+    model: str
+    chat_url: str
+    models_url: str
+    key_env: str | None
+    auth: str  # "bearer", "x-api-key" or "none"
+    support: dict[str, str]
+    tool: ToolScenario = SINGLE
+    stream_tool: ToolScenario = SINGLE
+    reasoning_model: str | None = None
+    #: seconds the constructed/recorded 429 asks to wait
+    retry_after: float | None = None
+    #: extra keys for this provider's config table
+    config: dict[str, Any] = field(default_factory=dict)
+    #: the preset asks for usage in streams with stream_options (Mistral rejects the field and sends usage anyway)
+    stream_options: bool = True
+    #: request headers the preset adds on its own
+    preset_headers: dict[str, str] = field(default_factory=dict)
+    #: test id -> what a reader of the compatibility matrix must know beside the outcome
+    caveats: dict[str, str] = field(default_factory=dict)
+    #: keyword arguments that make this provider answer 400 (a request it rejects)
+    bad_request: dict[str, Any] = field(default_factory=lambda: {"temperature": 5.0})
+    #: keyword arguments that make this provider answer 5xx, when it can be provoked live
+    server_error: dict[str, Any] = field(default_factory=dict)
+
+    def supports(self, test: str) -> bool:
+        return not self.support[test].startswith("unsupported")
+
+
+def _cloud(**overrides: str) -> dict[str, str]:
+    """A hosted provider: everything recordable live with a key, except what cannot be provoked on demand."""
+    support = dict.fromkeys(TESTS, LIVE)
+    support.update(error_429=CONSTRUCTED, error_5xx=CONSTRUCTED, error_mid_stream=CONSTRUCTED)
+    support.update(overrides)
+    return support
+
+
+CASES: dict[str, Case] = {
+    c.preset: c
+    for c in (
+        Case(
+            "relay",
+            "gemma-3-270m-it",
+            "http://127.0.0.1:1234/v1/chat/completions",
+            "http://127.0.0.1:1234/v1/models",
+            None,
+            "none",
+            support={
+                **dict.fromkeys(TESTS, LIVE),
+                "stream_usage": unsupported("llama.cpp's server ignores stream_options and sends no usage in streams"),
+                # gemma-3-270m never calls tools; these follow recorded Ollama/llama-box bodies instead
+                "tool_call": CONSTRUCTED,
+                "stream_tool_call": CONSTRUCTED,
+                "reasoning": CONSTRUCTED,
+                "reasoning_stream": CONSTRUCTED,
+                "error_401": unsupported("a local server takes no key"),
+                "error_unknown_model": CONSTRUCTED,  # llama-cpp-python serves any model id with its one model
+                "error_429": unsupported("a local server does not rate-limit"),
+                "error_mid_stream": CONSTRUCTED,
+            },
+            reasoning_model="qwen3",
+            # a prompt longer than the 2048-token context: llama.cpp answers 400 context_length_exceeded
+            bad_request={"messages": [{"role": "user", "content": "word " * 2100}], "max_tokens": 5},
+            # a content part the server's schema rejects: llama-cpp-python answers 500 for request validation errors
+            server_error={"messages": [{"role": "user", "content": [{"type": "video_url", "video_url": "x"}]}]},
+        ),
+        Case(
+            "custom",
+            "acme-chat-1",
+            "https://llm.example.invalid/v1/chat/completions",
+            "https://llm.example.invalid/v1/models",
+            "ACME_API_KEY",
+            "bearer",
+            support={
+                **dict.fromkeys(TESTS, CONSTRUCTED),
+                "reasoning": unsupported("the plain OpenAI chat-completions format has no reasoning field"),
+                "reasoning_stream": unsupported("the plain OpenAI chat-completions format has no reasoning field"),
+            },
+            retry_after=3,
+            config={"base_url": "https://llm.example.invalid/v1", "api_key_env": "ACME_API_KEY"},
+        ),
+        Case(
+            "deepseek",
+            "deepseek-chat",
+            "https://api.deepseek.com/chat/completions",
+            "https://api.deepseek.com/models",
+            "DEEPSEEK_API_KEY",
+            "bearer",
+            support=_cloud(),
+            tool=PARALLEL,
+            reasoning_model="deepseek-reasoner",
+        ),
+        Case(
+            "openrouter",
+            "anthropic/claude-haiku-4.5",
+            "https://openrouter.ai/api/v1/chat/completions",
+            "https://openrouter.ai/api/v1/models",
+            "OPENROUTER_API_KEY",
+            "bearer",
+            support=_cloud(),
+            reasoning_model="deepseek/deepseek-r1",
+            caveats={
+                "reasoning": "reasoning models (deepseek/deepseek-r1) answer with reasoning unasked; hamr cannot send "
+                "OpenRouter's `reasoning` parameter to turn it on for other models",
+            },
+            preset_headers={"HTTP-Referer": "https://pypi.org/project/hamr/", "X-Title": "hamr"},
+        ),
+        Case(
+            "groq",
+            "llama-3.3-70b-versatile",
+            "https://api.groq.com/openai/v1/chat/completions",
+            "https://api.groq.com/openai/v1/models",
+            "GROQ_API_KEY",
+            "bearer",
+            support=_cloud(),
+            tool=ToolScenario(
+                "What's the weather in Paris?", (GET_WEATHER_CITY,), (("get_weather", {"city": "Paris"}),)
+            ),
+            reasoning_model="deepseek-r1-distill-llama-70b",
+            retry_after=7,
+        ),
+        Case(
+            "anthropic",
+            "claude-haiku-4-5-20251001",
+            "https://api.anthropic.com/v1/messages",
+            "https://api.anthropic.com/v1/models?limit=1000",
+            "ANTHROPIC_API_KEY",
+            "x-api-key",
+            support=_cloud(),
+            tool=PARALLEL,
+            reasoning_model="claude-haiku-4-5-20251001",
+            retry_after=12,
+            stream_options=False,
+            caveats={
+                "reasoning": "hamr parses thinking blocks and sends signed ones back, but has no option yet to enable "
+                "extended thinking in the request, so it only sees thinking a gateway adds on its own",
+            },
+        ),
+        Case(
+            "mistral",
+            "mistral-small-latest",
+            "https://api.mistral.ai/v1/chat/completions",
+            "https://api.mistral.ai/v1/models",
+            "MISTRAL_API_KEY",
+            "bearer",
+            support=_cloud(),
+            tool=PARALLEL,
+            reasoning_model="magistral-small-latest",
+            stream_options=False,
+        ),
+        Case(
+            "together",
+            "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+            "https://api.together.xyz/v1/chat/completions",
+            "https://api.together.xyz/v1/models",
+            "TOGETHER_API_KEY",
+            "bearer",
+            support=_cloud(),
+            reasoning_model="deepseek-ai/DeepSeek-R1",
+            retry_after=2,
+        ),
+    )
+}

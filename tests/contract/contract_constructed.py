@@ -1,0 +1,1478 @@
+"""How each constructed cassette is made: the responses it serves and where their shape comes from.
+
+A spec answers the contract test's requests in order; ``pytest tests/contract --construct`` runs the test against
+them and writes the cassette from the requests hamr really sent. Response bodies are either copied verbatim from a
+real recording in ``../shared/reference/responses/`` (its quirks included), or written from the provider's
+documented wire format in the style of that provider's recordings. Every spec says which, in ``provenance``.
+
+Only the build needs this module and the reference corpus; replaying the cassettes needs neither.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "responses"
+REFERENCE_LABEL = "../shared/reference/responses/"
+CONSTRUCTED = "constructed from the documented wire format"
+
+JSON = {"content-type": "application/json"}
+SSE = {"content-type": "text/event-stream"}
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Spec:
+    provenance: dict[str, Any]
+    replies: list[Reply]
+
+
+def reference(name: str) -> tuple[Reply, str]:
+    """A reference recording's response, verbatim, and how to cite it."""
+    data = json.loads((REFERENCE / name).read_text(encoding="utf-8"))
+    src = data["source"]
+    cite = f"{REFERENCE_LABEL}{name} (recorded by {src['repo']}, {src['path']} @ {src['commit'][:12]})"
+    response = data["response"]
+    return Reply(response["status"], dict(response["headers"]), response["body"].encode("utf-8")), cite
+
+
+def ref(name: str, note: str = "", times: int = 1) -> Spec:
+    """A spec whose response body is a reference recording's, byte for byte."""
+    reply, cite = reference(name)
+    text = (
+        "response body from the reference recording, unchanged but for number spelling where json_layout says "
+        "canonical_numbers (it answered a similar request from another client)"
+    )
+    return Spec(_provenance([cite], f"{text}. {note}".strip()), [reply] * times)
+
+
+def doc(follows: Iterable[str], note: str, *replies: Reply) -> Spec:
+    """A spec written from documentation (and the shapes of the cited recordings)."""
+    cites = [f"{REFERENCE_LABEL}{f}" if f.endswith(".json") else f for f in follows]
+    return Spec(_provenance(cites, note), list(replies))
+
+
+def _provenance(follows: list[str], note: str) -> dict[str, Any]:
+    return {"source": CONSTRUCTED, "follows": follows, "note": note}
+
+
+def body(value: Any, *, compact: bool = True) -> bytes:
+    return json.dumps(value, separators=(",", ":") if compact else None, ensure_ascii=False).encode("utf-8")
+
+
+def reply(status: int, value: Any, headers: dict[str, str] | None = None, *, compact: bool = True) -> Reply:
+    return Reply(status, {**JSON, **(headers or {})}, body(value, compact=compact))
+
+
+def sse(events: Iterable[Any], *, done: bool = True, headers: dict[str, str] | None = None) -> Reply:
+    """``data:`` events (dicts, or raw lines such as comments and ``event:`` pairs), blank-line framed."""
+    parts = []
+    for event in events:
+        parts.append(event if isinstance(event, str) else "data: " + json.dumps(event, separators=(",", ":")))
+    if done:
+        parts.append("data: [DONE]")
+    return Reply(200, {**SSE, **(headers or {})}, ("\n\n".join(parts) + "\n\n").encode("utf-8"))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# the OpenAI chat-completions shape most presets share
+# ------------------------------------------------------------------------------------------------------------------
+
+OPENAI_DOCS = [
+    "https://platform.openai.com/docs/api-reference/chat/object",
+    "https://platform.openai.com/docs/api-reference/chat/streaming",
+]
+WEATHER_ARGS = '{"latitude": "52.5200", "longitude": "13.4050"}'
+WEATHER_ANSWER = "It is sunny in Berlin right now, 21 °C."
+
+
+def completion(
+    model: str,
+    content: Any,
+    *,
+    id: str = "chatcmpl-contract-1",
+    finish: str = "stop",
+    usage: dict[str, Any] | None = None,
+    message_extra: dict[str, Any] | None = None,
+    top: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    message = {"role": "assistant", "content": content, **(message_extra or {})}
+    out = {
+        "id": id,
+        "object": "chat.completion",
+        "created": 1764072000,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        "usage": usage or {"prompt_tokens": 42, "completion_tokens": 12, "total_tokens": 54},
+    }
+    out.update(top or {})
+    return out
+
+
+def tool_calls(*calls: tuple[str, str, str]) -> list[dict[str, Any]]:
+    return [{"id": cid, "type": "function", "function": {"name": name, "arguments": args}} for cid, name, args in calls]
+
+
+def chunk(model: str, delta: dict[str, Any], *, finish: str | None = None, **top: Any) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-contract-2",
+        "object": "chat.completion.chunk",
+        "created": 1764072001,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        **top,
+    }
+
+
+def openai_error(message: str, type: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+def _split(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def openai_tool_stream(model: str, call_id: str, *, usage: dict[str, Any] | None, **top: Any) -> list[Any]:
+    """The documented streamed tool call: id and name first with empty arguments, then argument fragments."""
+    first = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"index": 0, "id": call_id, "type": "function", "function": {"name": "weather", "arguments": ""}}
+        ],
+    }
+    events: list[Any] = [chunk(model, first, **top)]
+    for piece in _split(WEATHER_ARGS, 7):
+        events.append(chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}, **top))
+    events.append(chunk(model, {}, finish="tool_calls", **top))
+    if usage is not None:
+        events.append({**chunk(model, {}, **top), "choices": [], "usage": usage})
+    return events
+
+
+def mid_stream_error(model: str, message: str, type: str = "server_error", **top: Any) -> Reply:
+    """Some text, then a ``data:`` line carrying an ``error`` object and no [DONE]: the OpenAI-compatible way a
+    failure after the 200 is reported (what hamr expects from providers that document no other)."""
+    events: list[Any] = [chunk(model, {"role": "assistant", "content": ""}, **top)]
+    events += [chunk(model, {"content": piece}, **top) for piece in ("1", ", 2")]
+    events.append({"error": {"message": message, "type": type, "code": None}})
+    return sse(events, done=False)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# relay: the cassettes the local gemma model cannot produce
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _relay() -> dict[str, Spec]:
+    llamacpp = "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md"
+    qwen = "qwen3"
+    think = ["Okay, the user asks", " what 2 + 2 is.", " That is 4."]
+    reasoning_stream = [
+        {
+            "choices": [{"finish_reason": None, "index": 0, "delta": {"role": "assistant", "content": None}}],
+            "created": 1764072001,
+            "id": "chatcmpl-relay-r1",
+            "model": qwen,
+            "object": "chat.completion.chunk",
+        },
+        *[
+            {
+                "choices": [{"finish_reason": None, "index": 0, "delta": {"reasoning_content": piece}}],
+                "created": 1764072001,
+                "id": "chatcmpl-relay-r1",
+                "model": qwen,
+                "object": "chat.completion.chunk",
+            }
+            for piece in think
+        ],
+        *[
+            {
+                "choices": [{"finish_reason": None, "index": 0, "delta": {"content": piece}}],
+                "created": 1764072001,
+                "id": "chatcmpl-relay-r1",
+                "model": qwen,
+                "object": "chat.completion.chunk",
+            }
+            for piece in ("2 + 2", " = 4")
+        ],
+        {
+            "choices": [{"finish_reason": "stop", "index": 0, "delta": {}}],
+            "created": 1764072001,
+            "id": "chatcmpl-relay-r1",
+            "model": qwen,
+            "object": "chat.completion.chunk",
+        },
+    ]
+    return {
+        "tool_call": ref("relay/03-ollama-tool-call.json", "gemma-3-270m never calls tools; this is Ollama's answer."),
+        "stream_tool_call": ref(
+            "relay/04-ollama-stream-tool-call.json", "gemma-3-270m never calls tools; this is Ollama's stream."
+        ),
+        "reasoning": ref("relay/05-llamabox-reasoning.json", "llama-box (llama.cpp-based) with a reasoning model."),
+        "reasoning_stream": doc(
+            ["relay/05-llamabox-reasoning.json", llamacpp],
+            "no streamed reasoning from a local server was recorded: llama.cpp-style chunks carrying "
+            "delta.reasoning_content (--reasoning-format deepseek), alphabetical keys as llama-box sends them.",
+            sse(reasoning_stream),
+        ),
+        "error_unknown_model": ref(
+            "relay/02-lmstudio-error-400-model.json",
+            "LM Studio rejects an unknown model id; llama-cpp-python (the live relay) serves any id with its one "
+            "model.",
+        ),
+        "error_mid_stream": doc(
+            [llamacpp],
+            "no recording of a local server failing mid-stream exists; a data line with an error object after partial "
+            "output, as OpenAI-compatible servers report it.",
+            mid_stream_error("gemma-3-270m-it", "failed to decode the batch: KV cache is full"),
+        ),
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# custom: a generic OpenAI-compatible server at https://llm.example.invalid/v1
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _custom() -> dict[str, Spec]:
+    m = "acme-chat-1"
+    note = "a generic OpenAI-compatible server, answered in the documented chat-completions format"
+    errors = "https://platform.openai.com/docs/guides/error-codes"
+    chat = reply(
+        200, completion(m, "2 + 2 = 4.", usage={"prompt_tokens": 14, "completion_tokens": 7, "total_tokens": 21})
+    )
+    usage = {"prompt_tokens": 13, "completion_tokens": 8, "total_tokens": 21}
+    stream = sse(
+        [
+            chunk(m, {"role": "assistant", "content": ""}),
+            *[chunk(m, {"content": piece}) for piece in ("1", ", 2", ", 3")],
+            chunk(m, {}, finish="stop"),
+            {**chunk(m, {}), "choices": [], "usage": usage},
+        ]
+    )
+    rate = reply(
+        429, openai_error("Rate limit reached for requests", "requests", "rate_limit_exceeded"), {"retry-after": "3"}
+    )
+    return {
+        "chat": doc(OPENAI_DOCS, note, chat),
+        "system_prompt": doc(OPENAI_DOCS, note, chat),
+        "request_shape": doc(OPENAI_DOCS, note, chat),
+        "header_unset": doc(OPENAI_DOCS, note, chat),
+        "stream": doc(OPENAI_DOCS, note + "; usage in a last chunk with empty choices (include_usage)", stream),
+        "stream_usage": doc(OPENAI_DOCS, note + "; usage in a last chunk with empty choices (include_usage)", stream),
+        "tool_call": doc(
+            OPENAI_DOCS,
+            note,
+            reply(
+                200,
+                completion(
+                    m,
+                    None,
+                    finish="tool_calls",
+                    message_extra={"tool_calls": tool_calls(("call_abc123", "weather", WEATHER_ARGS))},
+                ),
+            ),
+        ),
+        "stream_tool_call": doc(OPENAI_DOCS, note, sse(openai_tool_stream(m, "call_abc123", usage=usage))),
+        "tool_result": doc(OPENAI_DOCS, note, reply(200, completion(m, WEATHER_ANSWER))),
+        "models": doc(
+            ["https://platform.openai.com/docs/api-reference/models/list"],
+            note,
+            reply(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": m, "object": "model", "created": 1764000000, "owned_by": "acme"},
+                        {"id": "acme-embed-1", "object": "model", "created": 1764000000, "owned_by": "acme"},
+                    ],
+                },
+            ),
+        ),
+        "error_401": doc(
+            [errors],
+            note,
+            reply(
+                401,
+                openai_error(
+                    "Incorrect API key provided: <INVALI*****KEY>.", "invalid_request_error", "invalid_api_key"
+                ),
+            ),
+        ),
+        "error_400": doc(
+            [errors],
+            note,
+            reply(
+                400,
+                openai_error(
+                    "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 5.0 instead.",
+                    "invalid_request_error",
+                    "decimal_above_max_value",
+                    "temperature",
+                ),
+            ),
+        ),
+        "error_unknown_model": doc(
+            [errors],
+            note,
+            reply(
+                404,
+                openai_error(
+                    "The model `non-existent` does not exist or you do not have access to it.",
+                    "invalid_request_error",
+                    "model_not_found",
+                ),
+            ),
+        ),
+        "error_429": doc(
+            [errors, "https://www.rfc-editor.org/rfc/rfc9110#field.retry-after"],
+            note + "; the 429 carries Retry-After in seconds",
+            rate,
+            rate,
+        ),
+        "error_5xx": doc(
+            [errors], note, reply(503, openai_error("The server is overloaded or not ready yet.", "server_error"))
+        ),
+        "error_mid_stream": doc(
+            OPENAI_DOCS,
+            note,
+            mid_stream_error(m, "The server had an error while processing your request. Sorry about that!"),
+        ),
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# deepseek
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _deepseek() -> dict[str, Spec]:
+    errors = "https://api-docs.deepseek.com/quick_start/error_codes"
+    m = "deepseek-v4-flash"
+    usage_null = {"usage": None, "system_fingerprint": "fp_8b330d02d0_prod0820_fp8_kvcache_20260402"}
+    think = ["We need", " to add 2", " and 2.", " That is 4."]
+    reasoning_stream = sse(
+        [
+            chunk("deepseek-reasoner", {"role": "assistant", "content": None, "reasoning_content": ""}, **usage_null),
+            *[chunk("deepseek-reasoner", {"content": None, "reasoning_content": p}, **usage_null) for p in think],
+            *[
+                chunk("deepseek-reasoner", {"content": p, "reasoning_content": None}, **usage_null)
+                for p in ("2 + 2", " = 4")
+            ],
+            chunk(
+                "deepseek-reasoner",
+                {"content": "", "reasoning_content": None},
+                finish="stop",
+                usage={
+                    "prompt_tokens": 12,
+                    "completion_tokens": 19,
+                    "total_tokens": 31,
+                    "prompt_tokens_details": {"cached_tokens": 0},
+                    "completion_tokens_details": {"reasoning_tokens": 13},
+                    "prompt_cache_hit_tokens": 0,
+                    "prompt_cache_miss_tokens": 12,
+                },
+                system_fingerprint=usage_null["system_fingerprint"],
+            ),
+        ]
+    )
+    follows_err = [errors, "deepseek/05-error-401.json"]
+    err_note = "written from DeepSeek's error-code table in the OpenAI-style error object its 401 recording shows"
+    rate = reply(429, openai_error("Rate Limit Reached", "rate_limit_error", "rate_limit_reached"))
+    tool_answer = completion(
+        m,
+        WEATHER_ANSWER,
+        id="3f1c0e9a-6a43-4b0e-9a83-4f7c2d0b5e11",
+        usage={
+            "prompt_tokens": 210,
+            "completion_tokens": 14,
+            "total_tokens": 224,
+            "prompt_tokens_details": {"cached_tokens": 192},
+            "prompt_cache_hit_tokens": 192,
+            "prompt_cache_miss_tokens": 18,
+        },
+        top={"system_fingerprint": "fp_8b330d02d0_prod0820_fp8_kvcache_20260402"},
+    )
+    return {
+        "chat": ref("deepseek/01-chat-basic.json"),
+        "system_prompt": ref("deepseek/01-chat-basic.json"),
+        "request_shape": ref("deepseek/01-chat-basic.json"),
+        "header_unset": ref("deepseek/01-chat-basic.json"),
+        "stream": ref("deepseek/02-stream-text.json"),
+        "stream_usage": ref("deepseek/02-stream-text.json"),
+        "tool_call": ref("deepseek/03-tools-parallel.json"),
+        "stream_tool_call": ref("deepseek/04-stream-tool-call.json"),
+        "tool_result": doc(
+            ["deepseek/01-chat-basic.json", "https://api-docs.deepseek.com/guides/function_calling"],
+            "the answer after a tool result, in the shape of DeepSeek's chat recording",
+            reply(200, tool_answer),
+        ),
+        "reasoning": ref(
+            "deepseek/06-reasoning-nonstream.json",
+            "The recording enabled thinking on deepseek-chat; hamr asks deepseek-reasoner, which always thinks.",
+        ),
+        "reasoning_stream": doc(
+            ["https://api-docs.deepseek.com/guides/reasoning_model", "deepseek/02-stream-text.json"],
+            "delta.reasoning_content then delta.content as DeepSeek documents them, with the recorded stream's "
+            '"usage": null on every chunk and usage on the last',
+            reasoning_stream,
+        ),
+        "models": doc(
+            ["https://api-docs.deepseek.com/api/list-models"],
+            "the documented list",
+            reply(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": "deepseek-chat", "object": "model", "owned_by": "deepseek"},
+                        {"id": "deepseek-reasoner", "object": "model", "owned_by": "deepseek"},
+                    ],
+                },
+            ),
+        ),
+        "error_401": ref("deepseek/05-error-401.json"),
+        "error_400": doc(
+            follows_err,
+            err_note,
+            reply(
+                400,
+                openai_error(
+                    "Invalid temperature value, the valid range of temperature is [0, 2]",
+                    "invalid_request_error",
+                    "invalid_request_error",
+                ),
+            ),
+        ),
+        "error_unknown_model": doc(
+            follows_err,
+            err_note,
+            reply(400, openai_error("Model Not Exist", "invalid_request_error", "invalid_request_error")),
+        ),
+        "error_429": doc(follows_err, err_note + "; DeepSeek documents no Retry-After header", rate, rate),
+        "error_5xx": doc(
+            follows_err,
+            err_note + " (503 Server Overloaded)",
+            reply(503, openai_error("Server overloaded, please try again later", "server_error", "server_overloaded")),
+        ),
+        "error_mid_stream": doc(
+            ["deepseek/02-stream-text.json"],
+            "DeepSeek documents no mid-stream error; the recorded chunk shape, then an OpenAI-compatible error line",
+            mid_stream_error("deepseek-chat", "Server overloaded, please try again later", usage=None),
+        ),
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# openrouter
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _openrouter() -> dict[str, Spec]:
+    errors = "https://openrouter.ai/docs/api-reference/errors"
+    padded, _ = reference("openrouter/01-chat-basic-padded.json")
+    padding = padded.body[: len(padded.body) - len(padded.body.lstrip())].decode()
+    base = json.loads(padded.body)
+
+    def like_01(message: dict[str, Any], finish: str, native: str, usage: dict[str, Any], model: str) -> Reply:
+        value = {
+            **base,
+            "id": "gen-1764072000-contract",
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "logprobs": None,
+                    "finish_reason": finish,
+                    "native_finish_reason": native,
+                    "message": {"role": "assistant", "refusal": None, "reasoning": None, **message},
+                }
+            ],
+            "usage": usage,
+        }
+        return Reply(200, dict(JSON), padding.encode() + body(value))
+
+    usage = {**base["usage"], "prompt_tokens": 640, "completion_tokens": 70, "total_tokens": 710, "cost": 0.00099}
+    tool = like_01(
+        {
+            "content": "",
+            "tool_calls": [
+                {
+                    "id": "toolu_bdrk_01Contract",
+                    "index": 0,
+                    "type": "function",
+                    "function": {"name": "weather", "arguments": WEATHER_ARGS},
+                }
+            ],
+        },
+        "tool_calls",
+        "tool_use",
+        usage,
+        "anthropic/claude-4.5-haiku-20251001",
+    )
+    answer = like_01({"content": WEATHER_ANSWER}, "stop", "end_turn", usage, "anthropic/claude-4.5-haiku-20251001")
+    reasoning_text = "The user asks for 2 + 2. Adding gives 4."
+    reasoning = like_01(
+        {
+            "content": "2 + 2 = 4",
+            "reasoning": reasoning_text,
+            "reasoning_details": [{"type": "reasoning.text", "text": reasoning_text, "format": "unknown", "index": 0}],
+        },
+        "stop",
+        "stop",
+        {**base["usage"], "completion_tokens_details": {"reasoning_tokens": 14, "image_tokens": 0, "audio_tokens": 0}},
+        "deepseek/deepseek-r1",
+    )
+    processing = ": OPENROUTER PROCESSING"
+    midstream = sse(
+        [
+            processing,
+            chunk("anthropic/claude-4.5-haiku-20251001", {"role": "assistant", "content": "1"}, provider="Anthropic"),
+            chunk("anthropic/claude-4.5-haiku-20251001", {"role": "assistant", "content": "\n2"}, provider="Anthropic"),
+            {
+                **chunk("anthropic/claude-4.5-haiku-20251001", {"content": ""}, finish="error", provider="Anthropic"),
+                "error": {"code": "server_error", "message": "Provider disconnected unexpectedly"},
+            },
+        ],
+        done=False,
+    )
+    rate, _ = reference("openrouter/04-error-429-rate-limit.json")
+    models = {
+        "data": [
+            {
+                "id": "anthropic/claude-haiku-4.5",
+                "canonical_slug": "anthropic/claude-4.5-haiku-20251001",
+                "name": "Anthropic: Claude Haiku 4.5",
+                "created": 1760547638,
+                "context_length": 200000,
+                "architecture": {
+                    "modality": "text+image->text",
+                    "input_modalities": ["image", "text"],
+                    "output_modalities": ["text"],
+                    "tokenizer": "Claude",
+                    "instruct_type": None,
+                },
+                "pricing": {
+                    "prompt": "0.000001",
+                    "completion": "0.000005",
+                    "request": "0",
+                    "image": "0",
+                    "input_cache_read": "0.0000001",
+                    "input_cache_write": "0.00000125",
+                },
+                "top_provider": {"context_length": 200000, "max_completion_tokens": 64000, "is_moderated": True},
+                "per_request_limits": None,
+                "supported_parameters": ["max_tokens", "temperature", "tools"],
+            },
+            {
+                "id": "deepseek/deepseek-r1",
+                "canonical_slug": "deepseek/deepseek-r1",
+                "name": "DeepSeek: R1",
+                "created": 1737381095,
+                "context_length": 163840,
+                "architecture": {
+                    "modality": "text->text",
+                    "input_modalities": ["text"],
+                    "output_modalities": ["text"],
+                    "tokenizer": "DeepSeek",
+                    "instruct_type": "deepseek-r1",
+                },
+                "pricing": {"prompt": "0.0000004", "completion": "0.000002", "request": "0", "image": "0"},
+                "top_provider": {"context_length": 163840, "max_completion_tokens": None, "is_moderated": False},
+                "per_request_limits": None,
+                "supported_parameters": ["include_reasoning", "reasoning", "max_tokens"],
+            },
+        ]
+    }
+    return {
+        "chat": ref("openrouter/01-chat-basic-padded.json"),
+        "system_prompt": ref("openrouter/01-chat-basic-padded.json"),
+        "request_shape": ref("openrouter/01-chat-basic-padded.json"),
+        "header_unset": ref("openrouter/01-chat-basic-padded.json"),
+        "stream": ref("openrouter/02-stream-text.json"),
+        "stream_usage": ref("openrouter/02-stream-text.json"),
+        "tool_call": doc(
+            [
+                "openrouter/01-chat-basic-padded.json",
+                "openrouter/05-stream-tool-call.json",
+                "https://openrouter.ai/docs/features/tool-calling",
+            ],
+            "the streamed recording's call as a non-streamed answer, padding and usage.cost as in 01",
+            tool,
+        ),
+        "stream_tool_call": ref("openrouter/05-stream-tool-call.json"),
+        "tool_result": doc(["openrouter/01-chat-basic-padded.json"], "an answer in 01's padded shape", answer),
+        "reasoning": doc(
+            [
+                "https://openrouter.ai/docs/use-cases/reasoning-tokens",
+                "openrouter/06-stream-reasoning.json",
+                "openrouter/01-chat-basic-padded.json",
+            ],
+            "message.reasoning plus reasoning_details, as documented and as 06 streams them; a reasoning "
+            "model returns reasoning without a request parameter",
+            reasoning,
+        ),
+        "reasoning_stream": ref(
+            "openrouter/06-stream-reasoning.json",
+            "The recording is claude-sonnet-4.5 with reasoning enabled; hamr asks deepseek/deepseek-r1.",
+        ),
+        "models": doc(
+            ["https://openrouter.ai/docs/api-reference/list-available-models"],
+            "two entries of the documented list, prices per token as strings",
+            reply(200, models),
+        ),
+        "error_401": ref("openrouter/03-error-401.json"),
+        "error_400": doc(
+            [errors, "openrouter/03-error-401.json"],
+            "the documented error object (numeric code)",
+            reply(
+                400,
+                {
+                    "error": {
+                        "code": 400,
+                        "message": "temperature must be at most 2",
+                        "metadata": {"provider_name": None},
+                    }
+                },
+            ),
+        ),
+        "error_unknown_model": doc(
+            [errors, "openrouter/03-error-401.json"],
+            "the documented error object",
+            reply(
+                400, {"error": {"message": "non-existent is not a valid model ID", "code": 400}, "user_id": "REDACTED"}
+            ),
+        ),
+        "error_429": Spec(
+            ref("openrouter/04-error-429-rate-limit.json").provenance
+            | {
+                "note": "response body from the reference recording, served twice (hamr retries once); it carries no "
+                "Retry-After header"
+            },
+            [rate, rate],
+        ),
+        "error_5xx": doc(
+            [errors],
+            "the documented 502 for a failing upstream provider",
+            reply(
+                502,
+                {
+                    "error": {
+                        "code": 502,
+                        "message": "Provider returned error",
+                        "metadata": {"provider_name": "Anthropic", "raw": "upstream connect error"},
+                    }
+                },
+            ),
+        ),
+        "error_mid_stream": doc(
+            [errors + "#error-handling-in-streaming", "openrouter/02-stream-text.json"],
+            'the documented mid-stream error chunk (error + finish_reason "error") after '
+            "PROCESSING comments as recorded",
+            midstream,
+        ),
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# groq
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _groq() -> dict[str, Spec]:
+    errors = "https://console.groq.com/docs/errors"
+    m = "llama-3.3-70b-versatile"
+    x_groq_usage = {
+        "queue_time": 0.02,
+        "prompt_tokens": 210,
+        "prompt_time": 0.01,
+        "completion_tokens": 24,
+        "completion_time": 0.04,
+        "total_tokens": 234,
+        "total_time": 0.05,
+    }
+    tool_stream = sse(
+        [
+            chunk(
+                m,
+                {"role": "assistant", "content": None},
+                system_fingerprint="fp_contract",
+                x_groq={"id": "req_01contract"},
+            ),
+            chunk(
+                m,
+                {
+                    "tool_calls": [
+                        {
+                            "id": "call_k3c9",
+                            "type": "function",
+                            "function": {"name": "weather", "arguments": WEATHER_ARGS},
+                            "index": 0,
+                        }
+                    ]
+                },
+                system_fingerprint="fp_contract",
+            ),
+            chunk(
+                m,
+                {},
+                finish="tool_calls",
+                system_fingerprint="fp_contract",
+                x_groq={"id": "req_01contract", "usage": x_groq_usage},
+            ),
+        ]
+    )
+    think = ["The user wants", " 2 + 2.", " That is 4."]
+    r_model = "deepseek-r1-distill-llama-70b"
+    reasoning_stream = sse(
+        [
+            chunk(r_model, {"role": "assistant", "content": ""}, x_groq={"id": "req_01contract_r"}),
+            *[chunk(r_model, {"reasoning": p}) for p in think],
+            *[chunk(r_model, {"content": p}) for p in ("2 + 2", " = 4")],
+            chunk(r_model, {}, finish="stop", x_groq={"id": "req_01contract_r", "usage": x_groq_usage}),
+        ]
+    )
+    tool_answer = completion(
+        m,
+        WEATHER_ANSWER,
+        usage={
+            "queue_time": 0.02,
+            "prompt_tokens": 230,
+            "prompt_time": 0.01,
+            "completion_tokens": 14,
+            "completion_time": 0.02,
+            "total_tokens": 244,
+            "total_time": 0.03,
+        },
+        top={"system_fingerprint": "fp_contract", "x_groq": {"id": "req_01contract_t"}, "service_tier": "on_demand"},
+    )
+    rate = reply(
+        429,
+        {
+            "error": {
+                "message": "Rate limit reached for model `llama-3.3-70b-versatile` on tokens per "
+                "minute (TPM): Limit 6000, Used 5990, Requested 120. Please try again "
+                "in 7s.",
+                "type": "tokens",
+                "code": "rate_limit_exceeded",
+            }
+        },
+        {"retry-after": "7"},
+    )
+    return {
+        "chat": ref("groq/01-chat-basic.json"),
+        "system_prompt": ref("groq/01-chat-basic.json"),
+        "request_shape": ref("groq/01-chat-basic.json"),
+        "header_unset": ref("groq/01-chat-basic.json"),
+        "stream": ref("groq/04-stream-text.json"),
+        "stream_usage": ref("groq/04-stream-text.json", "Usage only inside x_groq.usage, as this recording shows."),
+        "tool_call": ref("groq/02-tool-call.json"),
+        "stream_tool_call": doc(
+            ["https://console.groq.com/docs/tool-use", "groq/04-stream-text.json", "groq/02-tool-call.json"],
+            "no streamed Groq tool call was recorded: the whole call in one delta, usage in "
+            "x_groq.usage on the last chunk as 04 shows",
+            tool_stream,
+        ),
+        "tool_result": doc(
+            ["groq/01-chat-basic.json"], "an answer in 01's shape (timing floats in usage)", reply(200, tool_answer)
+        ),
+        "reasoning": ref("groq/06-reasoning-raw-think.json", "reasoning_format raw: <think> inline in content."),
+        "reasoning_stream": doc(
+            ["https://console.groq.com/docs/reasoning", "groq/05-stream-error-midstream-text.json"],
+            "reasoning_format parsed: delta.reasoning as 05 streams it, then content, ending normally",
+            reasoning_stream,
+        ),
+        "models": doc(
+            ["https://console.groq.com/docs/models"],
+            "the documented list",
+            reply(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": m,
+                            "object": "model",
+                            "created": 1733447754,
+                            "owned_by": "Meta",
+                            "active": True,
+                            "context_window": 131072,
+                            "public_apps": None,
+                            "max_completion_tokens": 32768,
+                        },
+                        {
+                            "id": "whisper-large-v3",
+                            "object": "model",
+                            "created": 1693721698,
+                            "owned_by": "OpenAI",
+                            "active": True,
+                            "context_window": 448,
+                            "public_apps": None,
+                            "max_completion_tokens": 448,
+                        },
+                    ],
+                },
+            ),
+        ),
+        "error_401": doc(
+            [
+                errors,
+                "groq/03-error-404-model.json",
+                "https://github.com/stackblitz-labs/bolt.diy/issues/176 (body quoted in the thread)",
+            ],
+            "Groq's invalid-key body in the error-object shape of its 404 recording",
+            reply(
+                401,
+                {"error": {"message": "Invalid API Key", "type": "invalid_request_error", "code": "invalid_api_key"}},
+            ),
+        ),
+        "error_400": doc(
+            [errors, "groq/03-error-404-model.json"],
+            "the 404 recording's error-object shape",
+            reply(
+                400,
+                {
+                    "error": {
+                        "message": "'temperature' must be less than or equal to 2",
+                        "type": "invalid_request_error",
+                    }
+                },
+            ),
+        ),
+        "error_unknown_model": ref("groq/03-error-404-model.json"),
+        "error_429": doc(
+            ["https://console.groq.com/docs/rate-limits", errors],
+            "the documented 429 with its retry-after header (seconds)",
+            rate,
+            rate,
+        ),
+        "error_5xx": doc(
+            [errors],
+            "the documented 503 when Groq is overloaded",
+            reply(503, {"error": {"message": "Service Unavailable", "type": "internal_server_error"}}),
+        ),
+        "error_mid_stream": ref(
+            "groq/05-stream-error-midstream-text.json",
+            "The recording's request forced a tool call; the stream's failure is what matters.",
+        ),
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# anthropic
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _anthropic() -> dict[str, Spec]:
+    errors = "https://docs.anthropic.com/en/api/errors"
+    m = "claude-haiku-4-5-20251001"
+    usage = {
+        "input_tokens": 720,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "output_tokens": 18,
+        "service_tier": "standard",
+        "inference_geo": "not_available",
+    }
+
+    def message(content: list[dict[str, Any]], stop: str = "end_turn", **extra: Any) -> dict[str, Any]:
+        return {
+            "model": m,
+            "id": "msg_01Contract",
+            "type": "message",
+            "role": "assistant",
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "stop_details": None,
+            "usage": {**usage, **extra},
+        }
+
+    thinking = message(
+        [
+            {
+                "type": "thinking",
+                "thinking": "The user asks for 2 + 2, which is 4.",
+                "signature": "EqQBCkgIARABGAIiQL7aS1gQtbCJk0V2n0Zo8y2ZK9Wb7oD4r0dT1JqK6pAc0ntract",
+            },
+            {"type": "text", "text": "2 + 2 = 4"},
+        ]
+    )
+
+    def err(status: int, type: str, msg: str, headers: dict[str, str] | None = None) -> Reply:
+        return reply(
+            status, {"type": "error", "error": {"type": type, "message": msg}, "request_id": "req_011Contract"}, headers
+        )
+
+    thinking_caveat = (
+        "Anthropic sends thinking only when the request enables it (`thinking`), which hamr cannot send yet: "
+        "the request here is hamr's plain request."
+    )
+    text_events = [
+        'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-haiku-4-5-20251001","id":'
+        '"msg_01Contract","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,'
+        '"usage":{"input_tokens":15,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}',
+        'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":'
+        '{"type":"text","text":""}               }',
+        'event: ping\ndata: {"type": "ping"}',
+        'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta",'
+        '"text":"1\\n2"}          }',
+        'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},'
+        '"request_id":"req_011Contract"}',
+    ]
+    return {
+        "chat": ref("anthropic/01-message-basic.json"),
+        "system_prompt": ref("anthropic/01-message-basic.json"),
+        "request_shape": ref("anthropic/01-message-basic.json"),
+        "header_unset": ref("anthropic/01-message-basic.json"),
+        "stream": ref("anthropic/02-stream-text.json"),
+        "stream_usage": ref("anthropic/02-stream-text.json"),
+        "tool_call": ref("anthropic/04-tool-use-parallel.json"),
+        "stream_tool_call": ref("anthropic/05-stream-tool-use.json"),
+        "tool_result": doc(
+            [
+                "anthropic/01-message-basic.json",
+                "https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/overview",
+            ],
+            "the answer after a tool_result, in 01's shape",
+            reply(200, message([{"type": "text", "text": WEATHER_ANSWER}])),
+        ),
+        "reasoning": doc(
+            [
+                "https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking",
+                "anthropic/06-stream-thinking.json",
+                "anthropic/01-message-basic.json",
+            ],
+            "a thinking block with its signature, then text, as documented. " + thinking_caveat,
+            reply(200, thinking),
+        ),
+        "reasoning_stream": ref("anthropic/06-stream-thinking.json", thinking_caveat),
+        "models": doc(
+            ["https://docs.anthropic.com/en/api/models-list"],
+            "the documented list",
+            reply(
+                200,
+                {
+                    "data": [
+                        {
+                            "type": "model",
+                            "id": m,
+                            "display_name": "Claude Haiku 4.5",
+                            "created_at": "2025-10-15T00:00:00Z",
+                        },
+                        {
+                            "type": "model",
+                            "id": "claude-sonnet-4-5-20250929",
+                            "display_name": "Claude Sonnet 4.5",
+                            "created_at": "2025-09-29T00:00:00Z",
+                        },
+                    ],
+                    "has_more": False,
+                    "first_id": m,
+                    "last_id": "claude-sonnet-4-5-20250929",
+                },
+            ),
+        ),
+        "error_401": ref("anthropic/03-error-401.json"),
+        "error_400": doc(
+            [errors, "anthropic/07-error-400-invalid.json"],
+            "07's error shape, a message for this request's temperature",
+            err(400, "invalid_request_error", "temperature: range: 0..1"),
+        ),
+        "error_unknown_model": doc(
+            [errors, "anthropic/03-error-401.json"],
+            "the documented 404 not_found_error",
+            err(404, "not_found_error", "model: non-existent"),
+        ),
+        "error_429": doc(
+            [errors, "https://docs.anthropic.com/en/api/rate-limits"],
+            "the documented 429 with retry-after (seconds)",
+            err(
+                429,
+                "rate_limit_error",
+                "Number of request tokens has exceeded your per-minute rate limit",
+                {"retry-after": "12"},
+            ),
+            err(
+                429,
+                "rate_limit_error",
+                "Number of request tokens has exceeded your per-minute rate limit",
+                {"retry-after": "12"},
+            ),
+        ),
+        "error_5xx": doc(
+            [errors],
+            "the documented 529 overloaded_error (no recording exists)",
+            err(529, "overloaded_error", "Overloaded"),
+        ),
+        "error_mid_stream": doc(
+            [
+                "https://docs.anthropic.com/en/docs/build-with-claude/streaming#error-events",
+                "anthropic/02-stream-text.json",
+            ],
+            "the documented error event after partial text (no recording exists), framed and spaced like 02",
+            Reply(
+                200, {"content-type": "text/event-stream; charset=utf-8"}, ("\n\n".join(text_events) + "\n\n").encode()
+            ),
+        ),
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# mistral
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _mistral() -> dict[str, Spec]:
+    m = "mistral-small-latest"
+    errors = "https://docs.mistral.ai/api/"
+    no_recording = "the reference set has no Mistral error recording; "
+    unauthorized = "https://github.com/coolcline/CoolCline/issues/36 (401 body quoted in the thread)"
+    invalid_model = "https://github.com/tmc/langchaingo/issues/1233 (invalid_model body quoted in the thread)"
+    midstream = sse(
+        [
+            {
+                "id": "9b1c2contract",
+                "object": "chat.completion.chunk",
+                "created": 1764072001,
+                "model": m,
+                "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+                "p": "abcd",
+            },
+            {
+                "id": "9b1c2contract",
+                "object": "chat.completion.chunk",
+                "created": 1764072001,
+                "model": m,
+                "choices": [{"index": 0, "delta": {"content": "1, 2"}, "finish_reason": None}],
+                "p": "abcdefghij",
+            },
+            {
+                "object": "error",
+                "message": "Service unavailable.",
+                "type": "internal_server_error",
+                "param": None,
+                "code": "1000",
+            },
+        ],
+        done=False,
+    )
+    answer = completion(
+        m,
+        WEATHER_ANSWER,
+        id="0c6ccontract",
+        usage={
+            "prompt_tokens": 240,
+            "total_tokens": 254,
+            "completion_tokens": 14,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        },
+        message_extra={"tool_calls": None},
+    )
+    rate = reply(429, {"message": "Requests rate limit exceeded"})
+    return {
+        "chat": ref("mistral/01-chat-basic.json"),
+        "system_prompt": ref("mistral/01-chat-basic.json"),
+        "request_shape": ref("mistral/01-chat-basic.json"),
+        "header_unset": ref("mistral/01-chat-basic.json"),
+        "stream": ref("mistral/02-stream-text.json"),
+        "stream_usage": ref("mistral/02-stream-text.json"),
+        "tool_call": ref("mistral/03-tools-parallel.json"),
+        "stream_tool_call": ref("mistral/04-stream-tool-call.json"),
+        "tool_result": doc(
+            ["mistral/01-chat-basic.json"], "an answer in 01's shape (tool_calls: null)", reply(200, answer)
+        ),
+        "reasoning": ref(
+            "mistral/05-reasoning-content-array.json",
+            "The recording asked mistral-small-latest for reasoning; hamr asks magistral-small-latest.",
+        ),
+        "reasoning_stream": ref(
+            "mistral/06-stream-reasoning-array-then-string.json",
+            "The recording asked mistral-small-latest for reasoning; hamr asks magistral-small-latest.",
+        ),
+        "models": doc(
+            ["https://docs.mistral.ai/api/#tag/models/operation/list_models_v1_models_get"],
+            "the documented list (capabilities object, aliases)",
+            reply(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": m,
+                            "object": "model",
+                            "created": 1764000000,
+                            "owned_by": "mistralai",
+                            "capabilities": {
+                                "completion_chat": True,
+                                "completion_fim": False,
+                                "function_calling": True,
+                                "fine_tuning": True,
+                                "vision": True,
+                                "classification": False,
+                            },
+                            "name": "mistral-small-2506",
+                            "description": "Mistral Small",
+                            "max_context_length": 131072,
+                            "aliases": ["mistral-small-2506"],
+                            "deprecation": None,
+                            "default_model_temperature": 0.3,
+                            "type": "base",
+                        },
+                        {
+                            "id": "magistral-small-latest",
+                            "object": "model",
+                            "created": 1764000000,
+                            "owned_by": "mistralai",
+                            "capabilities": {"completion_chat": True, "function_calling": True},
+                            "name": "magistral-small-2509",
+                            "description": "Magistral Small",
+                            "max_context_length": 40960,
+                            "aliases": [],
+                            "deprecation": None,
+                            "type": "base",
+                        },
+                    ],
+                },
+            ),
+        ),
+        "error_401": doc(
+            [unauthorized],
+            no_recording + "Mistral's 401 body as users quote it",
+            reply(
+                401,
+                {"message": "Unauthorized", "request_id": "933f233947ff6d346065bb297e4a4d56"},
+                {"content-type": "application/json; charset=utf-8"},
+            ),
+        ),
+        "error_400": doc(
+            [errors, invalid_model],
+            no_recording + "Mistral's top-level error object",
+            reply(
+                400,
+                {
+                    "object": "error",
+                    "message": "Temperature must be between 0 and 1.5",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                },
+            ),
+        ),
+        "error_unknown_model": doc(
+            [invalid_model],
+            no_recording + "Mistral's invalid_model body as users quote it",
+            reply(
+                400,
+                {
+                    "object": "error",
+                    "message": "Invalid model: non-existent",
+                    "type": "invalid_model",
+                    "param": None,
+                    "code": "1500",
+                },
+            ),
+        ),
+        "error_429": doc(
+            [errors], no_recording + "a 429 with Mistral's {message} body; no Retry-After is documented", rate, rate
+        ),
+        "error_5xx": doc(
+            [errors, invalid_model],
+            no_recording + "Mistral's top-level error object on a 503",
+            reply(
+                503,
+                {
+                    "object": "error",
+                    "message": "Service unavailable.",
+                    "type": "internal_server_error",
+                    "param": None,
+                    "code": "1000",
+                },
+            ),
+        ),
+        "error_mid_stream": doc(
+            ["mistral/02-stream-text.json", invalid_model],
+            no_recording + "Mistral documents no mid-stream error: 02's chunks ('p' padding), "
+            "then a data line holding Mistral's error object",
+            midstream,
+        ),
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# together
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _together() -> dict[str, Spec]:
+    m = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
+    errors = "https://docs.together.ai/docs/error-codes"
+    fn_docs = "https://docs.together.ai/docs/function-calling"
+    r1 = "https://docs.together.ai/docs/deepseek-r1"
+
+    def tchunk(
+        model: str,
+        content: str | None,
+        token: int,
+        *,
+        finish: str | None = None,
+        extra: Any = None,
+        usage: Any = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        delta: dict[str, Any] = {"token_id": token, "role": "assistant", "content": content, "tool_calls": extra}
+        return {
+            "id": "9a0contract",
+            "object": "chat.completion.chunk",
+            "created": 1764072001,
+            "choices": [
+                {
+                    "index": 0,
+                    "text": content or "",
+                    "logprobs": None,
+                    "finish_reason": finish,
+                    "seed": seed,
+                    "delta": delta,
+                }
+            ],
+            "model": model,
+            "usage": usage,
+        }
+
+    def tcompletion(model: str, message: dict[str, Any], finish: str, usage: dict[str, Any]) -> Reply:
+        value = {
+            "id": "9a0contract-1",
+            "object": "chat.completion",
+            "created": 1764072000,
+            "model": model,
+            "prompt": [],
+            "choices": [
+                {
+                    "finish_reason": finish,
+                    "seed": 14687020407684524000,
+                    "logprobs": None,
+                    "index": 0,
+                    "message": {"role": "assistant", **message},
+                }
+            ],
+            "usage": usage,
+        }
+        return Reply(
+            200,
+            {"content-type": "application/json; charset=utf-8"},
+            json.dumps(value, indent=2, ensure_ascii=False).encode(),
+        )
+
+    usage = {"prompt_tokens": 190, "completion_tokens": 28, "total_tokens": 218}
+    call = {"id": "call_contract7f3", "type": "function", "function": {"name": "weather", "arguments": WEATHER_ARGS}}
+    tool_stream = sse(
+        [
+            tchunk(m, None, 128000, extra=[{"index": 0, **call, "function": {"name": "weather", "arguments": ""}}]),
+            *[
+                tchunk(m, None, 1000 + i, extra=[{"index": 0, "function": {"arguments": p}}])
+                for i, p in enumerate(_split(WEATHER_ARGS, 9))
+            ],
+            tchunk(m, None, 128008, finish="tool_calls", usage=usage, seed=14687020407684524000),
+        ]
+    )
+    r_model = "deepseek-ai/DeepSeek-R1"
+    pieces = ["<think>", "\nThe user asks", " for 2 + 2.", " That is 4.\n", "</think>", "\n\n", "2 + 2", " = 4"]
+    reasoning_stream = sse(
+        [
+            *[tchunk(r_model, p, 100 + i) for i, p in enumerate(pieces)],
+            tchunk(
+                r_model,
+                "",
+                1,
+                finish="stop",
+                usage={"prompt_tokens": 12, "completion_tokens": 25, "total_tokens": 37},
+                seed=4631959635686359000,
+            ),
+        ]
+    )
+    midstream = sse(
+        [
+            tchunk(m, "1", 16),
+            tchunk(m, ", 2", 11),
+            {
+                "id": "9a0contract",
+                "error": {"message": "Internal server error", "type": "server_error", "param": None, "code": None},
+            },
+        ],
+        done=False,
+    )
+
+    def err(status: int, msg: str, type: str, code: str | None, headers: dict[str, str] | None = None) -> Reply:
+        return reply(
+            status,
+            {"id": "9a0contract-e", "error": {"message": msg, "type": type, "param": None, "code": code}},
+            headers,
+        )
+
+    invalid_key = "https://github.com/harshitv804/LawGPT/issues/4 (401 body quoted in the thread)"
+    no_recording = "the reference set has no Together error recording; "
+    rate = err(
+        429,
+        "You have been rate limited. Please retry after 2 seconds.",
+        "rate_limit_error",
+        "rate_limit_exceeded",
+        {"retry-after": "2"},
+    )
+    return {
+        "chat": ref("together/02-chat-eos.json", 'finish_reason "eos"; gzip on the wire, stored decoded.'),
+        "system_prompt": ref("together/02-chat-eos.json"),
+        "request_shape": ref("together/04-chat-stop.json"),
+        "header_unset": ref("together/04-chat-stop.json"),
+        "stream": ref("together/01-stream-text.json"),
+        "stream_usage": ref("together/01-stream-text.json"),
+        "tool_call": doc(
+            [fn_docs, "together/04-chat-stop.json"],
+            "no Together tool call was recorded: the documented "
+            'tool_calls in 04\'s pretty-printed shape ("prompt": [], seed beyond int64)',
+            tcompletion(m, {"content": None, "tool_calls": [{**call, "index": 0}]}, "tool_calls", usage),
+        ),
+        "stream_tool_call": doc(
+            [fn_docs, "together/01-stream-text.json"],
+            "no streamed Together tool call was "
+            "recorded: OpenAI-style tool_call deltas in 01's chunk shape (legacy text, token_id)",
+            tool_stream,
+        ),
+        "tool_result": doc(
+            ["together/04-chat-stop.json"],
+            "an answer in 04's shape",
+            tcompletion(m, {"content": WEATHER_ANSWER, "tool_calls": []}, "eos", usage),
+        ),
+        "reasoning": doc(
+            [r1, "together/04-chat-stop.json"],
+            "DeepSeek-R1 on Together answers with <think>...</think> inline in content, as documented",
+            tcompletion(
+                r_model,
+                {"content": "<think>\nThe user asks for 2 + 2. That is 4.\n</think>\n\n2 + 2 = 4", "tool_calls": []},
+                "stop",
+                {"prompt_tokens": 12, "completion_tokens": 25, "total_tokens": 37},
+            ),
+        ),
+        "reasoning_stream": doc(
+            [r1, "together/01-stream-text.json"],
+            "<think> tags as their own deltas in 01's chunk shape, as DeepSeek-R1 streams them",
+            reasoning_stream,
+        ),
+        "models": doc(
+            ["https://docs.together.ai/reference/models-1"],
+            "the documented bare JSON array (no data wrapper), prices per million tokens",
+            reply(
+                200,
+                [
+                    {
+                        "id": m,
+                        "object": "model",
+                        "created": 1733443200,
+                        "type": "chat",
+                        "display_name": "Meta Llama 3.3 70B Instruct Turbo",
+                        "organization": "Meta",
+                        "link": "https://huggingface.co/meta-llama/Llama-3.3-70B-Instruct",
+                        "context_length": 131072,
+                        "config": {
+                            "chat_template": None,
+                            "stop": ["<|eot_id|>"],
+                            "bos_token": None,
+                            "eos_token": "<|eot_id|>",
+                        },
+                        "pricing": {"hourly": 0, "input": 0.88, "output": 0.88, "base": 0, "finetune": 0},
+                    },
+                    {
+                        "id": r_model,
+                        "object": "model",
+                        "created": 1737504000,
+                        "type": "chat",
+                        "display_name": "DeepSeek R1",
+                        "organization": "DeepSeek",
+                        "context_length": 163840,
+                        "pricing": {"hourly": 0, "input": 3, "output": 7, "base": 0, "finetune": 0},
+                    },
+                ],
+            ),
+        ),
+        "error_401": doc(
+            [invalid_key, errors],
+            no_recording + "Together's invalid-key body as users quote it",
+            reply(
+                401,
+                {
+                    "error": {
+                        "message": "Invalid API key provided. You can find your API key at "
+                        "https://api.together.xyz/settings/api-keys.",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "invalid_api_key",
+                    }
+                },
+            ),
+        ),
+        "error_400": doc(
+            [errors, invalid_key],
+            no_recording + "the documented 400 in Together's error object",
+            err(400, "Input validation error: `temperature` must be at most 2", "invalid_request_error", None),
+        ),
+        "error_unknown_model": doc(
+            [errors, invalid_key],
+            no_recording + "the documented 404 for an unknown model",
+            err(
+                404,
+                "Unable to access model non-existent. Please visit "
+                "https://api.together.ai/models to view the list of supported models.",
+                "invalid_request_error",
+                "model_not_available",
+            ),
+        ),
+        "error_429": doc(
+            [errors, "together/01-stream-text.json"],
+            no_recording + "a 429 with the retry-after header Together sends (its recordings carry retry-after: 2)",
+            rate,
+            rate,
+        ),
+        "error_5xx": doc(
+            [errors],
+            no_recording + "the documented 503 when the service is overloaded",
+            err(503, "The server is overloaded or not ready yet.", "server_error", None),
+        ),
+        "error_mid_stream": doc(
+            ["together/01-stream-text.json"],
+            no_recording + "Together documents no mid-stream error: 01's chunks, then a data line with an error object",
+            midstream,
+        ),
+    }
+
+
+_BUILDERS: dict[str, Callable[[], dict[str, Spec]]] = {
+    "relay": _relay,
+    "custom": _custom,
+    "deepseek": _deepseek,
+    "openrouter": _openrouter,
+    "groq": _groq,
+    "anthropic": _anthropic,
+    "mistral": _mistral,
+    "together": _together,
+}
+
+
+@functools.cache
+def _specs(preset: str) -> dict[str, Spec]:
+    return _BUILDERS[preset]()
+
+
+def spec(preset: str, test: str) -> Spec | None:
+    return _specs(preset).get(test)

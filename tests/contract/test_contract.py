@@ -1,0 +1,383 @@
+"""The provider contract: every preset, through hamr's public API, against its cassette.
+
+Each test runs once per preset (``case``); a preset without the feature is skipped with the reason, and
+``COMPATIBILITY.md`` shows the outcome. Cassettes live in ``cassettes/<preset>/<test id>.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from cassette_recording import placeholder
+from contract_cases import TRACE_HEADER, TRACE_VAR, WEATHER, WEATHER_PROMPT, Case
+
+import hamr
+
+pytestmark = pytest.mark.vcr
+
+# The prompts of the reference recordings, so constructed cassettes pair a request with the answer it got.
+MESSAGES = [{"role": "user", "content": "What's 2 + 2?"}]
+STREAM_MESSAGES = [{"role": "user", "content": "Count from 1 to 3"}]
+SYSTEM = "You are a helpful assistant."
+REASONING_PROMPT = "What's 2 + 2?"
+UNKNOWN_MODEL = "non-existent"
+TOOL_RESULT = "Sunny, 21 °C"
+
+
+def _anthropic(case: Case) -> bool:
+    return case.auth == "x-api-key"
+
+
+def _stream(client: hamr.Client, *args: Any, **kwargs: Any) -> tuple[list[hamr.StreamEvent], hamr.Completion]:
+    with client.stream(*args, **kwargs) as stream:
+        events = list(stream)
+    return events, stream.completion
+
+
+def _joined(events: list[hamr.StreamEvent], kind: str) -> str:
+    return "".join(e.text for e in events if e.type == kind)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# chat
+# ------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.contract("chat")
+def test_chat_returns_text_usage_and_finish_reason(case, contract):
+    with contract.client() as client:
+        completion = client.chat(MESSAGES, max_tokens=64)
+
+    assert completion.text.strip()
+    assert completion.finish_reason in ("stop", "length")
+    assert completion.usage is not None
+    assert completion.usage.input_tokens > 0
+    assert completion.usage.output_tokens > 0
+    assert completion.provider == case.preset
+    assert completion.tool_calls == ()
+
+
+@pytest.mark.contract("system_prompt")
+def test_system_prompt_is_placed_where_the_protocol_expects_it(case, contract):
+    with contract.client() as client:
+        completion = client.chat(MESSAGES, system=SYSTEM, max_tokens=64)
+
+    body = contract.body()
+    if _anthropic(case):
+        assert body["system"] == SYSTEM
+        assert [m["role"] for m in body["messages"]] == ["user"]
+    else:
+        assert "system" not in body
+        assert body["messages"][0] == {"role": "system", "content": SYSTEM}
+        assert body["messages"][1:] == MESSAGES
+    assert completion.text.strip()
+
+
+@pytest.mark.contract("request_shape")
+def test_chat_request_carries_url_auth_and_configured_headers(case, contract):
+    with contract.client() as client:
+        client.chat(MESSAGES)
+
+    request = contract.request
+    assert request.method == "POST"
+    assert str(request.url) == case.chat_url
+    headers = request.headers
+    if case.auth == "bearer":
+        assert headers["authorization"] == f"Bearer {placeholder(case.key_env)}"
+        assert "x-api-key" not in headers
+    elif case.auth == "x-api-key":
+        assert headers["x-api-key"] == placeholder(case.key_env)
+        assert headers["anthropic-version"] == "2023-06-01"
+        assert "authorization" not in headers
+    else:
+        assert "authorization" not in headers
+        assert "x-api-key" not in headers
+    for name, value in case.preset_headers.items():
+        assert headers[name] == value
+    assert headers[TRACE_HEADER] == contract.env[TRACE_VAR]
+    assert headers["content-type"] == "application/json"
+
+    body = contract.body()
+    assert body["model"] == case.model
+    assert "stream" not in body
+    if _anthropic(case):
+        assert body["max_tokens"] == 4096  # Anthropic rejects a request without max_tokens: hamr's default
+    else:
+        assert "max_tokens" not in body
+
+
+@pytest.mark.contract("header_unset")
+def test_interpolated_header_is_left_out_when_its_variable_is_unset(case, contract):
+    env = {name: value for name, value in contract.env.items() if name != TRACE_VAR}
+    with contract.client(env=env) as client:
+        completion = client.chat(MESSAGES, max_tokens=16)
+
+    assert TRACE_HEADER.lower() not in {name.lower() for name in contract.request.headers}
+    assert completion.finish_reason in ("stop", "length")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# streaming
+# ------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.contract("stream")
+def test_stream_deltas_join_to_the_final_text(case, contract):
+    with contract.client() as client:
+        events, completion = _stream(client, STREAM_MESSAGES, max_tokens=24)
+
+    texts = [e.text for e in events if e.type == "text"]
+    assert texts, "no text delta in the stream"
+    assert "".join(texts) == completion.text
+    assert completion.text.strip()
+    assert completion.finish_reason in ("stop", "length")
+    assert events[-1].type == "done"
+    assert events[-1].completion == completion
+
+    body = contract.body()
+    assert body["stream"] is True
+    assert contract.request.headers["accept"] == "text/event-stream"
+
+
+@pytest.mark.contract("stream_usage")
+def test_stream_reports_usage(case, contract):
+    with contract.client() as client:
+        events, completion = _stream(client, STREAM_MESSAGES, max_tokens=24)
+
+    usages = [e.usage for e in events if e.type == "usage"]
+    assert usages, "no usage event in the stream"
+    assert completion.usage == usages[-1]
+    assert completion.usage.input_tokens > 0
+    assert completion.usage.output_tokens > 0
+    body = contract.body()
+    if case.stream_options:
+        assert body["stream_options"] == {"include_usage": True}
+    else:  # Anthropic and Mistral report usage unasked; Mistral rejects the field
+        assert "stream_options" not in body
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# tools
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _assert_tools_sent(case: Case, body: dict[str, Any], tools: tuple[dict[str, Any], ...]) -> None:
+    if _anthropic(case):
+        assert [(t["name"], t["input_schema"]) for t in body["tools"]] == [(t["name"], t["parameters"]) for t in tools]
+    else:
+        assert [t["type"] for t in body["tools"]] == ["function"] * len(tools)
+        assert [(t["function"]["name"], t["function"]["parameters"]) for t in body["tools"]] == [
+            (t["name"], t["parameters"]) for t in tools
+        ]
+
+
+@pytest.mark.contract("tool_call")
+def test_tool_call_arguments_arrive_as_a_dict(case, contract):
+    scenario = case.tool
+    with contract.client() as client:
+        completion = client.chat(scenario.prompt, tools=list(scenario.tools))
+
+    assert completion.finish_reason == "tool_calls"
+    assert [(c.name, c.arguments) for c in completion.tool_calls] == list(scenario.calls)
+    assert all(c.id and c.arguments_error is None for c in completion.tool_calls)
+    assert len({c.id for c in completion.tool_calls}) == len(completion.tool_calls)
+    _assert_tools_sent(case, contract.body(), scenario.tools)
+
+
+@pytest.mark.contract("stream_tool_call")
+def test_streamed_tool_call_arguments_are_reassembled_into_a_dict(case, contract):
+    scenario = case.stream_tool
+    with contract.client() as client:
+        events, completion = _stream(client, scenario.prompt, tools=list(scenario.tools))
+
+    assert completion.finish_reason == "tool_calls"
+    assert [(c.name, c.arguments) for c in completion.tool_calls] == list(scenario.calls)
+    fragments = [e for e in events if e.type == "tool_call"]
+    for index, call in enumerate(completion.tool_calls):
+        assert "".join(e.arguments for e in fragments if e.index == index) == call.raw_arguments
+        assert next(e.name for e in fragments if e.index == index and e.name) == call.name
+    _assert_tools_sent(case, contract.body(), scenario.tools)
+
+
+@pytest.mark.contract("tool_result")
+def test_tool_result_follow_up_is_sent_in_the_protocol_shape(case, contract):
+    call_id = "toolu_contract_0001" if _anthropic(case) else "call_contract_0001"
+    messages = [
+        {"role": "user", "content": WEATHER_PROMPT},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"id": call_id, "name": "weather", "arguments": {"latitude": "52.5200", "longitude": "13.4050"}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": call_id, "content": TOOL_RESULT},
+    ]
+    with contract.client() as client:
+        completion = client.chat(messages, tools=[WEATHER], max_tokens=64)
+
+    assert completion.text.strip()
+    assert completion.finish_reason in ("stop", "length")
+    sent = contract.body()["messages"]
+    if _anthropic(case):
+        assert sent[1]["role"] == "assistant"
+        assert {
+            "type": "tool_use",
+            "id": call_id,
+            "name": "weather",
+            "input": {"latitude": "52.5200", "longitude": "13.4050"},
+        } in sent[1]["content"]
+        assert sent[2] == {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": call_id, "content": TOOL_RESULT}],
+        }
+    else:
+        (call,) = sent[1]["tool_calls"]
+        assert (call["id"], call["type"], call["function"]["name"]) == (call_id, "function", "weather")
+        assert json.loads(call["function"]["arguments"]) == {"latitude": "52.5200", "longitude": "13.4050"}
+        assert sent[2] == {"role": "tool", "tool_call_id": call_id, "content": TOOL_RESULT}
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# reasoning
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _assert_reasoning_apart(case: Case, completion: hamr.Completion) -> None:
+    assert completion.reasoning.strip()
+    assert "<think>" not in completion.text and "</think>" not in completion.text
+    assert completion.to_message()["reasoning"] == completion.reasoning
+    if _anthropic(case):
+        assert completion.reasoning_blocks and all(b.signature for b in completion.reasoning_blocks)
+
+
+@pytest.mark.contract("reasoning")
+def test_reasoning_is_kept_apart_from_the_answer(case, contract):
+    with contract.client(model=case.reasoning_model) as client:
+        completion = client.chat(REASONING_PROMPT)
+
+    _assert_reasoning_apart(case, completion)
+    assert completion.text.strip()
+
+
+@pytest.mark.contract("reasoning_stream")
+def test_streamed_reasoning_is_kept_apart_from_the_answer(case, contract):
+    with contract.client(model=case.reasoning_model) as client:
+        events, completion = _stream(client, REASONING_PROMPT)
+
+    _assert_reasoning_apart(case, completion)
+    assert _joined(events, "reasoning") == completion.reasoning
+    assert _joined(events, "text") == completion.text
+    kinds = [e.type for e in events if e.type in ("reasoning", "text")]
+    if "text" in kinds:
+        assert kinds.index("reasoning") < kinds.index("text")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# models
+# ------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.contract("models")
+def test_models_lists_the_servers_models(case, contract):
+    with contract.client() as client:
+        models = client.models()
+
+    assert case.model in [m.id for m in models]
+    assert all(m.id for m in models)
+    assert any(m.source in ("server", "server+config") for m in models)
+    assert contract.request.method == "GET"
+    assert str(contract.request.url) == case.models_url
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# errors
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _chat_kwargs(**overrides: Any) -> tuple[Any, dict[str, Any]]:
+    kwargs: dict[str, Any] = {"messages": MESSAGES, "max_tokens": 16, **overrides}
+    return kwargs.pop("messages"), kwargs
+
+
+@pytest.mark.contract("error_401")
+def test_rejected_key_raises_authentication_error_without_the_key(case, contract):
+    env = dict(contract.env, **{case.key_env: placeholder("INVALID_KEY")})
+    # hamr's own httpx client here: vcrpy patches httpx's transport class, so no http_client is needed to replay
+    with contract.client(env=env, default_http=True) as client, pytest.raises(hamr.AuthenticationError) as info:
+        client.chat(MESSAGES, max_tokens=16)
+
+    error = info.value
+    assert (error.status, error.provider) == (401, case.preset)
+    assert error.message
+    assert placeholder("INVALID_KEY") not in str(error) + error.body
+
+
+@pytest.mark.contract("error_400")
+def test_rejected_request_raises_bad_request_error(case, contract):
+    messages, kwargs = _chat_kwargs(**case.bad_request)
+    with contract.client() as client, pytest.raises(hamr.BadRequestError) as info:
+        client.chat(messages, **kwargs)
+
+    assert (info.value.status, info.value.provider) == (400, case.preset)
+    assert info.value.message
+
+
+@pytest.mark.contract("error_unknown_model")
+def test_unknown_model_raises_bad_request_error(case, contract):
+    with contract.client(model=UNKNOWN_MODEL) as client, pytest.raises(hamr.BadRequestError) as info:
+        client.chat(MESSAGES, max_tokens=16)
+
+    assert info.value.status in (400, 404)
+    assert not isinstance(info.value, hamr.ContextWindowExceededError)
+    assert info.value.message
+
+
+@pytest.mark.contract("error_429")
+def test_rate_limit_is_retried_after_the_asked_delay_then_raised(case, contract):
+    with contract.client(max_retries=1) as client:
+        slept: list[float] = []
+        client._sleep = slept.append  # nothing waits in the suite
+        with pytest.raises(hamr.RateLimitError) as info:
+            client.chat(MESSAGES, max_tokens=16)
+
+    assert info.value.status == 429
+    assert info.value.retry_after == case.retry_after
+    assert len(slept) == 1
+    if case.retry_after is None:
+        assert 0 < slept[0] <= 0.5  # no Retry-After: hamr's own first backoff
+    else:
+        assert slept == [case.retry_after]
+
+
+@pytest.mark.contract("error_5xx")
+def test_server_failure_raises_server_error(case, contract):
+    messages, kwargs = _chat_kwargs(**case.server_error)
+    with contract.client() as client, pytest.raises(hamr.ServerError) as info:
+        client.chat(messages, **kwargs)
+
+    assert info.value.status is not None and info.value.status >= 500
+    assert info.value.provider == case.preset
+    assert info.value.message
+
+
+@pytest.mark.contract("error_mid_stream")
+def test_error_event_mid_stream_raises_stream_error_keeping_the_partial_answer(case, contract):
+    received: list[hamr.StreamEvent] = []
+    with (
+        contract.client() as client,
+        client.stream(STREAM_MESSAGES, max_tokens=24) as stream,
+        pytest.raises(hamr.StreamError) as info,
+    ):
+        for event in stream:
+            received.append(event)
+
+    error = info.value
+    assert error.provider == case.preset
+    assert "error" in error.message
+    assert error.partial.text == _joined(received, "text")
+    assert error.partial.reasoning == _joined(received, "reasoning")
+    assert error.partial.text or error.partial.reasoning, "the stream sent something before failing"
+    assert not any(e.type == "done" for e in received)
