@@ -6,7 +6,7 @@ Support values:
 - ``LIVE``: the cassette can be recorded live (``nox -s record -- <preset>``; relay's are recorded live).
 - ``CONSTRUCTED``: the situation cannot be provoked on demand (rate limits, outages, mid-stream failures), so the
   cassette is always constructed from the provider's documented wire format or a reference recording.
-- ``unsupported(reason)``: the provider does not have the feature; the test is skipped and the matrix says so.
+- ``unsupported(reason)``: the provider does not have the feature; no test is generated and the matrix says so.
 """
 
 from __future__ import annotations

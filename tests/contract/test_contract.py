@@ -1,7 +1,7 @@
 """The provider contract: every preset, through hamr's public API, against its cassette.
 
-Each test runs once per preset (``case``); a preset without the feature is skipped with the reason, and
-``COMPATIBILITY.md`` shows the outcome. Cassettes live in ``cassettes/<preset>/<test id>.yaml``.
+Each test runs once per preset (``case``) that has the feature; for a preset without it no test is generated,
+and ``COMPATIBILITY.md`` shows "not supported" with the reason from ``contract_cases.py``. Cassettes live in ``cassettes/<preset>/<test id>.yaml``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,120 @@
+"""Spend over generated usage sequences: exact, additive and monotone; and the display rule (see hamr._pricing):
+``$X.XXX`` half-up, a non-zero amount that would show as $0.000 shows ``<$0.001``, unknown prices show ``n/a``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hamr import Spend, Usage
+from hamr._pricing import Price
+
+TENTH_OF_A_CENT = Decimal("0.001")
+
+
+@st.composite
+def usages(draw: st.DrawFn) -> Usage:
+    """Consistent counts: the cached parts are parts of the prompt. Sometimes a provider-reported cost."""
+    cache_read = draw(st.integers(0, 2_000_000))
+    cache_write = draw(st.integers(0, 2_000_000))
+    uncached = draw(st.integers(0, 5_000_000))
+    cost = draw(st.none() | st.floats(0, 50, allow_nan=False, allow_infinity=False))
+    return Usage(
+        input_tokens=uncached + cache_read + cache_write,
+        output_tokens=draw(st.integers(0, 1_000_000)),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        reasoning_tokens=draw(st.integers(0, 1000)),
+        cost=cost,
+    )
+
+
+usd_per_million = st.decimals(min_value=0, max_value=100, places=4)
+prices = st.builds(
+    Price,
+    input=usd_per_million,
+    output=usd_per_million,
+    cache_read=st.none() | usd_per_million,
+    cache_write=st.none() | usd_per_million,
+)
+# one response: its usage (None: the provider sent none) and the price hamr knows for it (None: unknown)
+responses = st.tuples(st.none() | usages(), st.none() | prices)
+
+
+def spend_of(sequence: list[tuple[Usage | None, Price | None]]) -> Spend:
+    spend = Spend()
+    for usage, price in sequence:
+        spend.add(usage, price)
+    return spend
+
+
+def shown(spend: Spend) -> Decimal:
+    """The amount the display claims; ``<$0.001`` counts as just above zero."""
+    text = Spend.format_usd(spend.usd)
+    return Decimal("0.0005") if text == "<$0.001" else Decimal(text.removeprefix("$"))
+
+
+@given(st.lists(responses, max_size=12), st.lists(responses, max_size=12))
+def test_spend_is_additive_exactly(first: list, second: list) -> None:
+    a, b, both = spend_of(first), spend_of(second), spend_of(first + second)
+    assert both.usd == a.usd + b.usd
+    assert (both.requests, both.unpriced) == (a.requests + b.requests, a.unpriced + b.unpriced)
+
+
+@given(st.lists(responses, max_size=20))
+def test_spend_and_its_display_never_go_down(sequence: list) -> None:
+    spend = Spend()
+    total = Decimal(0)
+    for usage, price in sequence:
+        before, before_shown = spend.usd, shown(spend)
+        cost = spend.add(usage, price)
+        assert spend.usd >= before and shown(spend) >= before_shown
+        if cost is not None:
+            total += cost
+    assert spend.usd == total
+
+
+@given(usages(), prices)
+def test_a_provider_reported_cost_wins_and_a_computed_one_follows_the_price(usage: Usage, price: Price) -> None:
+    cost = Spend().add(usage, price)
+    if usage.cost is not None:
+        assert cost == Decimal(str(usage.cost))
+    else:
+        uncached = usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens
+        read = price.input if price.cache_read is None else price.cache_read
+        write = price.input if price.cache_write is None else price.cache_write
+        per_million = uncached * price.input + usage.cache_read_tokens * read
+        per_million += usage.cache_write_tokens * write + usage.output_tokens * price.output
+        assert cost == per_million / 1_000_000
+
+
+@given(st.decimals(min_value=0, max_value=10_000, places=9))
+def test_display_never_shows_zero_for_a_non_zero_amount(amount: Decimal) -> None:
+    text = Spend.format_usd(amount)
+    if amount == 0:
+        assert text == "$0.000"
+    elif amount < Decimal("0.0005"):
+        assert text == "<$0.001"
+    else:
+        value = Decimal(text.removeprefix("$"))
+        assert value >= TENTH_OF_A_CENT
+        assert value.as_tuple().exponent == -3
+        assert abs(value - amount) <= Decimal("0.0005")
+
+
+@given(st.lists(st.tuples(st.none() | usages(), st.none()), min_size=1, max_size=6))
+def test_unpriced_responses_show_n_a_never_zero(sequence: list) -> None:
+    sequence = [
+        (usage if usage is None else Usage(usage.input_tokens, usage.output_tokens), price) for usage, price in sequence
+    ]
+    assert str(spend_of(sequence)) == "Spend: n/a (no price known for this model)"
+
+
+@given(st.lists(responses, max_size=6))
+def test_local_spend_is_always_local(sequence: list) -> None:
+    spend = Spend(local=True)
+    for usage, price in sequence:
+        assert spend.add(usage, price) is None
+    assert str(spend) == "Spend: local"
