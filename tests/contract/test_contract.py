@@ -1,7 +1,8 @@
 """The provider contract: every preset, through hamr's public API, against its cassette.
 
 Each test runs once per preset (``case``) that has the feature; for a preset without it no test is generated,
-and ``COMPATIBILITY.md`` shows "not supported" with the reason from ``contract_cases.py``. Cassettes live in ``cassettes/<preset>/<test id>.yaml``.
+and ``COMPATIBILITY.md`` shows "not supported" with the reason from ``contract_cases.py``.
+Cassettes live in ``cassettes/<preset>/<test id>.yaml``.
 """
 
 from __future__ import annotations
