@@ -9,9 +9,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from types import ModuleType, TracebackType
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _anthropic, _openai
 from ._config import Config, ProviderSettings, load_config
@@ -32,6 +30,13 @@ from ._presets import ANTHROPIC, PRESETS
 from ._pricing import Spend, is_local, price_for
 from ._stream import StreamDecoder
 from ._types import Completion, HTTPRequest, ModelInfo, StreamEvent
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    from ._lazy import LazyModule
+
+    httpx = LazyModule("httpx")  # imported when the first client is made, not by `import hamr`
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 8.0  # seconds: 0.5, 1, 2, 4, 8, 8, ... each with up to 50% jitter below
@@ -84,14 +89,21 @@ class _Core:
     def provider(self) -> str:
         return self.settings.id
 
-    def chat_request(self, messages: Messages, stream: bool, **options: Any) -> HTTPRequest:
+    def chat_request(
+        self, messages: Messages, stream: bool, extra_body: Mapping[str, Any] | None = None, **options: Any
+    ) -> HTTPRequest:
+        """The protocol's request; ``extra_body`` fields (provider-specific, e.g. Anthropic ``thinking``) are merged
+        into the JSON body last, so they may also override what hamr built."""
         if self.model is None:
             raise ConfigError(f"no model chosen for provider {self.provider!r}: pass model=..., or set [active] model")
         if stream and self.stream_options_rejected:
             options["stream_usage"] = False
-        return self.protocol.build_chat(  # type: ignore[no-any-return]
+        req: HTTPRequest = self.protocol.build_chat(
             self.settings, self.model, messages, stream=stream, env=self.env, **options
         )
+        if extra_body:
+            req = HTTPRequest(req.method, req.url, req.headers, {**(req.json or {}), **extra_body})
+        return req
 
     def without_stream_options(self, req: HTTPRequest, error: ProviderError) -> HTTPRequest | None:
         """``req`` without ``stream_options`` when a custom or relay server rejected it (400/422 naming the field,
@@ -361,11 +373,22 @@ class Client:
         tools: Tools = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> Completion:
-        """One request, the whole answer."""
+        """One request, the whole answer.
+
+        ``extra_body`` adds provider-specific request fields, e.g. ``{"thinking": {"type": "enabled",
+        "budget_tokens": 2048}}`` for Anthropic extended thinking or ``{"reasoning": {"effort": "high"}}`` for
+        OpenRouter; hamr parses whatever reasoning comes back either way."""
         self._ensure_model()
         req = self._core.chat_request(
-            messages, False, system=system, tools=tools, max_tokens=max_tokens, temperature=temperature
+            messages,
+            False,
+            system=system,
+            tools=tools,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            extra_body=extra_body,
         )
         response = self._send(req)
         return self._core.parse_chat(response.content)
@@ -378,6 +401,7 @@ class Client:
         tools: Tools = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         keep_text: bool = True,
     ) -> Stream:
         """A context manager that yields StreamEvents; ``stream.completion`` holds the result afterwards.
@@ -387,7 +411,13 @@ class Client:
         ``reasoning_blocks`` but still its tool calls, usage, finish_reason, id and model."""
         self._ensure_model()
         req = self._core.chat_request(
-            messages, True, system=system, tools=tools, max_tokens=max_tokens, temperature=temperature
+            messages,
+            True,
+            system=system,
+            tools=tools,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            extra_body=extra_body,
         )
         return Stream(self, req, keep_text=keep_text)
 
@@ -566,10 +596,17 @@ class AsyncClient:
         tools: Tools = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> Completion:
         await self._ensure_model()
         req = self._core.chat_request(
-            messages, False, system=system, tools=tools, max_tokens=max_tokens, temperature=temperature
+            messages,
+            False,
+            system=system,
+            tools=tools,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            extra_body=extra_body,
         )
         response = await self._send(req)
         return self._core.parse_chat(response.content)
@@ -582,13 +619,20 @@ class AsyncClient:
         tools: Tools = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         keep_text: bool = True,
     ) -> AsyncStream:
         """``async with await client.stream(...) as s: async for event in s: ...``; ``keep_text`` as in
         ``Client.stream``."""
         await self._ensure_model()
         req = self._core.chat_request(
-            messages, True, system=system, tools=tools, max_tokens=max_tokens, temperature=temperature
+            messages,
+            True,
+            system=system,
+            tools=tools,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            extra_body=extra_body,
         )
         return AsyncStream(self, req, keep_text=keep_text)
 

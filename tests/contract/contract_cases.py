@@ -103,6 +103,8 @@ class Case:
     tool: ToolScenario = SINGLE
     stream_tool: ToolScenario = SINGLE
     reasoning_model: str | None = None
+    #: provider-specific request fields (``extra_body``) that turn reasoning on, where it must be asked for
+    reasoning_request: dict[str, Any] = field(default_factory=dict)
     #: seconds the constructed/recorded 429 asks to wait
     retry_after: float | None = None
     #: extra keys for this provider's config table
@@ -194,10 +196,7 @@ CASES: dict[str, Case] = {
             "bearer",
             support=_cloud(),
             reasoning_model="deepseek/deepseek-r1",
-            caveats={
-                "reasoning": "reasoning models (deepseek/deepseek-r1) answer with reasoning unasked; hamr cannot send "
-                "OpenRouter's `reasoning` parameter to turn it on for other models",
-            },
+            reasoning_request={"reasoning": {"effort": "low"}},
             preset_headers={"HTTP-Referer": "https://pypi.org/project/hamr/", "X-Title": "hamr"},
         ),
         Case(
@@ -226,10 +225,7 @@ CASES: dict[str, Case] = {
             reasoning_model="claude-haiku-4-5-20251001",
             retry_after=12,
             stream_options=False,
-            caveats={
-                "reasoning": "hamr parses thinking blocks and sends signed ones back, but has no option yet to enable "
-                "extended thinking in the request, so it only sees thinking a gateway adds on its own",
-            },
+            reasoning_request={"thinking": {"type": "enabled", "budget_tokens": 1024}},
         ),
         Case(
             "mistral",

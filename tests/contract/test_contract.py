@@ -257,7 +257,7 @@ def _assert_reasoning_apart(case: Case, completion: hamr.Completion) -> None:
 @pytest.mark.contract("reasoning")
 def test_reasoning_is_kept_apart_from_the_answer(case, contract):
     with contract.client(model=case.reasoning_model) as client:
-        completion = client.chat(REASONING_PROMPT)
+        completion = client.chat(REASONING_PROMPT, extra_body=case.reasoning_request or None)
 
     _assert_reasoning_apart(case, completion)
     assert completion.text.strip()
@@ -266,7 +266,7 @@ def test_reasoning_is_kept_apart_from_the_answer(case, contract):
 @pytest.mark.contract("reasoning_stream")
 def test_streamed_reasoning_is_kept_apart_from_the_answer(case, contract):
     with contract.client(model=case.reasoning_model) as client:
-        events, completion = _stream(client, REASONING_PROMPT)
+        events, completion = _stream(client, REASONING_PROMPT, extra_body=case.reasoning_request or None)
 
     _assert_reasoning_apart(case, completion)
     assert _joined(events, "reasoning") == completion.reasoning

@@ -284,3 +284,23 @@ def test_completion_to_message_feeds_the_next_turn() -> None:
     sent = json.loads(rec.requests[0].content)["messages"]
     assert sent[1]["tool_calls"][0]["function"] == {"name": "weather", "arguments": '{"city": "Paris"}'}
     assert sent[2] == {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}
+
+
+@KINDS
+async def test_extra_body_adds_provider_specific_fields_to_chat_and_stream(kind: str) -> None:
+    body = {"id": "m", "content": [{"type": "text", "text": "4"}], "stop_reason": "end_turn", "usage": {}}
+    events = (
+        b'event: message_start\ndata: {"type":"message_start","message":{"id":"m","usage":{}}}\n\n'
+        b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+    )
+    rec = Recorder(
+        httpx.Response(200, json=body),
+        httpx.Response(200, content=events, headers={"content-type": "text/event-stream"}),
+    )
+    client = make_client(kind, rec, provider="anthropic", env={"ANTHROPIC_API_KEY": "k-123456"})
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+    await chat(client, "2+2?", extra_body=thinking)
+    await stream(client, "2+2?", extra_body={**thinking, "max_tokens": 2048})
+    sent = [json.loads(r.content) for r in rec.requests]
+    assert sent[0]["thinking"] == thinking["thinking"] and sent[0]["max_tokens"] == 4096
+    assert sent[1]["thinking"] == thinking["thinking"] and sent[1]["max_tokens"] == 2048 and sent[1]["stream"]
