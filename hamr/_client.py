@@ -289,7 +289,29 @@ def _to_httpx(http: httpx.Client | httpx.AsyncClient, req: HTTPRequest, timeout:
 # ------------------------------------------------------------------------------------------------------------------
 
 
-class Client:
+class _ClientBase:
+    """What both clients show of themselves; everything they decide lives in ``_Core``."""
+
+    _core: _Core
+
+    @property
+    def provider(self) -> str:
+        return self._core.provider
+
+    @property
+    def model(self) -> str | None:
+        return self._core.model
+
+    @property
+    def spend(self) -> Spend:
+        """What this client has spent so far; ``str(client.spend)`` is e.g. ``Spend: $0.004``."""
+        return self._core.spend
+
+    def __repr__(self) -> str:
+        return f"<hamr.{type(self).__name__} provider={self.provider!r} model={self.model!r}>"
+
+
+class Client(_ClientBase):
     """Talk to one provider. ``Client()`` uses the active provider and model of the config file.
 
     >>> with hamr.Client(provider="relay") as client:          # doctest: +SKIP
@@ -309,21 +331,6 @@ class Client:
         self._own_http = http_client is None
         self._http = http_client if http_client is not None else httpx.Client()
         self._sleep: Callable[[float], None] = time.sleep
-
-    @property
-    def provider(self) -> str:
-        return self._core.provider
-
-    @property
-    def model(self) -> str | None:
-        return self._core.model
-
-    @property
-    def spend(self) -> Spend:
-        return self._core.spend
-
-    def __repr__(self) -> str:
-        return f"<hamr.Client provider={self.provider!r} model={self.model!r}>"
 
     def _send(self, req: HTTPRequest, *, stream: bool = False) -> httpx.Response:
         """Send with retries (``_Core.retry_delay`` decides); return a 2xx response, open when streaming and read
@@ -515,7 +522,7 @@ class Stream(_StreamBase):
 # ------------------------------------------------------------------------------------------------------------------
 
 
-class AsyncClient:
+class AsyncClient(_ClientBase):
     """The async twin of Client: same arguments, same results, same errors."""
 
     def __init__(
@@ -533,21 +540,6 @@ class AsyncClient:
         import asyncio  # here, not at the top: asyncio costs a sync-only `import hamr` about a third of its time
 
         self._sleep: Callable[[float], Any] = asyncio.sleep
-
-    @property
-    def provider(self) -> str:
-        return self._core.provider
-
-    @property
-    def model(self) -> str | None:
-        return self._core.model
-
-    @property
-    def spend(self) -> Spend:
-        return self._core.spend
-
-    def __repr__(self) -> str:
-        return f"<hamr.AsyncClient provider={self.provider!r} model={self.model!r}>"
 
     async def _send(self, req: HTTPRequest, *, stream: bool = False) -> httpx.Response:
         """Client._send, awaiting: the same retries, the same errors."""
