@@ -10,7 +10,7 @@ from typing import Any
 from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
 from ._sse import SSEEvent
-from ._stream import Accumulator, normalize_finish
+from ._stream import Accumulator, normalize_finish, stream_json
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
 from ._wire import clean_messages, load_json, tool_arguments_dict
 
@@ -232,7 +232,7 @@ class StreamParser:
         if not event.data.strip():
             return events
         try:
-            data = json.loads(event.data)
+            data = stream_json(event.data)
         except ValueError:
             raise StreamError(
                 f"stream sent a data line that is not JSON: {event.data[:100]!r}",

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import ipaddress
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -277,6 +275,8 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
 def _did_you_mean(word: str, options: Any) -> str:
+    import difflib  # only a config mistake needs it: kept out of `import hamr`
+
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
@@ -584,6 +584,8 @@ def atomic_write(file: Path, text: str) -> None:
         mode = file.stat().st_mode & 0o7777
     except FileNotFoundError:
         mode = 0o600
+    import tempfile  # only a config write needs it: kept out of `import hamr`
+
     fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:

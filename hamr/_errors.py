@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import time
@@ -171,6 +170,8 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
         return max(float(value), 0.0)
     except ValueError:
         pass
+    import email.utils  # here: only an HTTP-date Retry-After needs it, and it costs `import hamr` a tenth
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

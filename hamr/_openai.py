@@ -10,7 +10,7 @@ from typing import Any
 from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
 from ._sse import SSEEvent
-from ._stream import Accumulator, _CallBuilder, normalize_finish, split_think
+from ._stream import Accumulator, _CallBuilder, normalize_finish, split_think, stream_json
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
 from ._wire import clean_messages, load_json, tool_arguments_json
 
@@ -286,7 +286,7 @@ class StreamParser:
         if self._done or not data.strip():
             return events
         try:
-            chunk = json.loads(data)
+            chunk = stream_json(data)
         except ValueError:
             raise StreamError(
                 f"stream sent a data line that is not JSON: {data[:100]!r}",
@@ -321,9 +321,10 @@ class StreamParser:
                 acc.add_text(content, events)
             else:
                 self._delta(delta, events)
-            finish = normalize_finish(choice.get("finish_reason"))
-            if finish:
-                acc.finish_reason = finish
+            if choice.get("finish_reason") is not None:
+                finish = normalize_finish(choice["finish_reason"])
+                if finish:
+                    acc.finish_reason = finish
         # usage may ride on any chunk (last content chunk, a repeated finish chunk, a "choices": [] chunk, x_groq);
         # each report replaces the previous one, so a provider repeating it is never counted twice
         if chunk.get("usage") is not None or chunk.get("x_groq") is not None:

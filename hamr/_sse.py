@@ -66,6 +66,10 @@ class SSEDecoder:
                 # the LF of a CRLF may arrive in the next chunk; the line is complete either way
                 self._skip_lf = True
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        elif not self._pending and not self._data and text.endswith("\n\n"):
+            whole = self._whole_event(text)
+            if whole is not None:
+                return whole
         end = text.rfind("\n")
         if end < 0:
             self._pending += text
@@ -73,6 +77,18 @@ class SSEDecoder:
         block = self._pending + text[:end] if self._pending else text[:end]
         self._pending = text[end + 1 :]
         return self._lines(block.split("\n"))
+
+    def _whole_event(self, text: str) -> list[SSEEvent] | None:
+        """A read of exactly one event, ``data: X`` or ``event: E`` + ``data: X``, as live streams arrive: the same
+        event the line loop would make, made without it. None for any other text (the line loop takes it)."""
+        event, body = self._event, text
+        if text.startswith("event: "):
+            cut = text.find("\n")
+            event, body = text[7:cut], text[cut + 1 :]
+        if not body.startswith("data: ") or body.find("\n") != len(body) - 2:
+            return None
+        self._event = ""
+        return [SSEEvent(event or "message", body[6:-2], self._id)]
 
     def close(self) -> list[SSEEvent]:
         try:
@@ -94,8 +110,12 @@ class SSEDecoder:
                     data = self._data = []
                 self._event = ""
                 continue
-            if line.startswith("data:"):  # nearly every line; the same result as the general rule below
+            # data and event lines are nearly every line: the same results as the general rule below, sooner
+            if line.startswith("data:"):
                 data.append(line[6:] if line.startswith(" ", 5) else line[5:])
+                continue
+            if line.startswith("event:"):
+                self._event = line[7:] if line.startswith(" ", 6) else line[6:]
                 continue
             if line[0] == ":":
                 continue

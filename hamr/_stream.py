@@ -4,8 +4,9 @@ the SSE decoder to a protocol's event parser (bytes in, neutral events out)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from ._errors import StreamError
 from ._sse import SSEDecodeError, SSEDecoder, SSEEvent
@@ -26,6 +27,20 @@ _FINISH = {
     "refusal": "content_filter",
     "safety": "content_filter",
 }
+
+
+# the decoder's C scanner (what json.loads runs after its Python-level whitespace handling); untyped in typeshed
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def stream_json(data: str) -> Any:
+    """``json.loads(data)`` for one data line, a third cheaper: json's C scanner directly, and json.loads itself
+    (its whitespace rules, its errors) only when the text does not start and end exactly on the value."""
+    try:
+        value, end = _scan_json(data, 0)
+    except StopIteration:
+        return json.loads(data)
+    return value if end == len(data) else json.loads(data)
 
 
 def normalize_finish(reason: object) -> str | None:
@@ -158,7 +173,10 @@ class _Deltas:
                 recent.clear()
 
     def join(self) -> str:
-        return "".join(self._batches) + "".join(self._recent)
+        text = "".join([*self._batches, *self._recent])
+        # keep the result in place of its parts, so the text is held once, not twice
+        self._batches, self._recent = [text], []
+        return text
 
 
 class Accumulator:
