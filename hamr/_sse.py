@@ -81,14 +81,14 @@ class SSEDecoder:
     def _whole_event(self, text: str) -> list[SSEEvent] | None:
         """A read of exactly one event, ``data: X`` or ``event: E`` + ``data: X``, as live streams arrive: the same
         event the line loop would make, made without it. None for any other text (the line loop takes it)."""
-        event, body = self._event, text
+        event, start = self._event, 0  # start: where the data line begins
         if text.startswith("event: "):
-            cut = text.find("\n")
-            event, body = text[7:cut], text[cut + 1 :]
-        if not body.startswith("data: ") or body.find("\n") != len(body) - 2:
+            start = text.find("\n") + 1
+            event = text[7 : start - 1]
+        if not text.startswith("data: ", start) or text.find("\n", start) != len(text) - 2:
             return None
         self._event = ""
-        return [SSEEvent(event or "message", body[6:-2], self._id)]
+        return [SSEEvent(event or "message", text[start + 6 : -2], self._id)]
 
     def close(self) -> list[SSEEvent]:
         try:
@@ -107,7 +107,7 @@ class SSEDecoder:
             if not line:
                 if data:
                     events.append(SSEEvent(self._event or "message", "\n".join(data), self._id))
-                    data = self._data = []
+                    data.clear()
                 self._event = ""
                 continue
             # data and event lines are nearly every line: the same results as the general rule below, sooner

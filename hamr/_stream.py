@@ -310,7 +310,7 @@ class StreamDecoder:
             failure = exc
             return self._parse(lambda: _reraise(failure))
         if len(sse_events) > 1:
-            return self._parse(lambda: sse_events)
+            return self._parse_all(sse_events)
         # zero or one event per read is how live streams arrive: the parser's own list, no generator per read (a
         # failure then comes before any event of this read, as in _parse)
         return self._parser.feed(sse_events[0]) if sse_events else ()
@@ -324,6 +324,18 @@ class StreamDecoder:
         yield from out
         self.completion = self._parser.acc.snapshot()
         yield StreamEvent("done", completion=self.completion)
+
+    def _parse_all(self, sse_events: list[SSEEvent]) -> Iterable[StreamEvent]:
+        """The events of many SSE events as one list (cheaper than a generator per event); on a failure, the events
+        before it and then the failure, as in _parse."""
+        out: list[StreamEvent] = []
+        feed = self._parser.feed
+        try:
+            for ev in sse_events:
+                out += feed(ev)
+        except Exception as exc:
+            return _deliver_then_raise(out, exc)
+        return out
 
     def _parse(self, decode: Callable[[], list[SSEEvent]]) -> Iterator[StreamEvent]:
         try:
@@ -340,4 +352,9 @@ class StreamDecoder:
 
 
 def _reraise(exc: SSEDecodeError) -> list[SSEEvent]:
+    raise exc
+
+
+def _deliver_then_raise(events: list[StreamEvent], exc: Exception) -> Iterator[StreamEvent]:
+    yield from events
     raise exc

@@ -1,6 +1,7 @@
 """The streaming hot path's shortcuts give exactly what the general code gives: one-event reads decoded without the
-SSE line loop, data lines parsed by json's scanner directly, and text events built without the dataclass
-``__init__``. (Their speed is measured by ``nox -s bench``, never asserted here.)"""
+SSE line loop, data lines parsed by json's scanner directly, text events built without the dataclass
+``__init__``, and many-event reads parsed into one list (a failure still arrives after the events before it).
+Their speed is measured by ``nox -s bench``, never asserted here."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import json
 import pytest
 
 import hamr
+from hamr._openai import StreamParser
 from hamr._sse import SSEDecoder, SSEEvent
-from hamr._stream import delta_event, stream_json
+from hamr._stream import StreamDecoder, delta_event, stream_json
 
 # reads as a live server sends them, one per write: the shortcut shapes, and near misses that must not take it
 READS = [
@@ -72,3 +74,14 @@ def test_fast_built_delta_events_equal_normally_built_ones_in_every_way() -> Non
     assert dataclasses.asdict(fast) == dataclasses.asdict(plain)
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.text = "y"  # type: ignore[misc]
+
+
+def test_a_failure_inside_a_many_event_read_comes_after_the_events_before_it() -> None:
+    read = b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n' * 2 + b"data: {not json\n\n"
+    decoder = StreamDecoder(StreamParser("custom"))
+    handed: list[str] = []
+    with pytest.raises(hamr.StreamError) as failure:
+        for event in decoder.iter_feed(read):
+            handed.append(event.text)
+    assert handed == ["a", "a"]
+    assert failure.value.partial is not None and failure.value.partial.text == "aa"

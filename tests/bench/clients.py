@@ -1,0 +1,345 @@
+"""One streaming consumer per library, sync and async, all doing the same user-level work: iterate the stream,
+collect the text deltas (noting when the first arrives) and end with every tool call's id, name and arguments.
+
+- ``raw``: httpx ``iter_lines`` + ``json.loads``, picking the fields by hand: the floor.
+- ``hamr``: the public ``Client.stream`` (events, with the Completion accumulated as always).
+- ``sdk``: the official SDK's ``create(stream=True)`` iterator (typed chunk/event objects, no accumulation).
+- ``sdk-helper``: the SDK's accumulating helper (``chat.completions.stream`` / ``messages.stream``), the SDK's
+  counterpart of hamr's ``stream.completion``.
+
+Each library runs on its own HTTP stack as users get it (hamr and raw: httpx; openai/anthropic: their httpx2).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+
+import hamr
+
+MESSAGES = [{"role": "user", "content": "Stream a long answer"}]
+MODEL = "bench-model"
+MAX_TOKENS = 1024
+PROTOCOLS = ("openai", "anthropic")
+
+
+@dataclass
+class Result:
+    """What one consumer got out of a stream; ``first`` is perf_counter() at the first text delta."""
+
+    text: str = ""
+    calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    first: float = 0.0
+
+    def check(self, text: str, calls: tuple[tuple[str, str, str], ...], who: str) -> None:
+        """Fail loudly when a consumer decoded something else than the stream holds (so no broken path is timed)."""
+        want = [(cid, name, json.loads(args)) for cid, name, args in calls]
+        got = [(cid, name, args if isinstance(args, dict) else json.loads(args)) for cid, name, args in self.calls]
+        if self.text != text or got != want:
+            raise AssertionError(f"{who}: decoded stream differs (text {len(self.text)} vs {len(text)} chars)")
+
+
+def hamr_config(base_url: str) -> hamr.Config:
+    """Two custom providers on the bench server; no key (loopback), no retries."""
+    from hamr._config import parse_config
+
+    common = {"max_retries": 0, "local": True}
+    return parse_config(
+        {
+            "active": {"provider": "bench-openai", "model": MODEL},
+            "providers": {
+                "bench-openai": {"base_url": f"{base_url}/v1", "compatibility": "openai-compatible", **common},
+                "bench-anthropic": {"base_url": base_url, "compatibility": "anthropic-compatible", **common},
+            },
+        }
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# client construction: (protocol, base_url, transport or None) -> a client object for the consumer below
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def make_raw(protocol: str, base_url: str, transport: Any = None, *, aio: bool = False) -> Any:
+    cls = httpx.AsyncClient if aio else httpx.Client
+    return cls(base_url=base_url, transport=transport, timeout=60)
+
+
+def make_hamr(protocol: str, base_url: str, transport: Any = None, *, aio: bool = False) -> Any:
+    cls = hamr.AsyncClient if aio else hamr.Client
+    http = (httpx.AsyncClient if aio else httpx.Client)(transport=transport) if transport is not None else None
+    return cls(hamr_config(base_url), provider=f"bench-{protocol}", model=MODEL, http_client=http)
+
+
+def make_sdk(protocol: str, base_url: str, transport: Any = None, *, aio: bool = False) -> Any:
+    import httpx2
+
+    http = (httpx2.AsyncClient if aio else httpx2.Client)(transport=transport) if transport is not None else None
+    if protocol == "openai":
+        cls: Any = openai.AsyncOpenAI if aio else openai.OpenAI
+        return cls(api_key="bench", base_url=f"{base_url}/v1", max_retries=0, http_client=http)
+    cls = anthropic.AsyncAnthropic if aio else anthropic.Anthropic
+    return cls(api_key="bench", base_url=base_url, max_retries=0, http_client=http)
+
+
+async def aclose(client: Any) -> None:
+    for name in ("aclose", "close"):
+        closer = getattr(client, name, None)
+        if closer is not None:
+            result = closer()
+            if hasattr(result, "__await__"):
+                await result
+            return
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# raw httpx: the floor
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _raw_request(protocol: str) -> tuple[str, dict[str, Any]]:
+    if protocol == "openai":
+        return "/v1/chat/completions", {"model": MODEL, "messages": MESSAGES, "stream": True}
+    return "/v1/messages", {"model": MODEL, "messages": MESSAGES, "max_tokens": MAX_TOKENS, "stream": True}
+
+
+class _RawState:
+    """Field picking shared by the sync and async raw consumers."""
+
+    def __init__(self, protocol: str) -> None:
+        self.openai = protocol == "openai"
+        self.texts: list[str] = []
+        self.calls: dict[int, list[Any]] = {}
+        self.first = 0.0
+
+    def line(self, line: str) -> bool:
+        """Handle one line; False at the end marker."""
+        if not line.startswith("data:"):
+            return True
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return False
+        obj = json.loads(data)
+        if self.openai:
+            for choice in obj["choices"]:
+                delta = choice["delta"]
+                if delta.get("content"):
+                    self.text(delta["content"])
+                for tc in delta.get("tool_calls") or ():
+                    entry = self.calls.setdefault(tc["index"], ["", "", []])
+                    fn = tc.get("function") or {}
+                    entry[0] = tc.get("id") or entry[0]
+                    entry[1] = fn.get("name") or entry[1]
+                    if fn.get("arguments"):
+                        entry[2].append(fn["arguments"])
+            return True
+        kind = obj["type"]
+        if kind == "content_block_delta":
+            delta = obj["delta"]
+            if delta["type"] == "text_delta":
+                self.text(delta["text"])
+            elif delta["type"] == "input_json_delta":
+                self.calls[obj["index"]][2].append(delta["partial_json"])
+        elif kind == "content_block_start" and obj["content_block"]["type"] == "tool_use":
+            block = obj["content_block"]
+            self.calls[obj["index"]] = [block["id"], block["name"], []]
+        return kind != "message_stop"
+
+    def text(self, text: str) -> None:
+        if not self.first:
+            self.first = time.perf_counter()
+        self.texts.append(text)
+
+    def result(self) -> Result:
+        calls = [(c[0], c[1], "".join(c[2])) for _, c in sorted(self.calls.items())]
+        return Result("".join(self.texts), calls, self.first)
+
+
+def raw_sync(client: httpx.Client, protocol: str) -> Result:
+    path, body = _raw_request(protocol)
+    state = _RawState(protocol)
+    with client.stream("POST", path, json=body) as response:
+        for line in response.iter_lines():
+            if not state.line(line):
+                break
+    return state.result()
+
+
+async def raw_async(client: httpx.AsyncClient, protocol: str) -> Result:
+    path, body = _raw_request(protocol)
+    state = _RawState(protocol)
+    async with client.stream("POST", path, json=body) as response:
+        async for line in response.aiter_lines():
+            if not state.line(line):
+                break
+    return state.result()
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# hamr
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _hamr_result(texts: list[str], first: float, completion: hamr.Completion) -> Result:
+    calls = [(c.id, c.name, c.raw_arguments) for c in completion.tool_calls]
+    return Result("".join(texts), calls, first)
+
+
+def hamr_sync(client: hamr.Client, protocol: str) -> Result:
+    texts: list[str] = []
+    first = 0.0
+    with client.stream(MESSAGES, max_tokens=MAX_TOKENS) as stream:
+        for event in stream:
+            if event.type == "text":
+                if not first:
+                    first = time.perf_counter()
+                texts.append(event.text)
+    return _hamr_result(texts, first, stream.completion)
+
+
+async def hamr_async(client: hamr.AsyncClient, protocol: str) -> Result:
+    texts: list[str] = []
+    first = 0.0
+    async with await client.stream(MESSAGES, max_tokens=MAX_TOKENS) as stream:
+        async for event in stream:
+            if event.type == "text":
+                if not first:
+                    first = time.perf_counter()
+                texts.append(event.text)
+    return _hamr_result(texts, first, stream.completion)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# official SDKs, raw event iterators
+# ------------------------------------------------------------------------------------------------------------------
+
+
+class _SdkState:
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.calls: dict[int, list[Any]] = {}
+        self.first = 0.0
+
+    def text(self, text: str) -> None:
+        if not self.first:
+            self.first = time.perf_counter()
+        self.texts.append(text)
+
+    def openai_chunk(self, chunk: Any) -> None:
+        for choice in chunk.choices:
+            delta = choice.delta
+            if delta.content:
+                self.text(delta.content)
+            for tc in delta.tool_calls or ():
+                entry = self.calls.setdefault(tc.index, ["", "", []])
+                entry[0] = tc.id or entry[0]
+                if tc.function is not None:
+                    entry[1] = tc.function.name or entry[1]
+                    if tc.function.arguments:
+                        entry[2].append(tc.function.arguments)
+
+    def anthropic_event(self, event: Any) -> None:
+        if event.type == "content_block_delta":
+            delta = event.delta
+            if delta.type == "text_delta":
+                self.text(delta.text)
+            elif delta.type == "input_json_delta":
+                self.calls[event.index][2].append(delta.partial_json)
+        elif event.type == "content_block_start" and event.content_block.type == "tool_use":
+            self.calls[event.index] = [event.content_block.id, event.content_block.name, []]
+
+    def result(self) -> Result:
+        calls = [(c[0], c[1], "".join(c[2])) for _, c in sorted(self.calls.items())]
+        return Result("".join(self.texts), calls, self.first)
+
+
+def sdk_sync(client: Any, protocol: str) -> Result:
+    state = _SdkState()
+    if protocol == "openai":
+        for chunk in client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True):
+            state.openai_chunk(chunk)
+    else:
+        for event in client.messages.create(model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS, stream=True):
+            state.anthropic_event(event)
+    return state.result()
+
+
+async def sdk_async(client: Any, protocol: str) -> Result:
+    state = _SdkState()
+    if protocol == "openai":
+        async for chunk in await client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True):
+            state.openai_chunk(chunk)
+    else:
+        stream = await client.messages.create(model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS, stream=True)
+        async for event in stream:
+            state.anthropic_event(event)
+    return state.result()
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# official SDKs, accumulating helpers
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def sdk_helper_sync(client: Any, protocol: str) -> Result:
+    texts: list[str] = []
+    first = 0.0
+    if protocol == "openai":
+        with client.chat.completions.stream(model=MODEL, messages=MESSAGES) as stream:
+            for event in stream:
+                if event.type == "content.delta":
+                    if not first:
+                        first = time.perf_counter()
+                    texts.append(event.delta)
+            message = stream.get_final_completion().choices[0].message
+        calls = [(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ()]
+        return Result("".join(texts), calls, first)
+    with client.messages.stream(model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS) as stream:
+        for event in stream:
+            if event.type == "text":
+                if not first:
+                    first = time.perf_counter()
+                texts.append(event.text)
+        final = stream.get_final_message()
+    calls = [(b.id, b.name, b.input) for b in final.content if b.type == "tool_use"]
+    return Result("".join(texts), calls, first)
+
+
+async def sdk_helper_async(client: Any, protocol: str) -> Result:
+    texts: list[str] = []
+    first = 0.0
+    if protocol == "openai":
+        async with client.chat.completions.stream(model=MODEL, messages=MESSAGES) as stream:
+            async for event in stream:
+                if event.type == "content.delta":
+                    if not first:
+                        first = time.perf_counter()
+                    texts.append(event.delta)
+            message = (await stream.get_final_completion()).choices[0].message
+        calls = [(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ()]
+        return Result("".join(texts), calls, first)
+    async with client.messages.stream(model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS) as stream:
+        async for event in stream:
+            if event.type == "text":
+                if not first:
+                    first = time.perf_counter()
+                texts.append(event.text)
+        final = await stream.get_final_message()
+    calls = [(b.id, b.name, b.input) for b in final.content if b.type == "tool_use"]
+    return Result("".join(texts), calls, first)
+
+
+# name -> (make client, sync consumer, async consumer)
+CONSUMERS: dict[str, tuple[Callable[..., Any], Callable[..., Result], Callable[..., Any]]] = {
+    "raw httpx": (make_raw, raw_sync, raw_async),
+    "hamr": (make_hamr, hamr_sync, hamr_async),
+    "sdk": (make_sdk, sdk_sync, sdk_async),
+    "sdk helper": (make_sdk, sdk_helper_sync, sdk_helper_async),
+}

@@ -1,0 +1,94 @@
+"""Stream decode throughput: the same long SSE body (streams.py) served from memory through each library's
+``MockTransport``, so only decoding is timed (no sockets), as this process's CPU time (which other load on a shared
+machine does not inflate). Two read patterns: one read per SSE event (how a live token stream arrives) and 64 KiB
+reads cut anywhere (a fast bulk stream). Every consumer's result is checked against the stream's known text and
+tool calls before its time counts."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import clients
+import httpx
+import httpx2
+from streams import EVENTS, Spec, expected, split_fixed
+
+from hamr._anthropic import StreamParser as AnthropicParser
+from hamr._openai import StreamParser as OpenAIParser
+from hamr._stream import StreamDecoder
+
+READS = ("event", "64 KiB")
+SANS_IO = "hamr StreamDecoder (sans-IO)"
+SLOW_RUN = 2.0  # seconds: a consumer this slow gets fewer repetitions
+
+
+def _chunks(protocol: str, spec: Spec, reads: str) -> list[bytes]:
+    events = list(EVENTS[protocol](spec))
+    return events if reads == "event" else split_fixed(b"".join(events), 65536)
+
+
+def _transport(module: Any, chunks: list[bytes]) -> Any:
+    def handler(request: Any) -> Any:
+        return module.Response(200, headers={"content-type": "text/event-stream"}, content=iter(chunks))
+
+    return module.MockTransport(handler)
+
+
+def _sans_io(protocol: str, chunks: list[bytes]) -> clients.Result:
+    """hamr's decoder alone, no HTTP client: the floor of what hamr itself costs."""
+    parser = OpenAIParser("bench") if protocol == "openai" else AnthropicParser("bench")
+    decoder = StreamDecoder(parser)
+    texts = []
+    for chunk in chunks:
+        for event in decoder.feed(chunk):
+            if event.type == "text":
+                texts.append(event.text)
+    decoder.close()
+    assert decoder.completion is not None
+    calls = [(c.id, c.name, c.raw_arguments) for c in decoder.completion.tool_calls]
+    return clients.Result("".join(texts), calls)
+
+
+def _timed(fn: Callable[[], clients.Result], check: Callable[[clients.Result, str], None], who: str) -> float:
+    start = time.process_time()
+    result = fn()
+    seconds = time.process_time() - start
+    check(result, who)
+    return seconds
+
+
+def run(spec: Spec, reps: int) -> dict[tuple[str, str], dict[str, tuple[float, int]]]:
+    """{(protocol, reads): {consumer: (median CPU seconds, body bytes)}}. The consumers take turns, in a rotating
+    order, so load drift on a shared machine hits each alike; one consumer slower than SLOW_RUN runs 3 times."""
+    want = expected(spec)
+
+    def check(result: clients.Result, who: str) -> None:
+        result.check(want.text, want.tool_calls, who)
+
+    out: dict[tuple[str, str], dict[str, tuple[float, int]]] = {}
+    for protocol in clients.PROTOCOLS:
+        for reads in READS:
+            chunks = _chunks(protocol, spec, reads)
+            made: dict[str, Any] = {}
+            runs: dict[str, Callable[[], clients.Result]] = {}
+            for name, (make, consume, _) in clients.CONSUMERS.items():
+                module = httpx2 if name.startswith("sdk") else httpx
+                made[name] = make(protocol, "http://bench.invalid", _transport(module, chunks))
+                runs[name] = partial(consume, made[name], protocol)
+            runs[SANS_IO] = partial(_sans_io, protocol, chunks)
+            times: dict[str, list[float]] = {name: [] for name in runs}
+            slow = {name for name, fn in runs.items() if _timed(fn, check, name) > SLOW_RUN}  # warm-up runs
+            names = list(runs)
+            for i in range(reps):
+                for name in names[i % len(names) :] + names[: i % len(names)]:
+                    if name not in slow or i < 3:
+                        times[name].append(_timed(runs[name], check, name))
+            for client in made.values():
+                client.close()
+            size = sum(map(len, chunks))
+            out[protocol, reads] = {name: (statistics.median(ts), size) for name, ts in times.items()}
+    return out

@@ -1,0 +1,123 @@
+"""End to end on loopback: the bench server (server.py, its own process) streams N tokens; each consumer in
+clients.py reads them through its library's real HTTP stack, sync and async. Time to first token and total time,
+medians over interleaved repetitions (the order rotates every round so load drift hits every consumer alike);
+ratios are to raw httpx. The client's CPU time is measured too: the server pushes as fast as the client reads, so
+the client is CPU-bound, and its CPU time is what other processes on a shared machine cannot inflate."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import clients
+from streams import Spec, expected
+
+NAMES = ("raw httpx", "hamr", "sdk")
+
+
+@dataclass(frozen=True)
+class Timing:
+    ttft: float
+    total: float
+    cpu: float  # the client process's CPU seconds for the whole request (the best run: interference only adds)
+
+
+@contextmanager
+def loopback_server(spec: Spec, pace: float = 0.0) -> Iterator[str]:
+    """The bench server on 127.0.0.1:<ephemeral>; closing its stdin stops it."""
+    command = [
+        sys.executable,
+        str(Path(__file__).with_name("server.py")),
+        f"--text-deltas={spec.text_deltas}",
+        f"--tool-calls={spec.tool_calls}",
+        f"--fragments={spec.fragments_per_call}",
+        f"--pace={pace}",
+    ]
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"bench server did not start: {line!r}")
+        yield f"http://127.0.0.1:{int(line.split()[1])}"
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _rounds(reps: int) -> Iterator[tuple[str, ...]]:
+    for i in range(reps):
+        k = i % len(NAMES)
+        yield NAMES[k:] + NAMES[:k]
+
+
+def _median(samples: dict[str, list[Timing]]) -> dict[str, Timing]:
+    return {
+        name: Timing(
+            statistics.median(t.ttft for t in ts), statistics.median(t.total for t in ts), min(t.cpu for t in ts)
+        )
+        for name, ts in samples.items()
+    }
+
+
+def run_sync(protocol: str, base_url: str, spec: Spec, reps: int) -> dict[str, Timing]:
+    want = expected(spec)
+    made = {name: clients.CONSUMERS[name][0](protocol, base_url) for name in NAMES}
+    samples: dict[str, list[Timing]] = {name: [] for name in NAMES}
+    try:
+        for name in NAMES:  # warm-up: connection pool, lazy imports, first-call caches
+            clients.CONSUMERS[name][1](made[name], protocol).check(want.text, want.tool_calls, name)
+        for order in _rounds(reps):
+            for name in order:
+                cpu, start = time.process_time(), time.perf_counter()
+                result = clients.CONSUMERS[name][1](made[name], protocol)
+                end, cpu_end = time.perf_counter(), time.process_time()
+                result.check(want.text, want.tool_calls, name)
+                samples[name].append(Timing(result.first - start, end - start, cpu_end - cpu))
+    finally:
+        for client in made.values():
+            client.close()
+    return _median(samples)
+
+
+async def _run_async(protocol: str, base_url: str, spec: Spec, reps: int) -> dict[str, Timing]:
+    want = expected(spec)
+    made: dict[str, Any] = {name: clients.CONSUMERS[name][0](protocol, base_url, aio=True) for name in NAMES}
+    samples: dict[str, list[Timing]] = {name: [] for name in NAMES}
+    try:
+        for name in NAMES:
+            (await clients.CONSUMERS[name][2](made[name], protocol)).check(want.text, want.tool_calls, name)
+        for order in _rounds(reps):
+            for name in order:
+                cpu, start = time.process_time(), time.perf_counter()
+                result = await clients.CONSUMERS[name][2](made[name], protocol)
+                end, cpu_end = time.perf_counter(), time.process_time()
+                result.check(want.text, want.tool_calls, name)
+                samples[name].append(Timing(result.first - start, end - start, cpu_end - cpu))
+    finally:
+        for client in made.values():
+            await clients.aclose(client)
+    return _median(samples)
+
+
+def run(spec: Spec, reps: int, pace: float = 0.0) -> dict[tuple[str, str], dict[str, Timing]]:
+    """{(protocol, "sync" | "async"): {consumer: median Timing}}"""
+    out: dict[tuple[str, str], dict[str, Timing]] = {}
+    with loopback_server(spec, pace) as base_url:
+        for protocol in clients.PROTOCOLS:
+            out[protocol, "sync"] = run_sync(protocol, base_url, spec, reps)
+            out[protocol, "async"] = asyncio.run(_run_async(protocol, base_url, spec, reps))
+    return out

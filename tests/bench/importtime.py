@@ -1,0 +1,84 @@
+"""Import time and cold start. Each run is a fresh interpreter, timed inside it (interpreter start-up not counted);
+medians over interleaved runs.
+
+- import: ``import <module>`` alone.
+- cold start: import, make a client, stream from the loopback bench server until the first text token. This is the
+  honest total: libraries differ in what they defer (hamr imports httpx only when a client is made; httpx builds
+  its TLS context when a client is made, the SDKs later), and this counts all of it.
+- process wall: the whole ``python -c "import <module>"`` less a bare ``python -c pass`` (what a CLI user waits).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from e2e import loopback_server
+from streams import Spec
+
+MODULES = ("hamr", "openai", "anthropic", "httpx")
+_USER = "[{{'role': 'user', 'content': 'hi'}}]"  # doubled braces: the snippets go through str.format
+# each ends when the first text token is in hand (the openai-style stream, except for the anthropic SDK)
+COLD_START = {
+    "hamr": "import hamr\nwith hamr.Client() as c, c.stream('hi') as s:\n    next(e for e in s if e.type == 'text')",
+    "openai": (
+        "import openai\nc = openai.OpenAI(api_key='bench', base_url='{url}/v1', max_retries=0)\n"
+        f"s = c.chat.completions.create(model='bench-model', messages={_USER}, stream=True)\n"
+        "next(ch for ch in s if ch.choices and ch.choices[0].delta.content)"
+    ),
+    "anthropic": (
+        "import anthropic\nc = anthropic.Anthropic(api_key='bench', base_url='{url}', max_retries=0)\n"
+        f"s = c.messages.create(model='bench-model', messages={_USER}, max_tokens=16, stream=True)\n"
+        "next(e for e in s if e.type == 'content_block_delta')"
+    ),
+    "httpx": (
+        "import httpx, json\nc = httpx.Client(base_url='{url}')\n"
+        "with c.stream('POST', '/v1/chat/completions', json={{'model': 'bench-model', 'stream': True}}) as r:\n"
+        "    next(ln for ln in r.iter_lines() if ln.startswith('data:') and "
+        "json.loads(ln[5:])['choices'][0]['delta'].get('content'))"
+    ),
+}
+_TIMED = "import time\nt = time.perf_counter()\n{0}\nprint(time.perf_counter() - t)"
+
+
+def _in_process(body: str, env: dict[str, str] | None = None) -> float:
+    code = _TIMED.format(body)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _wall(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - start
+
+
+def run(runs: int) -> dict[str, tuple[float, float, float]]:
+    """{module: (median seconds: import; cold start to first token; process wall less bare python)}"""
+    imports: dict[str, list[float]] = {m: [] for m in MODULES}
+    cold: dict[str, list[float]] = {m: [] for m in MODULES}
+    wall: dict[str, list[float]] = {m: [] for m in (*MODULES, "")}
+    with tempfile.TemporaryDirectory() as tmp, loopback_server(Spec(20, 0, 1)) as url:
+        config = Path(tmp, "config.toml")
+        config.write_text(
+            f'[active]\nprovider = "bench"\nmodel = "bench-model"\n\n[providers.bench]\nbase_url = "{url}/v1"\n'
+            'compatibility = "openai-compatible"\nmax_retries = 0\n'
+        )
+        env = {**os.environ, "HAMR_CONFIG": str(config)}
+        for module in MODULES:  # warm the OS file cache and write .pyc files before anything is timed
+            _in_process(COLD_START[module].format(url=url), env)
+        for i in range(runs):
+            order = MODULES[i % len(MODULES) :] + MODULES[: i % len(MODULES)]
+            for module in order:
+                imports[module].append(_in_process(f"import {module}"))
+                cold[module].append(_in_process(COLD_START[module].format(url=url), env))
+                wall[module].append(_wall(f"import {module}"))
+            wall[""].append(_wall("pass"))
+    bare = statistics.median(wall[""])
+    median = statistics.median
+    return {m: (median(imports[m]), median(cold[m]), median(wall[m]) - bare) for m in MODULES}
