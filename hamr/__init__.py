@@ -1,7 +1,7 @@
 """hamr: a small, exact LLM provider runtime for OpenAI- and Anthropic-compatible APIs."""
 
 from ._client import AsyncClient, AsyncStream, Client, Stream
-from ._config import Config, ModelSpec, ProviderSettings, interpolate, load_config, use
+from ._config import Config, ProviderSettings, interpolate, load_config, use
 from ._errors import (
     AuthenticationError,
     BadRequestError,
@@ -19,7 +19,7 @@ from ._errors import (
 )
 from ._presets import PRESETS
 from ._pricing import Spend
-from ._types import Completion, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
+from ._types import Completion, ModelInfo, ModelSpec, ReasoningBlock, StreamEvent, ToolCall, Usage
 
 __version__ = "0.4.0"
 

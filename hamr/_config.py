@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from ._errors import ConfigError
 from ._presets import COMPATIBILITIES, OPENAI, PRESETS, Preset
+from ._types import ModelSpec
 
 ENV_CONFIG = "HAMR_CONFIG"
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
@@ -65,16 +66,6 @@ def interpolate(template: str, env: Mapping[str, str], *, where: str = "", path:
 # --------------------------------------------------------------------------------------------------------------
 # The resolved model of a config
 # --------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    id: str
-    display_name: str = ""
-    context_window: int | None = None
-    supports_thinking: bool = False
-    input_price_per_1m_tokens: float | None = None
-    output_price_per_1m_tokens: float | None = None
 
 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
@@ -376,7 +367,7 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
         headers[name] = value
         origins["headers"] = origins[f"headers.{name}"] = "file"
 
-    models = [ModelSpec(m.id, m.display_name, m.context_window, m.supports_thinking) for m in preset.models]
+    models = list(preset.models)
     origins.update({f"models.{m.id}": "preset" for m in models})
     if "models" in data:
         origins["models"] = "file"

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ._types import ModelSpec
+
 OPENAI = "openai-compatible"
 ANTHROPIC = "anthropic-compatible"
 COMPATIBILITIES = (OPENAI, ANTHROPIC)
-
-
-@dataclass(frozen=True)
-class PresetModel:
-    id: str
-    display_name: str = ""
-    context_window: int | None = None
-    supports_thinking: bool = False
 
 
 @dataclass(frozen=True)
@@ -28,7 +22,7 @@ class Preset:
     input_price_per_1m_tokens: float | None = None
     output_price_per_1m_tokens: float | None = None
     default_model: str | None = None
-    models: tuple[PresetModel, ...] = ()
+    models: tuple[ModelSpec, ...] = ()
     #: send stream_options.include_usage on streamed chat requests
     stream_usage: bool = True
     #: spend shows as "local" (nothing is billed)
@@ -58,8 +52,8 @@ PRESETS: dict[str, Preset] = {
             output_price_per_1m_tokens=1.10,
             default_model="deepseek-chat",
             models=(
-                PresetModel("deepseek-chat", "DeepSeek Chat", 128_000),
-                PresetModel("deepseek-reasoner", "DeepSeek Reasoner", 128_000, supports_thinking=True),
+                ModelSpec("deepseek-chat", "DeepSeek Chat", 128_000),
+                ModelSpec("deepseek-reasoner", "DeepSeek Reasoner", 128_000, supports_thinking=True),
             ),
         ),
         Preset(
@@ -79,7 +73,7 @@ PRESETS: dict[str, Preset] = {
             input_price_per_1m_tokens=0.59,
             output_price_per_1m_tokens=0.79,
             default_model="llama-3.3-70b-versatile",
-            models=(PresetModel("llama-3.3-70b-versatile", "Llama 3.3 70B Versatile", 131_072),),
+            models=(ModelSpec("llama-3.3-70b-versatile", "Llama 3.3 70B Versatile", 131_072),),
         ),
         Preset(
             "anthropic",
@@ -89,7 +83,7 @@ PRESETS: dict[str, Preset] = {
             input_price_per_1m_tokens=3.00,
             output_price_per_1m_tokens=15.00,
             default_model="claude-sonnet-4-5",
-            models=(PresetModel("claude-sonnet-4-5", "Claude Sonnet 4.5", 200_000, supports_thinking=True),),
+            models=(ModelSpec("claude-sonnet-4-5", "Claude Sonnet 4.5", 200_000, supports_thinking=True),),
         ),
         Preset(
             "mistral",

@@ -153,6 +153,18 @@ class StreamEvent:
 
 
 @dataclass(frozen=True)
+class ModelSpec:
+    """A model as configured (a preset's row or a ``[[providers.<id>.models]]`` entry)."""
+
+    id: str
+    display_name: str = ""
+    context_window: int | None = None
+    supports_thinking: bool = False
+    input_price_per_1m_tokens: float | None = None
+    output_price_per_1m_tokens: float | None = None
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     id: str
     display_name: str = ""

@@ -7,7 +7,6 @@ Standard library only: the nox session uses this before hamr or its dependencies
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,16 +21,14 @@ CUSTOM_MODEL_VAR = "HAMR_CUSTOM_MODEL"
 
 
 def presets() -> dict[str, Any]:
-    """hamr's preset table, read straight from hamr/_presets.py (which imports only the standard library), so
-    this works in nox's own interpreter where hamr and httpx are not installed."""
-    path = Path(__file__).resolve().parents[2] / "hamr" / "_presets.py"
-    spec = importlib.util.spec_from_file_location("_hamr_presets_for_smoke", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while building the classes
-    spec.loader.exec_module(module)
-    table: dict[str, Any] = module.PRESETS
-    return table
+    """hamr's preset table, imported from this checkout: ``import hamr`` needs only the standard library (httpx and
+    tomlkit load on first use), so this works in nox's own interpreter where hamr's dependencies are not installed."""
+    root = str(Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from hamr._presets import PRESETS
+
+    return dict(PRESETS)
 
 
 def problem(provider: str | None, env: Mapping[str, str]) -> str | None:
