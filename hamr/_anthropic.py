@@ -9,10 +9,9 @@ from typing import Any
 
 from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
-from ._sse import SSEEvent
 from ._stream import Accumulator, normalize_finish, stream_json
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
-from ._wire import clean_messages, load_json, tool_arguments_dict
+from ._wire import clean_messages, load_json, token_count, tool_arguments_dict
 
 DEFAULT_MAX_TOKENS = 4096
 
@@ -151,15 +150,15 @@ def _anthropic_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
 def parse_usage(data: Any) -> Usage | None:
     if not isinstance(data, dict):
         return None
-    read = int(data.get("cache_read_input_tokens") or 0)
-    write = int(data.get("cache_creation_input_tokens") or 0)
-    details = data.get("output_tokens_details") or {}
+    read = token_count(data.get("cache_read_input_tokens"))
+    write = token_count(data.get("cache_creation_input_tokens"))
+    details = data.get("output_tokens_details")
     return Usage(
-        input_tokens=int(data.get("input_tokens") or 0) + read + write,
-        output_tokens=int(data.get("output_tokens") or 0),
+        input_tokens=token_count(data.get("input_tokens")) + read + write,
+        output_tokens=token_count(data.get("output_tokens")),
         cache_read_tokens=read,
         cache_write_tokens=write,
-        reasoning_tokens=int(details.get("thinking_tokens") or 0) if isinstance(details, dict) else 0,
+        reasoning_tokens=token_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
     )
 
 
@@ -227,21 +226,21 @@ class StreamParser:
         self._usage: dict[str, Any] = {}
         self._stopped = False
 
-    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+    def feed(self, event: str, text: str) -> list[StreamEvent]:
         events: list[StreamEvent] = []
-        if not event.data.strip():
+        if not text.strip():
             return events
         try:
-            data = stream_json(event.data)
+            data = stream_json(text)
         except ValueError:
             raise StreamError(
-                f"stream sent a data line that is not JSON: {event.data[:100]!r}",
+                f"stream sent a data line that is not JSON: {text[:100]!r}",
                 partial=self.acc.snapshot(),
                 provider=self.acc.provider,
             ) from None
         if not isinstance(data, dict):
             return events
-        kind = data.get("type") or event.event
+        kind = data.get("type") or event
         acc = self.acc
         if kind == "error" or (data.get("error") and "type" not in data):
             # Anthropic's error event, or a gateway's untyped {"error": {...}} chunk (OpenRouter style)
@@ -255,7 +254,23 @@ class StreamParser:
                 code=str(err["code"]) if err.get("code") is not None else None,
                 request_id=data.get("request_id"),
             )
-        if kind == "message_start":
+        # the bulk of every stream first: text and tool-argument deltas
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            dtype = delta.get("type")
+            if dtype == "text_delta":
+                acc.add_text(delta.get("text") or "", events)
+                return events
+            index = int(data.get("index", 0))
+            if dtype == "input_json_delta":
+                acc.tool_fragment(index, None, None, delta.get("partial_json") or "", events)
+            elif dtype == "thinking_delta":
+                if acc.keep_text:  # thinking text is kept only for the Completion's reasoning_blocks
+                    self._thinking.setdefault(index, []).append(delta.get("thinking") or "")
+                acc.add_reasoning(delta.get("thinking") or "", events)
+            elif dtype == "signature_delta":
+                self._signatures[index] = self._signatures.get(index, "") + (delta.get("signature") or "")
+        elif kind == "message_start":
             message = data.get("message") or {}
             acc.id = str(message.get("id") or "")
             acc.model = str(message.get("model") or "")
@@ -273,20 +288,6 @@ class StreamParser:
                 acc.add_reasoning(block.get("thinking") or "", events)
             elif block.get("type") == "redacted_thinking":
                 acc.blocks.append(ReasoningBlock("", redacted=block.get("data", "")))
-        elif kind == "content_block_delta":
-            index = int(data.get("index", 0))
-            delta = data.get("delta") or {}
-            dtype = delta.get("type")
-            if dtype == "text_delta":
-                acc.add_text(delta.get("text") or "", events)
-            elif dtype == "input_json_delta":
-                acc.tool_fragment(index, None, None, delta.get("partial_json") or "", events)
-            elif dtype == "thinking_delta":
-                if acc.keep_text:  # thinking text is kept only for the Completion's reasoning_blocks
-                    self._thinking.setdefault(index, []).append(delta.get("thinking") or "")
-                acc.add_reasoning(delta.get("thinking") or "", events)
-            elif dtype == "signature_delta":
-                self._signatures[index] = self._signatures.get(index, "") + (delta.get("signature") or "")
         elif kind == "content_block_stop":
             index = int(data.get("index", 0))
             if index in self._thinking:

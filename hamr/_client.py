@@ -280,6 +280,14 @@ def _first(a: float | None, b: float | None) -> float | None:
     return a if a is not None else b
 
 
+def _read_raw(response: httpx.Response) -> bool:
+    """Whether to read the body raw: it comes without a Content-Encoding, as event streams do, and is not loaded
+    already (a mock's body is). Raw reads skip httpx's decoder layer, a generator and two calls per read on the
+    hot path; compressed bodies go through httpx's decoders."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    return encoding in ("", "identity") and not response.is_stream_consumed
+
+
 def _to_httpx(http: httpx.Client | httpx.AsyncClient, req: HTTPRequest, timeout: httpx.Timeout) -> httpx.Request:
     return http.build_request(req.method, req.url, headers=req.headers, json=req.json, timeout=timeout)
 
@@ -500,7 +508,8 @@ class Stream(_StreamBase):
         assert self._response is not None
         try:
             # the decoder raises a failure only after every event before it was handed over
-            for chunk in self._response.iter_bytes():
+            reads = self._response.iter_raw() if _read_raw(self._response) else self._response.iter_bytes()
+            for chunk in reads:
                 yield from self._decoder.iter_feed(chunk)
         except httpx.TransportError as exc:
             raise self._core.stream_broken(self._decoder, exc) from None
@@ -671,7 +680,8 @@ class AsyncStream(_StreamBase):
         await self.__aenter__()
         assert self._response is not None
         try:
-            async for chunk in self._response.aiter_bytes():
+            reads = self._response.aiter_raw() if _read_raw(self._response) else self._response.aiter_bytes()
+            async for chunk in reads:
                 for event in self._decoder.iter_feed(chunk):
                     yield event
         except httpx.TransportError as exc:

@@ -9,10 +9,9 @@ from typing import Any
 
 from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
-from ._sse import SSEEvent
 from ._stream import Accumulator, _CallBuilder, normalize_finish, split_think, stream_json
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
-from ._wire import clean_messages, load_json, tool_arguments_json
+from ._wire import clean_messages, load_json, token_count, tool_arguments_json
 
 # Fields of an assistant message that some providers need back to continue a reasoning turn: DeepSeek answers 400
 # when a tool-calling turn comes back without its reasoning_content; OpenRouter (Anthropic models above all) needs the
@@ -94,11 +93,6 @@ def _openai_tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _tokens(value: Any) -> int:
-    """A token count as sent, or 0 for null, missing or garbled values (usage is informative, never fatal)."""
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else 0
-
-
 def parse_usage(data: Any) -> Usage | None:
     """OpenAI-style usage. ``prompt_tokens`` is the whole prompt; cache reads come from
     ``prompt_tokens_details.cached_tokens`` (OpenAI, OpenRouter, Mistral, Groq) or DeepSeek's
@@ -111,11 +105,11 @@ def parse_usage(data: Any) -> Usage | None:
     completion = completion if isinstance(completion, dict) else {}
     cost = data.get("cost")
     return Usage(
-        input_tokens=_tokens(data.get("prompt_tokens")),
-        output_tokens=_tokens(data.get("completion_tokens")),
-        cache_read_tokens=_tokens(prompt.get("cached_tokens")) or _tokens(data.get("prompt_cache_hit_tokens")),
-        cache_write_tokens=_tokens(prompt.get("cache_write_tokens")),
-        reasoning_tokens=_tokens(completion.get("reasoning_tokens")),
+        input_tokens=token_count(data.get("prompt_tokens")),
+        output_tokens=token_count(data.get("completion_tokens")),
+        cache_read_tokens=token_count(prompt.get("cached_tokens")) or token_count(data.get("prompt_cache_hit_tokens")),
+        cache_write_tokens=token_count(prompt.get("cache_write_tokens")),
+        reasoning_tokens=token_count(completion.get("reasoning_tokens")),
         cost=float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
     )
 
@@ -277,9 +271,8 @@ class StreamParser:
         self._last_call: int | None = None
         self._details: dict[object, dict[str, Any]] = {}  # OpenRouter reasoning_details, merged by their index
 
-    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+    def feed(self, event: str, data: str) -> list[StreamEvent]:
         events: list[StreamEvent] = []
-        data = event.data
         if data == "[DONE]":
             self._done = True
             return events
@@ -296,7 +289,7 @@ class StreamParser:
         if not isinstance(chunk, dict):
             return events
         # Mistral and vLLM send their error object bare ({"object": "error", "message": ...}), not under "error"
-        if event.event == "error" or chunk.get("error") or chunk.get("object") == "error":
+        if event == "error" or chunk.get("error") or chunk.get("object") == "error":
             err = chunk.get("error", chunk)
             message = err.get("message", str(err)) if isinstance(err, dict) else str(err)
             raise StreamError(

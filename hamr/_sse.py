@@ -66,10 +66,6 @@ class SSEDecoder:
                 # the LF of a CRLF may arrive in the next chunk; the line is complete either way
                 self._skip_lf = True
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        elif not self._pending and not self._data and text.endswith("\n\n"):
-            whole = self._whole_event(text)
-            if whole is not None:
-                return whole
         end = text.rfind("\n")
         if end < 0:
             self._pending += text
@@ -78,17 +74,28 @@ class SSEDecoder:
         self._pending = text[end + 1 :]
         return self._lines(block.split("\n"))
 
-    def _whole_event(self, text: str) -> list[SSEEvent] | None:
-        """A read of exactly one event, ``data: X`` or ``event: E`` + ``data: X``, as live streams arrive: the same
-        event the line loop would make, made without it. None for any other text (the line loop takes it)."""
-        event, start = self._event, 0  # start: where the data line begins
-        if text.startswith("event: "):
-            start = text.find("\n") + 1
-            event = text[7 : start - 1]
-        if not text.startswith("data: ", start) or text.find("\n", start) != len(text) - 2:
+    def whole(self, chunk: bytes) -> tuple[str, str] | None:
+        """``(event, data)`` when ``chunk`` is exactly one event, ``data: X`` or ``event: E`` + ``data: X``, and
+        nothing is left over from earlier reads: what ``feed`` would return for it, without an SSEEvent or the
+        line loop. None for any other read (``feed`` then takes it). Live token streams arrive one event per read,
+        so this is the streaming hot path: operators and slices, not method calls, where they can be."""
+        if self._pending or self._undecoded or self._data or self._skip_lf:
+            return None
+        try:
+            text = chunk.decode()
+        except UnicodeDecodeError:
+            return None  # feed raises the error, with what came before
+        event = self._event
+        if text[:7] == "event: ":
+            end = text.find("\n")
+            event, text = text[7:end], text[end + 1 :]
+            if "\r" in event:
+                return None
+        data = text[6:-2]
+        if text[:6] != "data: " or text[-2:] != "\n\n" or "\n" in data or "\r" in data:
             return None
         self._event = ""
-        return [SSEEvent(event or "message", text[start + 6 : -2], self._id)]
+        return event or "message", data
 
     def close(self) -> list[SSEEvent]:
         try:

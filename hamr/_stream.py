@@ -129,17 +129,28 @@ def _partial_suffix(text: str, tag: str) -> int:
     return 0
 
 
-_EVENT_DEFAULTS = {f.name: f.default for f in dataclasses.fields(StreamEvent)}
+_copy_defaults = {f.name: f.default for f in dataclasses.fields(StreamEvent)}.copy
+_new, _set = object.__new__, object.__setattr__
 
 
 def delta_event(kind: str, text: str) -> StreamEvent:
     """``StreamEvent(kind, text=text)``, equal in every way, built without the frozen dataclass's ``__init__``:
     its eight ``object.__setattr__`` calls were the largest cost of a streamed delta."""
-    fields = _EVENT_DEFAULTS.copy()
+    fields = _copy_defaults()
     fields["type"] = kind
     fields["text"] = text
-    event = object.__new__(StreamEvent)
-    object.__setattr__(event, "__dict__", fields)
+    event = _new(StreamEvent)
+    _set(event, "__dict__", fields)
+    return event
+
+
+def new_event(kind: str, **values: Any) -> StreamEvent:
+    """``StreamEvent(kind, **values)`` built as ``delta_event`` builds one (a tool-call fragment is a delta too)."""
+    fields = _copy_defaults()
+    fields["type"] = kind
+    fields.update(values)
+    event = _new(StreamEvent)
+    _set(event, "__dict__", fields)
     return event
 
 
@@ -197,17 +208,20 @@ class Accumulator:
         self.model = ""
         self.id = ""
         self._think = ThinkSplitter() if think_tags else None
+        # text passes straight through: no <think> splitting, or the splitter is past its decision ("text" state)
+        self._plain = self._think is None
 
     def add_text(self, delta: str, events: list[StreamEvent]) -> None:
         if not delta:
             return
-        # no <think> splitting, or the splitter is past its decision and passes text through (its "text" state)
-        if self._think is None or self._think._state == "text":
+        if self._plain:
             self.text.append(delta)
             events.append(delta_event("text", delta))
             return
+        assert self._think is not None
         for kind, piece in self._think.feed(delta):
             self._emit(kind, piece, events)
+        self._plain = self._think._state == "text"
 
     def _emit(self, kind: str, piece: str, events: list[StreamEvent]) -> None:
         if kind == "text":
@@ -238,7 +252,7 @@ class Accumulator:
         if arguments:
             call.arguments.append(arguments)
         if new_id or new_name or arguments:
-            events.append(StreamEvent("tool_call", index=index, id=new_id, name=new_name, arguments=arguments))
+            events.append(new_event("tool_call", index=index, id=new_id, name=new_name, arguments=arguments))
 
     def set_usage(self, usage: Usage, events: list[StreamEvent]) -> None:
         if usage != self.usage:
@@ -276,7 +290,8 @@ class EventParser(Protocol):
 
     acc: Accumulator
 
-    def feed(self, event: SSEEvent) -> list[StreamEvent]: ...
+    def feed(self, event: str, data: str) -> list[StreamEvent]:
+        """One SSE event: its name (``message`` when it has none) and its data."""
 
     def end(self) -> None:
         """Called at end of stream; raises StreamError when the stream stopped before its end marker."""
@@ -304,16 +319,20 @@ class StreamDecoder:
     def iter_feed(self, chunk: bytes) -> Iterable[StreamEvent]:
         """The events completed by ``chunk``. On a failure, every event before it is yielded first and then the
         StreamError raised, so everything a caller was handed is in ``partial``: no output is lost."""
+        whole = self._sse.whole(chunk)
+        if whole is not None:
+            # one event per read is how live streams arrive: the parser's own list, no generator per read (a
+            # failure then comes before any event of this read, as in _parse)
+            try:
+                return self._parser.feed(*whole)
+            except _SHAPE_ERRORS as exc:
+                raise self._unreadable(whole[1], exc) from None
         try:
             sse_events = self._sse.feed(chunk)
         except SSEDecodeError as exc:
             failure = exc
             return self._parse(lambda: _reraise(failure))
-        if len(sse_events) > 1:
-            return self._parse_all(sse_events)
-        # zero or one event per read is how live streams arrive: the parser's own list, no generator per read (a
-        # failure then comes before any event of this read, as in _parse)
-        return self._parser.feed(sse_events[0]) if sse_events else ()
+        return self._parse_all(sse_events) if sse_events else ()
 
     def iter_close(self) -> Iterator[StreamEvent]:
         """End of input: the last events, then ``done`` with the Completion (or the StreamError, after them)."""
@@ -329,10 +348,9 @@ class StreamDecoder:
         """The events of many SSE events as one list (cheaper than a generator per event); on a failure, the events
         before it and then the failure, as in _parse."""
         out: list[StreamEvent] = []
-        feed = self._parser.feed
         try:
             for ev in sse_events:
-                out += feed(ev)
+                out += self._event(ev.event, ev.data)
         except Exception as exc:
             return _deliver_then_raise(out, exc)
         return out
@@ -343,12 +361,27 @@ class StreamDecoder:
         except SSEDecodeError as exc:
             sse_events, undecodable = exc.events, exc
         for ev in sse_events:
-            yield from self._parser.feed(ev)
+            yield from self._event(ev.event, ev.data)
         if undecodable is not None:
             raise self.broken(str(undecodable))
 
+    def _event(self, event: str, data: str) -> list[StreamEvent]:
+        try:
+            return self._parser.feed(event, data)
+        except _SHAPE_ERRORS as exc:
+            raise self._unreadable(data, exc) from None
+
+    def _unreadable(self, data: str, exc: Exception) -> StreamError:
+        """A server's event of an unexpected shape (a list where an object belongs, an index that is not a
+        number, ...) as a StreamError keeping what was received, not a Python error from inside the parser."""
+        return self.broken(f"stream sent an event hamr cannot read ({type(exc).__name__}: {exc}): {data[:100]!r}")
+
     def broken(self, message: str) -> StreamError:
         return StreamError(message, partial=self.partial, provider=self._parser.acc.provider)
+
+
+# what a parser raises on an event whose JSON has an unexpected shape
+_SHAPE_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError)
 
 
 def _reraise(exc: SSEDecodeError) -> list[SSEEvent]:

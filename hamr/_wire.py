@@ -54,6 +54,11 @@ def tool_arguments_dict(arguments: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {"_raw_arguments": arguments}
 
 
+def token_count(value: Any) -> int:
+    """A token count as sent, or 0 for null, missing or garbled values (usage is informative, never fatal)."""
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else 0
+
+
 def load_json(provider: str, body: bytes) -> Any:
     """Parse a JSON body (leading keep-alive whitespace allowed); anything else is an InvalidResponseError."""
     try:

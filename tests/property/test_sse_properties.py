@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from hypothesis import given
@@ -100,3 +101,31 @@ def test_any_split_of_the_bytes_gives_the_events_that_were_written(
     assert decode(chunks) == expected
     assert decode([body]) == expected
     assert decode([body[i : i + 1] for i in range(len(body))]) == expected
+
+
+def decode_hot_path(chunks: list[bytes]) -> list[tuple[str, str]]:
+    """As StreamDecoder reads: ``whole`` first for each read, ``feed`` for the reads it does not take."""
+    decoder = SSEDecoder()
+    events: list[tuple[str, str]] = []
+    for chunk in chunks:
+        whole = decoder.whole(chunk)
+        if whole is not None:
+            events.append(whole)
+        else:
+            events += [(ev.event, ev.data) for ev in decoder.feed(chunk)]
+    return events + [(ev.event, ev.data) for ev in decoder.close()]
+
+
+@given(encoded_streams(), st.data())
+def test_the_one_event_read_shortcut_gives_what_the_line_loop_gives(
+    encoded: tuple[bytes, list[SSEEvent]], data: st.DataObject
+) -> None:
+    body, expected = encoded
+    want = [(ev.event, ev.data) for ev in expected]
+    # one read per event, as live streams arrive (the shortcut's case), then reads cut anywhere (its near misses)
+    per_event = re.findall(rb".*?(?:\n\n|\r\r|\r\n\r\n)|.+\Z", body, re.S)
+    assert b"".join(per_event) == body
+    assert decode_hot_path(per_event) == want
+    cuts = sorted(data.draw(st.sets(st.integers(0, len(body)), max_size=12)))
+    chunks = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
+    assert decode_hot_path(chunks) == want
