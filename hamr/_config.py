@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import ipaddress
 import os
 import re
@@ -206,6 +207,7 @@ class Config:
             raise ConfigError(f"unknown provider {pid!r}{_did_you_mean(pid, self.providers)}") from None
 
 
+@functools.lru_cache(maxsize=64)  # asked before every request; a pure function of the URL
 def is_loopback_url(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     if host == "localhost":

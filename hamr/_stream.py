@@ -3,7 +3,6 @@ the SSE decoder to a protocol's event parser (bytes in, neutral events out)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
@@ -129,31 +128,6 @@ def _partial_suffix(text: str, tag: str) -> int:
     return 0
 
 
-_copy_defaults = {f.name: f.default for f in dataclasses.fields(StreamEvent)}.copy
-_new, _set = object.__new__, object.__setattr__
-
-
-def delta_event(kind: str, text: str) -> StreamEvent:
-    """``StreamEvent(kind, text=text)``, equal in every way, built without the frozen dataclass's ``__init__``:
-    its eight ``object.__setattr__`` calls were the largest cost of a streamed delta."""
-    fields = _copy_defaults()
-    fields["type"] = kind
-    fields["text"] = text
-    event = _new(StreamEvent)
-    _set(event, "__dict__", fields)
-    return event
-
-
-def new_event(kind: str, **values: Any) -> StreamEvent:
-    """``StreamEvent(kind, **values)`` built as ``delta_event`` builds one (a tool-call fragment is a delta too)."""
-    fields = _copy_defaults()
-    fields["type"] = kind
-    fields.update(values)
-    event = _new(StreamEvent)
-    _set(event, "__dict__", fields)
-    return event
-
-
 class _CallBuilder:
     __slots__ = ("arguments", "id", "name")
 
@@ -216,7 +190,7 @@ class Accumulator:
             return
         if self._plain:
             self.text.append(delta)
-            events.append(delta_event("text", delta))
+            events.append(StreamEvent("text", delta))
             return
         assert self._think is not None
         for kind, piece in self._think.feed(delta):
@@ -226,15 +200,15 @@ class Accumulator:
     def _emit(self, kind: str, piece: str, events: list[StreamEvent]) -> None:
         if kind == "text":
             self.text.append(piece)
-            events.append(delta_event("text", piece))
+            events.append(StreamEvent("text", piece))
         else:
             self.reasoning.append(piece)
-            events.append(delta_event("reasoning", piece))
+            events.append(StreamEvent("reasoning", piece))
 
     def add_reasoning(self, delta: str, events: list[StreamEvent]) -> None:
         if delta:
             self.reasoning.append(delta)
-            events.append(delta_event("reasoning", delta))
+            events.append(StreamEvent("reasoning", delta))
 
     def tool_fragment(
         self, key: object, call_id: str | None, name: str | None, arguments: str, events: list[StreamEvent]
@@ -252,7 +226,7 @@ class Accumulator:
         if arguments:
             call.arguments.append(arguments)
         if new_id or new_name or arguments:
-            events.append(new_event("tool_call", index=index, id=new_id, name=new_name, arguments=arguments))
+            events.append(StreamEvent("tool_call", index=index, id=new_id, name=new_name, arguments=arguments))
 
     def set_usage(self, usage: Usage, events: list[StreamEvent]) -> None:
         if usage != self.usage:

@@ -131,9 +131,11 @@ class Completion:
 StreamEventType = Literal["text", "reasoning", "tool_call", "usage", "done"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StreamEvent:
-    """One neutral stream event.
+    """One neutral stream event. A plain slotted record, not frozen: a stream makes one per delta, and a slotted
+    instance costs a fraction of a frozen dataclass's (its ``__init__`` pays an ``object.__setattr__`` per field,
+    and its ``__dict__`` several times the memory). Changing an event changes nothing else.
 
     - ``text`` / ``reasoning``: ``text`` is the delta.
     - ``tool_call``: a fragment of call ``index`` (0-based order of calls in this response); ``id`` and ``name``

@@ -24,10 +24,24 @@ NAMES = ("raw httpx", "hamr", "sdk")
 
 
 @dataclass(frozen=True)
-class Timing:
+class Sample:
     ttft: float
     total: float
-    cpu: float  # the client process's CPU seconds for the whole request (the best run: interference only adds)
+    cpu: float  # the client process's CPU seconds for the whole request
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One consumer's runs summed up. On this shared 2-core VM a run's time is bimodal (the same work takes about
+    1.5× as long in some stretches, whichever consumer runs then), so one estimator is not enough: the median,
+    the best run (timeit's rule: interference only ever adds, so the best run is the cost) and, against raw httpx,
+    the median of the ratios within each round (adjacent runs share most of the machine's state)."""
+
+    ttft: float  # median
+    total: float  # median
+    best: float  # the best run's total
+    cpu: float  # the best run's client CPU
+    paired: float  # median over rounds of total / raw httpx's total in the same round (1.0 for raw httpx)
 
 
 @contextmanager
@@ -64,10 +78,15 @@ def _rounds(reps: int) -> Iterator[tuple[str, ...]]:
         yield NAMES[k:] + NAMES[:k]
 
 
-def _median(samples: dict[str, list[Timing]]) -> dict[str, Timing]:
+def _summary(samples: dict[str, list[Sample]]) -> dict[str, Timing]:
+    raw = samples["raw httpx"]
     return {
         name: Timing(
-            statistics.median(t.ttft for t in ts), statistics.median(t.total for t in ts), min(t.cpu for t in ts)
+            ttft=statistics.median(t.ttft for t in ts),
+            total=statistics.median(t.total for t in ts),
+            best=min(t.total for t in ts),
+            cpu=min(t.cpu for t in ts),
+            paired=statistics.median(t.total / r.total for t, r in zip(ts, raw, strict=True)),
         )
         for name, ts in samples.items()
     }
@@ -76,7 +95,7 @@ def _median(samples: dict[str, list[Timing]]) -> dict[str, Timing]:
 def run_sync(protocol: str, base_url: str, spec: Spec, reps: int) -> dict[str, Timing]:
     want = expected(spec)
     made = {name: clients.CONSUMERS[name][0](protocol, base_url) for name in NAMES}
-    samples: dict[str, list[Timing]] = {name: [] for name in NAMES}
+    samples: dict[str, list[Sample]] = {name: [] for name in NAMES}
     try:
         for name in NAMES:  # warm-up: connection pool, lazy imports, first-call caches
             clients.CONSUMERS[name][1](made[name], protocol).check(want.text, want.tool_calls, name)
@@ -86,17 +105,17 @@ def run_sync(protocol: str, base_url: str, spec: Spec, reps: int) -> dict[str, T
                 result = clients.CONSUMERS[name][1](made[name], protocol)
                 end, cpu_end = time.perf_counter(), time.process_time()
                 result.check(want.text, want.tool_calls, name)
-                samples[name].append(Timing(result.first - start, end - start, cpu_end - cpu))
+                samples[name].append(Sample(result.first - start, end - start, cpu_end - cpu))
     finally:
         for client in made.values():
             client.close()
-    return _median(samples)
+    return _summary(samples)
 
 
 async def _run_async(protocol: str, base_url: str, spec: Spec, reps: int) -> dict[str, Timing]:
     want = expected(spec)
     made: dict[str, Any] = {name: clients.CONSUMERS[name][0](protocol, base_url, aio=True) for name in NAMES}
-    samples: dict[str, list[Timing]] = {name: [] for name in NAMES}
+    samples: dict[str, list[Sample]] = {name: [] for name in NAMES}
     try:
         for name in NAMES:
             (await clients.CONSUMERS[name][2](made[name], protocol)).check(want.text, want.tool_calls, name)
@@ -106,11 +125,11 @@ async def _run_async(protocol: str, base_url: str, spec: Spec, reps: int) -> dic
                 result = await clients.CONSUMERS[name][2](made[name], protocol)
                 end, cpu_end = time.perf_counter(), time.process_time()
                 result.check(want.text, want.tool_calls, name)
-                samples[name].append(Timing(result.first - start, end - start, cpu_end - cpu))
+                samples[name].append(Sample(result.first - start, end - start, cpu_end - cpu))
     finally:
         for client in made.values():
             await clients.aclose(client)
-    return _median(samples)
+    return _summary(samples)
 
 
 def run(spec: Spec, reps: int, pace: float = 0.0) -> dict[tuple[str, str], dict[str, Timing]]:

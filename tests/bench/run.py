@@ -142,32 +142,60 @@ def section_decode(spec: Spec, reps: int) -> tuple[list[str], str]:
     return lines, verdict
 
 
-def _e2e_table(res: dict[tuple[str, str], dict[str, e2e.Timing]]) -> tuple[list[str], float, float]:
-    head = ["protocol", "mode", "consumer", "time to first token", "TTFT vs raw", "total", "total vs raw"]
-    head += ["client CPU (best run)", "CPU vs raw"]
+E2E_ESTIMATORS = ("best run", "paired", "median", "client CPU")
+# the estimators the machine's bimodal noise cannot move by itself; paced runs are judged on time alone, since the
+# client idles between events there and its CPU time is bookkeeping no user waits for (it is shown all the same)
+UNPACED_JUDGED = ("best run", "paired", "client CPU")
+PACED_JUDGED = ("best run", "paired")
+
+
+def _e2e_table(res: dict[tuple[str, str], dict[str, e2e.Timing]]) -> tuple[list[str], dict[str, float]]:
+    """The table, and hamr's worst ratio to raw httpx under each estimator."""
+    head = ["protocol", "mode", "consumer", "time to first token", "TTFT vs raw", "total (median)", "vs raw"]
+    head += ["total (best run)", "vs raw", "paired ratio", "client CPU (best run)", "CPU vs raw"]
     rows = []
-    worst_wall = worst_cpu = 0.0
+    worst = dict.fromkeys(E2E_ESTIMATORS, 0.0)
     for (protocol, mode), timings in res.items():
         raw = timings["raw httpx"]
         for name, t in timings.items():
-            ratios = (t.ttft / raw.ttft, t.total / raw.total, t.cpu / raw.cpu)
-            rows.append([protocol, mode, name, _ms(t.ttft), _x(ratios[0]), _ms(t.total), _x(ratios[1])])
-            rows[-1] += [_ms(t.cpu), _x(ratios[2])]
+            ratios = {
+                "median": t.total / raw.total,
+                "best run": t.best / raw.best,
+                "paired": t.paired,
+                "client CPU": t.cpu / raw.cpu,
+            }
+            rows.append([protocol, mode, name, _ms(t.ttft), _x(t.ttft / raw.ttft), _ms(t.total)])
+            rows[-1] += [_x(ratios["median"]), _ms(t.best), _x(ratios["best run"]), f"{t.paired:.3f}"]
+            rows[-1] += [_ms(t.cpu), _x(ratios["client CPU"])]
             if name == "hamr":
-                worst_wall, worst_cpu = max(worst_wall, ratios[1]), max(worst_cpu, ratios[2])
-    return _table(head, rows), worst_wall, worst_cpu
+                worst = {k: max(worst[k], ratios[k]) for k in E2E_ESTIMATORS}
+    return _table(head, rows), worst
+
+
+def _e2e_verdict(worst: dict[str, float], judged_on: tuple[str, ...]) -> str:
+    """Met when every estimator in ``judged_on`` is within 5%; the others are shown beside them."""
+    numbers = ", ".join(f"{k} {v:.3f}×" for k, v in worst.items())
+    return f"{numbers} ({'met' if max(worst[k] for k in judged_on) <= 1.05 else 'MISSED'})"
 
 
 def section_e2e(spec: Spec, paced: Spec, pace: float, reps: int) -> tuple[list[str], str]:
-    flat, flat_wall, flat_cpu = _e2e_table(e2e.run(spec, reps))
-    slow, slow_wall, slow_cpu = _e2e_table(e2e.run(paced, reps, pace))
+    flat, flat_worst = _e2e_table(e2e.run(spec, reps))
+    slow, slow_worst = _e2e_table(e2e.run(paced, reps, pace))
     lines = [
         "## 3. End to end on loopback",
         "",
         "A local h11 server (tests/bench/server.py, its own process, 127.0.0.1, stops itself) streams one HTTP chunk "
-        "per SSE event; each library reads through its own HTTP stack on a kept-alive connection. Median of "
-        f"{reps} interleaved runs for times; client CPU is the consuming process's CPU time in its best run (other "
-        "load on the machine only ever adds to it, so the best run is the cost).",
+        "per SSE event; each library reads through its own HTTP stack on a kept-alive connection. "
+        f"{reps} rounds; in each, every consumer runs once, in an order that rotates from round to round.",
+        "",
+        "Total time is given three ways, because on this shared 2-core VM a run's time is bimodal: in some stretches "
+        "the same work takes about 1.5× as long, whichever consumer runs then (seen for raw httpx alone too), so a "
+        "plain median ratio swings by ±10% between runs of this benchmark. *Best run* is the fastest run (timeit's "
+        "rule: interference only ever adds, so the best run is the cost); *paired ratio* is the median over rounds "
+        "of this consumer's total ÷ raw httpx's total in the same round; *client CPU* is the consuming process's "
+        "CPU time in its best run. The target is judged on those three unpaced, and on the two time measures paced "
+        "(where the client idles between events, so its CPU time is not time anyone waits for); the median is "
+        "shown beside them.",
         "",
         f"### Unpaced: {spec.text_deltas:,} text deltas + a tool call of {spec.fragments_per_call} fragments, "
         "as fast as the client reads (the client is CPU-bound: the worst case for overhead)",
@@ -181,10 +209,8 @@ def section_e2e(spec: Spec, paced: Spec, pace: float, reps: int) -> tuple[list[s
         "",
     ]
     verdict = (
-        f"worst hamr vs raw httpx, unpaced: total {flat_wall:.2f}×, client CPU {flat_cpu:.2f}×; "
-        f"paced: total {slow_wall:.3f}×, client CPU {slow_cpu:.2f}× (target ≤ 1.05: "
-        f"{'met' if max(flat_wall, flat_cpu) <= 1.05 else 'MISSED'} unpaced, "
-        f"{'met' if slow_wall <= 1.05 else 'MISSED'} paced)"
+        f"worst hamr ÷ raw httpx, unpaced: {_e2e_verdict(flat_worst, UNPACED_JUDGED)}; "
+        f"paced: {_e2e_verdict(slow_worst, PACED_JUDGED)} (target ≤ 1.05)"
     )
     return [*lines, verdict[0].upper() + verdict[1:] + "."], verdict
 
@@ -261,7 +287,7 @@ def main() -> int:
     if "e2e" in only:
         spec = Spec(1_000, 1, 50) if quick else Spec(5_000, 1, 200)
         paced = Spec(50, 1, 10) if quick else Spec(300, 1, 20)
-        lines, verdict = section_e2e(spec, paced, 0.002, 3 if quick else 11)
+        lines, verdict = section_e2e(spec, paced, 0.002, 3 if quick else 21)
         body += [*lines, ""]
         summary.append(f"- End to end: {verdict}")
     if "memory" in only:
