@@ -13,12 +13,13 @@ Modes (pytest options):
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cassette_format
 import httpx
@@ -30,6 +31,7 @@ from vcr.request import Request
 import hamr
 
 REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 # the environment as the developer started pytest: the shared conftest hides *_API_KEY from tests, and live
 # recording needs them
 _START_ENV = dict(os.environ)
@@ -88,6 +90,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             marks.append(pytest.mark.skip(reason=f"{case.preset}/{test_id} is constructed-only; rebuild: --construct"))
         params.append(pytest.param(case, id=case.preset, marks=marks))
     metafunc.parametrize("case", params)
+    # both clients on replay, one cassette for the two; recording and construction talk through the sync client
+    metafunc.parametrize("client_kind", ["sync"] if recording or _constructing(metafunc.config) else CLIENT_KINDS)
+
+
+CLIENT_KINDS = ["sync", "async"]
+
+
+def _constructing(config: pytest.Config) -> bool:
+    return bool(config.getoption("--construct"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -172,8 +183,11 @@ def vcr_config(request: pytest.FixtureRequest) -> dict[str, Any]:
 class Harness:
     """Builds hamr clients for one preset and keeps every request they sent."""
 
-    def __init__(self, case: Case, env: dict[str, str], tmp: Path, transport: httpx.BaseTransport | None) -> None:
+    def __init__(
+        self, case: Case, env: dict[str, str], tmp: Path, transport: httpx.BaseTransport | None, kind: str
+    ) -> None:
         self.case = case
+        self.kind = kind
         self.env = env
         self.tmp = tmp
         self.transport = transport
@@ -186,8 +200,9 @@ class Harness:
         env: dict[str, str] | None = None,
         max_retries: int = 0,
         default_http: bool = False,
-    ) -> hamr.Client:
-        """A Client for the preset; ``default_http`` lets hamr build its own httpx client (replay only)."""
+    ) -> hamr.Client | AsyncAsSync:
+        """A Client for the preset, or an AsyncClient behind a sync face when the test runs for the async client;
+        ``default_http`` lets hamr build its own httpx client (replay only)."""
         table: dict[str, Any] = {"max_retries": max_retries, **self.case.config}
         lines = [f"[providers.{self.case.preset}]"]
         lines += [f"{k} = {json.dumps(v)}" for k, v in table.items()]
@@ -196,12 +211,19 @@ class Harness:
         path.write_text("\n".join(lines) + "\n")
         client_env = dict(self.env if env is None else env)
         config = hamr.load_config(path, env=client_env)
+        which = {"provider": self.case.preset, "model": model or self.case.model, "env": client_env}
+        if self.kind == "async":
+            assert self.transport is None, "constructing cassettes runs through the sync client"
+
+            async def keep(request: httpx.Request) -> None:
+                self.requests.append(request)
+
+            ahttp = None if default_http else httpx.AsyncClient(event_hooks={"request": [keep]})
+            return AsyncAsSync(hamr.AsyncClient(config, http_client=ahttp, **which))
         http = None
         if self.transport is not None or not default_http:
             http = httpx.Client(transport=self.transport, event_hooks={"request": [self.requests.append]})
-        return hamr.Client(
-            config, provider=self.case.preset, model=model or self.case.model, http_client=http, env=client_env
-        )
+        return hamr.Client(config, http_client=http, **which)
 
     @property
     def request(self) -> httpx.Request:
@@ -211,6 +233,75 @@ class Harness:
     def body(self, request: httpx.Request | None = None) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((request or self.request).content)
         return data
+
+
+class AsyncAsSync:
+    """An AsyncClient driven from the contract's sync test bodies, on an event loop of its own: one test body
+    proves both clients. Every call and every stream step is one awaited step, so events and errors arrive in the
+    order the async client gives them."""
+
+    def __init__(self, client: hamr.AsyncClient) -> None:
+        self.client = client
+        self.loop = asyncio.new_event_loop()
+
+    def run(self, step: Awaitable[T]) -> T:
+        return self.loop.run_until_complete(step)
+
+    def chat(self, *args: Any, **kwargs: Any) -> hamr.Completion:
+        return self.run(self.client.chat(*args, **kwargs))
+
+    def models(self) -> list[hamr.ModelInfo]:
+        return self.run(self.client.models())
+
+    def stream(self, *args: Any, **kwargs: Any) -> _StreamAsSync:
+        return _StreamAsSync(self, self.run(self.client.stream(*args, **kwargs)))
+
+    @property
+    def _sleep(self) -> Any:
+        return self.client._sleep
+
+    @_sleep.setter
+    def _sleep(self, record: Callable[[float], None]) -> None:
+        async def sleep(seconds: float) -> None:
+            record(seconds)
+
+        self.client._sleep = sleep
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)  # provider, model, spend, ...
+
+    def __enter__(self) -> AsyncAsSync:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.run(self.client.aclose())
+        finally:
+            self.loop.close()
+
+
+class _StreamAsSync:
+    def __init__(self, owner: AsyncAsSync, stream: hamr.AsyncStream) -> None:
+        self.owner = owner
+        self.stream = stream
+
+    def __enter__(self) -> _StreamAsSync:
+        self.owner.run(self.stream.__aenter__())
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.owner.run(self.stream.__aexit__(*exc))
+
+    def __iter__(self) -> Iterator[hamr.StreamEvent]:
+        events = self.stream.__aiter__()
+        while True:
+            try:
+                yield self.owner.run(events.__anext__())
+            except StopAsyncIteration:
+                return
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)  # completion, partial
 
 
 class _Constructor(httpx.BaseTransport):
@@ -240,6 +331,7 @@ def contract(
     record_mode: str,
     tmp_path: Path,
     vcr: Any,
+    client_kind: str,
 ) -> Iterator[Harness]:
     constructing = bool(request.config.getoption("--construct"))
     constructor = None
@@ -253,7 +345,7 @@ def contract(
     provenance = None
     if not constructing and vcr is not None and record_mode != "none":
         provenance = vcr.get_metadata("provenance", _live_provenance(case))
-    harness = Harness(case, contract_env, tmp_path, constructor)
+    harness = Harness(case, contract_env, tmp_path, constructor, client_kind)
     yield harness
     if constructor is not None:
         _write_constructed(cassette_path, constructor, spec, scrubber)

@@ -126,8 +126,8 @@ def test_a_cassette_holding_an_unused_interaction_fails_its_test(tmp_path):
     head, interactions = text.split("interactions:\n")
     chat.write_text(f"{head}interactions:\n{interactions}{interactions}")  # the same interaction twice
 
-    passing = _run_contract_test(CASSETTES, "test_chat_returns_text_usage_and_finish_reason[relay]")
-    strict = _run_contract_test(root, "test_chat_returns_text_usage_and_finish_reason[relay]")
+    passing = _run_contract_test(CASSETTES, "test_chat_returns_text_usage_and_finish_reason[relay-sync]")
+    strict = _run_contract_test(root, "test_chat_returns_text_usage_and_finish_reason[relay-sync]")
 
     assert passing.returncode == 0, passing.stdout
     assert strict.returncode == 1, strict.stdout
@@ -140,7 +140,7 @@ def test_a_missing_cassette_fails_instead_of_reaching_the_network(tmp_path):
     root = tmp_path / "cassettes"
     (root / "relay").mkdir(parents=True)
 
-    result = _run_contract_test(root, "test_models_lists_the_servers_models[relay]")
+    result = _run_contract_test(root, "test_models_lists_the_servers_models[relay-sync]")
 
     assert result.returncode == 1, result.stdout
     assert "CannotOverwriteExistingCassetteException" in result.stdout
