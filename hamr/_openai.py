@@ -270,6 +270,7 @@ class StreamParser:
         self._by_id: dict[str, int] = {}
         self._last_call: int | None = None
         self._details: dict[object, dict[str, Any]] = {}  # OpenRouter reasoning_details, merged by their index
+        self._answered = False  # a chunk carried a choice: the stream has an answer, empty or not
 
     def feed(self, event: str, data: str) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -307,6 +308,7 @@ class StreamParser:
         for choice in chunk.get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
+            self._answered = True
             delta = choice.get("delta") or {}
             content = delta.get("content")
             if isinstance(content, str) and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)):
@@ -382,6 +384,13 @@ class StreamParser:
         if not self._done and self.acc.finish_reason is None:
             raise StreamError(
                 "stream ended before the response was complete (no finish_reason and no [DONE])",
+                partial=self.acc.snapshot(),
+                provider=self.acc.provider,
+            )
+        if not self._answered:
+            # as parse_chat's "response has no choices": [DONE] alone is not an empty answer but none at all
+            raise StreamError(
+                "stream ended without an answer: no chunk carried a choice",
                 partial=self.acc.snapshot(),
                 provider=self.acc.provider,
             )

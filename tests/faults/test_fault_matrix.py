@@ -130,7 +130,11 @@ def json_missing_choices_or_content(wire: Wire, mode: str) -> tuple[list[Reply],
         return [reply(200, wire.missing())], Outcome(
             hamr.InvalidResponseError, status=200, match="no (choices|content)"
         )
-    # chunks without choices are legal (usage-only chunks); a stream that ends properly yields an empty Completion
+    # chunks without choices are legal (usage-only chunks), but an OpenAI-style stream where none carried a choice
+    # has no answer at all, as a body without choices; Anthropic's message_start..message_stop with no content
+    # block is an empty answer, as a body with "content": []
+    if wire.name == "openai":
+        return [reply(200, wire.choiceless(), SSE_TYPE)], Outcome(hamr.StreamError, match="no chunk carried a choice")
     return [reply(200, wire.choiceless(), SSE_TYPE)], Outcome(text="")
 
 
