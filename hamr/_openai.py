@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
+from ._presets import PRESETS
 from ._stream import Accumulator, _CallBuilder, normalize_finish, split_think, stream_json
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
 from ._wire import clean_messages, load_json, token_count, tool_arguments_json
@@ -17,6 +19,13 @@ from ._wire import clean_messages, load_json, token_count, tool_arguments_json
 # when a tool-calling turn comes back without its reasoning_content; OpenRouter (Anthropic models above all) needs the
 # reasoning_details entries, signatures included, exactly as it sent them.
 REASONING_ECHO = {"deepseek": "reasoning_content", "openrouter": "reasoning_details"}
+# the same for a provider of another name pointed at those APIs (``[providers.work] base_url = api.deepseek.com``)
+_ECHO_BY_HOST = {urlsplit(PRESETS[pid].base_url or "").hostname: field for pid, field in REASONING_ECHO.items()}
+
+
+def reasoning_echo(settings: ProviderSettings) -> str | None:
+    """The assistant-message field this provider needs its reasoning back in, if any: by preset, else by host."""
+    return REASONING_ECHO.get(settings.id) or _ECHO_BY_HOST.get(urlsplit(settings.base_url).hostname)
 
 
 def build_chat(
@@ -34,7 +43,7 @@ def build_chat(
 ) -> HTTPRequest:
     key = settings.key(env)
     headers = settings.request_headers({"Authorization": f"Bearer {key}" if key else ""}, env)
-    echo = REASONING_ECHO.get(settings.id)
+    echo = reasoning_echo(settings)
     out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     for msg in clean_messages(messages):
         m = {k: v for k, v in msg.items() if k not in ("reasoning", "reasoning_blocks")}

@@ -20,6 +20,7 @@ from peer_wire import (
 )
 
 from hamr import Completion, ProviderSettings, ReasoningBlock, _anthropic, _openai, load_config
+from hamr._config import parse_config
 
 
 def _settings(provider: str) -> ProviderSettings:
@@ -278,3 +279,23 @@ def test_providers_without_a_reasoning_field_get_none_sent(provider: str) -> Non
     req = _openai.build_chat(_settings(provider), "m", _second_turn(first), env={f"{provider.upper()}_API_KEY": "k"})
     assert req.json is not None
     assert set(req.json["messages"][1]) == {"role", "content", "tool_calls"}
+
+
+@pytest.mark.parametrize(
+    ("base_url", "field"),
+    [
+        ("https://api.deepseek.com", "reasoning_content"),
+        ("https://openrouter.ai/api/v1", "reasoning_details"),
+        ("https://llm.example.com/v1", None),
+    ],
+)
+def test_a_provider_of_another_name_gets_the_echo_its_host_needs(base_url: str, field: str | None) -> None:
+    # the echo follows the API, not the provider's name in the config
+    doc = {"providers": {"work": {"base_url": base_url, "compatibility": "openai-compatible", "api_key_env": "K"}}}
+    settings = parse_config({**doc, "active": {"provider": "work", "model": "m"}}).provider("work")
+    assert _openai.reasoning_echo(settings) == field
+    if field == "reasoning_content":
+        first = _openai.parse_chat("work", json.dumps(DEEPSEEK_TOOL_TURN).encode())
+        req = _openai.build_chat(settings, "m", _second_turn(first), env={"K": "k"})
+        assert req.json is not None
+        assert req.json["messages"][1]["reasoning_content"] == "The user wants Berlin's weather; call the tool."
