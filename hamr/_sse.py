@@ -27,12 +27,14 @@ class SSEDecoder:
     event left unterminated at end of stream (servers that omit the final blank line still lose nothing).
 
     Lines end at CRLF, LF or CR, also when a CRLF pair is split across two ``feed`` calls; multi-byte UTF-8
-    characters may be split anywhere. Comment lines (``: ...``) are skipped.
+    characters may be split anywhere. Comment lines (``: ...``) are skipped, and so is one byte order mark at the
+    very start of the stream.
     """
 
-    __slots__ = ("_data", "_event", "_id", "_pending", "_skip_lf", "_undecoded")
+    __slots__ = ("_at_start", "_data", "_event", "_id", "_pending", "_skip_lf", "_undecoded")
 
     def __init__(self) -> None:
+        self._at_start = True  # no text yet: a leading BOM is still to be dropped
         self._undecoded = b""  # the start of a UTF-8 character split across reads
         self._pending = ""
         self._skip_lf = False
@@ -57,6 +59,10 @@ class SSEDecoder:
     def _text(self, text: str) -> list[SSEEvent]:
         if not text:
             return []
+        if self._at_start:
+            self._at_start = False
+            if text[0] == "\ufeff":
+                text = text[1:]
         if self._skip_lf:
             self._skip_lf = False
             if text[0] == "\n":
@@ -77,9 +83,10 @@ class SSEDecoder:
     def whole(self, chunk: bytes) -> tuple[str, str] | None:
         """``(event, data)`` when ``chunk`` is exactly one event, ``data: X`` or ``event: E`` + ``data: X``, and
         nothing is left over from earlier reads: what ``feed`` would return for it, without an SSEEvent or the
-        line loop. None for any other read (``feed`` then takes it). Live token streams arrive one event per read,
-        so this is the streaming hot path: operators and slices, not method calls, where they can be."""
-        if self._pending or self._undecoded or self._data or self._skip_lf:
+        line loop. None for any other read, and for the first (it may open with a BOM): ``feed`` then takes it.
+        Live token streams arrive one event per read, so this is the streaming hot path: operators and slices, not
+        method calls, where they can be."""
+        if self._pending or self._undecoded or self._data or self._skip_lf or self._at_start:
             return None
         try:
             text = chunk.decode()

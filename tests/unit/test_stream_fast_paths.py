@@ -157,3 +157,10 @@ async def test_a_streamed_body_is_read_raw_or_through_its_content_encoding(kind:
         completion = astream.completion
     assert texts == ["caf", "é ✓", "!"]
     assert completion.text == "café ✓!" and completion.finish_reason == "stop"
+
+
+def test_only_the_stream_s_first_character_can_be_a_dropped_bom() -> None:
+    bom = "\ufeff".encode()
+    assert decode_hot_path([bom + b"data: a\n\n", b"data: b\n\n"]) == [("message", "a"), ("message", "b")]
+    # later, U+FEFF is an ordinary character: here it makes the line's field name "\ufeffdata", which is ignored
+    assert decode_hot_path([b"data: a\n\n", bom + b"data: b\n\n"]) == [("message", "a")]
