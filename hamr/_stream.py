@@ -296,7 +296,7 @@ class StreamDecoder:
         whole = self._sse.whole(chunk)
         if whole is not None:
             # one event per read is how live streams arrive: the parser's own list, no generator per read (a
-            # failure then comes before any event of this read, as in _parse)
+            # failure then comes before any event of this read, as in _parse); _event inlined, one call less
             try:
                 return self._parser.feed(*whole)
             except _SHAPE_ERRORS as exc:

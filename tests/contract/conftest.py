@@ -135,7 +135,7 @@ def default_cassette_name(contract_id: str) -> str:
 
 @pytest.fixture(scope="session")
 def disable_recording(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--disable-recording") or request.config.getoption("--construct"))
+    return bool(request.config.getoption("--disable-recording")) or _constructing(request.config)
 
 
 @pytest.fixture
@@ -333,7 +333,7 @@ def contract(
     vcr: Any,
     client_kind: str,
 ) -> Iterator[Harness]:
-    constructing = bool(request.config.getoption("--construct"))
+    constructing = _constructing(request.config)
     constructor = None
     if constructing:
         import contract_constructed
