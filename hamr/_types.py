@@ -167,13 +167,9 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
-class ModelInfo:
-    id: str
-    display_name: str = ""
-    context_window: int | None = None
-    supports_thinking: bool = False
-    input_price_per_1m_tokens: float | None = None
-    output_price_per_1m_tokens: float | None = None
+class ModelInfo(ModelSpec):
+    """A model as ``models()`` lists it: the server's entry merged with its configured spec, if any."""
+
     #: where the entry came from: "server", "config", or "server+config"
     source: str = "server"
 
