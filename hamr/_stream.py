@@ -322,9 +322,12 @@ class StreamDecoder:
         """The events of many SSE events as one list (cheaper than a generator per event); on a failure, the events
         before it and then the failure, as in _parse."""
         out: list[StreamEvent] = []
+        feed = self._parser.feed
         try:
-            for ev in sse_events:
-                out += self._event(ev.event, ev.data)
+            for event, data, _ in sse_events:
+                out += feed(event, data)
+        except _SHAPE_ERRORS as exc:  # as _event does, without a call per event
+            return _deliver_then_raise(out, self._unreadable(data, exc))
         except Exception as exc:
             return _deliver_then_raise(out, exc)
         return out

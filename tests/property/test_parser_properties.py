@@ -54,16 +54,18 @@ FAST = settings(max_examples=max(settings().max_examples, 200))  # each example 
 @example("openai", [{"choices": [{"delta": [1]}]}])
 @example("openai", [{"choices": 5}])
 def test_any_json_in_a_stream_raises_only_a_stream_error(protocol: str, values: list[Any]) -> None:
-    decoder = StreamDecoder(PROTOCOLS[protocol].StreamParser("gateway"))
     reads = [f"data: {json.dumps(value)}\n\n".encode() for value in values]
-    try:
-        for read in reads:
-            for _ in decoder.iter_feed(read):
+    # one read per event (the one-event shortcut) and all in one read (the line loop, many events per read)
+    for split in (reads, [b"".join(reads)]):
+        decoder = StreamDecoder(PROTOCOLS[protocol].StreamParser("gateway"))
+        try:
+            for read in split:
+                for _ in decoder.iter_feed(read):
+                    pass
+            for _ in decoder.iter_close():
                 pass
-        for _ in decoder.iter_close():
-            pass
-    except StreamError as exc:
-        assert exc.provider == "gateway" and exc.partial is not None
+        except StreamError as exc:
+            assert exc.provider == "gateway" and exc.partial is not None
 
 
 @FAST
