@@ -70,6 +70,11 @@ def _x(ratio: float) -> str:
     return f"{ratio:.2f}×"
 
 
+def _sentence(verdict: str) -> str:
+    """A summary verdict as the closing sentence of its section."""
+    return verdict[0].upper() + verdict[1:] + "."
+
+
 def _table(head: list[str], rows: list[list[str]]) -> list[str]:
     return [
         "| " + " | ".join(head) + " |",
@@ -98,7 +103,7 @@ def section_import(runs: int) -> tuple[list[str], str]:
         "",
         *_table(head, rows),
         "",
-        verdict[0].upper() + verdict[1:] + ".",
+        _sentence(verdict),
     ]
     return lines, verdict
 
@@ -138,7 +143,7 @@ def section_decode(spec: Spec, reps: int) -> tuple[list[str], str]:
             ratio = best_sdk / row["hamr"][0]
             verdicts.append(f"{protocol}/{reads} reads {ratio:.1f}×" + ("" if ratio >= 1 else " (MISSED)"))
     verdict = "hamr's speed ÷ the fastest SDK's: " + ", ".join(verdicts) + " (target ≥ 1)"
-    lines += [verdict[0].upper() + verdict[1:] + "."]
+    lines += [_sentence(verdict)]
     return lines, verdict
 
 
@@ -212,7 +217,7 @@ def section_e2e(spec: Spec, paced: Spec, pace: float, reps: int) -> tuple[list[s
         f"worst hamr ÷ raw httpx, unpaced: {_e2e_verdict(flat_worst, UNPACED_JUDGED)}; "
         f"paced: {_e2e_verdict(slow_worst, PACED_JUDGED)} (target ≤ 1.05)"
     )
-    return [*lines, verdict[0].upper() + verdict[1:] + "."], verdict
+    return [*lines, _sentence(verdict)], verdict
 
 
 def section_memory(sizes: tuple[float, ...]) -> tuple[list[str], str]:
@@ -245,7 +250,7 @@ def section_memory(sizes: tuple[float, ...]) -> tuple[list[str], str]:
         "",
         *_table(head, rows),
         "",
-        verdict[0].upper() + verdict[1:] + ".",
+        _sentence(verdict),
     ]
     return lines, verdict
 
