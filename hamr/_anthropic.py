@@ -11,7 +11,7 @@ from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
 from ._stream import Accumulator, normalize_finish, stream_json
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
-from ._wire import clean_messages, load_json, token_count, tool_arguments_dict
+from ._wire import clean_messages, load_json, stop_list, token_count, tool_arguments_dict, tool_choice_of
 
 DEFAULT_MAX_TOKENS = 4096
 
@@ -35,13 +35,24 @@ def build_chat(
     *,
     system: str | None = None,
     tools: Sequence[Mapping[str, Any]] | None = None,
+    tool_choice: Any = None,
+    parallel_tool_calls: bool | None = None,
     max_tokens: int | None = None,
     temperature: float | None = None,
+    top_p: float | None = None,
+    stop: str | Sequence[str] | None = None,
+    seed: int | None = None,
     stream: bool = False,
     stream_usage: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> HTTPRequest:
+    """The /v1/messages request: system prompts lifted to ``system``, tool calls and results as blocks, neutral
+    options in Anthropic's form (``tool_choice`` "required" is ``{"type": "any"}``, ``parallel_tool_calls=False``
+    is ``disable_parallel_tool_use``, ``stop`` is ``stop_sequences``)."""
     del stream_usage  # Anthropic always reports usage in message_start / message_delta
+    if seed is not None:
+        raise ValueError("seed is not supported by the anthropic-compatible protocol (the Messages API has no seed)")
+    choice = tool_choice_of(tool_choice, tools)
     systems = [system] if system else []
     converted: list[dict[str, Any]] = []
     for msg in clean_messages(messages):
@@ -70,13 +81,31 @@ def build_chat(
         body["system"] = "\n\n".join(s for s in systems if s)
     if tools:
         body["tools"] = [_anthropic_tool(t) for t in tools]
-    if temperature is not None:
-        body["temperature"] = temperature
+        wire_choice = _tool_choice(choice, parallel_tool_calls)
+        if wire_choice is not None:
+            body["tool_choice"] = wire_choice
+    for field, value in (("temperature", temperature), ("top_p", top_p), ("stop_sequences", stop_list(stop))):
+        if value is not None:
+            body[field] = value
     headers = _headers(settings, env)
     if stream:
         body["stream"] = True
         headers["accept"] = "text/event-stream"
     return HTTPRequest("POST", _url(settings, "/v1/messages"), headers, body)
+
+
+_TOOL_CHOICE = {"auto": "auto", "none": "none", "required": "any"}
+
+
+def _tool_choice(choice: tuple[str, str | None] | None, parallel: bool | None) -> dict[str, Any] | None:
+    """Anthropic's tool_choice object; ``disable_parallel_tool_use`` rides on it (never on ``none``)."""
+    if choice is None and parallel is None:
+        return None
+    mode, name = choice or ("auto", None)
+    out: dict[str, Any] = {"type": "tool", "name": name} if name is not None else {"type": _TOOL_CHOICE[mode]}
+    if parallel is not None and mode != "none":
+        out["disable_parallel_tool_use"] = not parallel
+    return out
 
 
 def build_models(settings: ProviderSettings, env: Mapping[str, str] | None = None) -> HTTPRequest:

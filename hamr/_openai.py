@@ -13,7 +13,7 @@ from ._errors import InvalidResponseError, StreamError, error_from_response
 from ._presets import PRESETS
 from ._stream import Accumulator, _CallBuilder, normalize_finish, split_think, stream_json
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
-from ._wire import clean_messages, load_json, token_count, tool_arguments_json
+from ._wire import clean_messages, load_json, stop_list, token_count, tool_arguments_json, tool_choice_of
 
 # Fields of an assistant message that some providers need back to continue a reasoning turn: DeepSeek answers 400
 # when a tool-calling turn comes back without its reasoning_content; OpenRouter (Anthropic models above all) needs the
@@ -35,12 +35,20 @@ def build_chat(
     *,
     system: str | None = None,
     tools: Sequence[Mapping[str, Any]] | None = None,
+    tool_choice: Any = None,
+    parallel_tool_calls: bool | None = None,
     max_tokens: int | None = None,
     temperature: float | None = None,
+    top_p: float | None = None,
+    stop: str | Sequence[str] | None = None,
+    seed: int | None = None,
     stream: bool = False,
     stream_usage: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> HTTPRequest:
+    """The /chat/completions request. Neutral options map one to one (``tool_choice={"name": t}`` becomes
+    ``{"type": "function", "function": {"name": t}}``); tool options are left out of a request without tools."""
+    choice = tool_choice_of(tool_choice, tools)
     key = settings.key(env)
     headers = settings.request_headers({"Authorization": f"Bearer {key}" if key else ""}, env)
     echo = reasoning_echo(settings)
@@ -60,10 +68,16 @@ def build_chat(
     body: dict[str, Any] = {"model": model, "messages": out}
     if tools:
         body["tools"] = [_openai_tool(t) for t in tools]
+        if choice is not None:
+            mode, name = choice
+            body["tool_choice"] = mode if name is None else {"type": "function", "function": {"name": name}}
+        if parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = parallel_tool_calls
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
-    if temperature is not None:
-        body["temperature"] = temperature
+    for field, value in (("temperature", temperature), ("top_p", top_p), ("stop", stop_list(stop)), ("seed", seed)):
+        if value is not None:
+            body[field] = value
     if stream:
         body["stream"] = True
         if settings.stream_usage if stream_usage is None else stream_usage:

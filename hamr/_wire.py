@@ -67,3 +67,49 @@ def load_json(provider: str, body: bytes) -> Any:
         snippet = body[:200].decode("utf-8", "replace")
         what = "an empty body" if not body.strip() else f"a body that is not JSON: {snippet!r}"
         raise InvalidResponseError(f"expected JSON, got {what}", provider=provider, status=200, body=snippet) from None
+
+
+# ---- request options: the neutral forms both protocols accept, checked once here --------------------------------
+
+TOOL_CHOICE_MODES = ("auto", "none", "required")
+
+
+def tool_names(tools: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    """The names of ``tools``, in any of the accepted forms (neutral, OpenAI ``function``, Anthropic native)."""
+    names = []
+    for tool in tools or ():
+        inner = tool.get("function") if tool.get("type") == "function" else tool
+        names.append(str(inner.get("name") if isinstance(inner, Mapping) else ""))
+    return names
+
+
+def tool_choice_of(choice: Any, tools: Sequence[Mapping[str, Any]] | None) -> tuple[str, str | None] | None:
+    """A neutral ``tool_choice`` checked against ``tools``: ``(mode, None)`` for auto/none/required, ``("tool", name)``
+    for ``{"name": ...}``, None when there is nothing to send (no choice; auto or none without tools, which is what
+    a request without tools means anyway). A choice that cannot be met is a ValueError before anything is sent."""
+    if choice is None:
+        return None
+    if isinstance(choice, str) and choice in TOOL_CHOICE_MODES:
+        if tools:
+            return choice, None
+        if choice == "required":
+            raise ValueError("tool_choice='required' needs tools: pass tools=[...]")
+        return None
+    if isinstance(choice, Mapping) and set(choice) == {"name"} and isinstance(choice["name"], str):
+        names = tool_names(tools)
+        if choice["name"] not in names:
+            known = ", ".join(repr(n) for n in names) or "no tools were given"
+            raise ValueError(f"tool_choice names the tool {choice['name']!r}, which is not in tools ({known})")
+        return "tool", choice["name"]
+    raise ValueError(f"tool_choice must be 'auto', 'none', 'required' or {{'name': <tool name>}}, got {choice!r}")
+
+
+def stop_list(stop: str | Sequence[str] | None) -> list[str] | None:
+    """``stop`` as a list of stop sequences (a bare string is one), None when there are none."""
+    if stop is None:
+        return None
+    stops = [stop] if isinstance(stop, str) else list(stop)
+    for s in stops:
+        if not isinstance(s, str) or not s:
+            raise ValueError(f"stop must be a non-empty string or a list of them, got {stop!r}")
+    return stops or None
