@@ -73,6 +73,10 @@ GET_WEATHER_CITY = {
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
 BERLIN = {"latitude": "52.5200", "longitude": "13.4050"}
+#: a 1x1 transparent PNG
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+#: llama.cpp's context (both local servers): a prompt longer than it is a real 400
+LONG_PROMPT = {"messages": [{"role": "user", "content": "word " * 2100}], "max_tokens": 5}
 PARALLEL_PROMPT = "What's the weather in Berlin (52.5200, 13.4050) and what's the best language to learn?"
 WEATHER_PROMPT = "What's the weather in Berlin? (52.5200, 13.4050)"
 
@@ -89,6 +93,12 @@ PARALLEL = ToolScenario(
     PARALLEL_PROMPT, (WEATHER, BEST_LANGUAGE), (("weather", BERLIN), ("best_language_to_learn", {}))
 )
 SINGLE = ToolScenario(WEATHER_PROMPT, (WEATHER,), (("weather", BERLIN),))
+#: what gemma-3-270m answers, recorded live, when the tool choice forces get_weather
+GEMMA_TOOL = ToolScenario(
+    "What is the weather in Paris right now? Use the get_weather tool.",
+    (GET_WEATHER_CITY,),
+    (("get_weather", {"city": "Paris"}),),
+)
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,10 @@ class Case:
     support: dict[str, str]
     tool: ToolScenario = SINGLE
     stream_tool: ToolScenario = SINGLE
+    #: request options the tool-call tests add: a small local model calls a tool only when the tool choice forces it
+    tool_options: dict[str, Any] = field(default_factory=dict)
+    #: the tool-result follow-up carries the tools (a server whose parser fails on text with tools on auto: False)
+    tool_result_tools: bool = True
     reasoning_model: str | None = None
     #: provider-specific request fields (``extra_body``) that turn reasoning on, where it must be asked for
     reasoning_request: dict[str, Any] = field(default_factory=dict)
@@ -144,10 +158,9 @@ CASES: dict[str, Case] = {
             "none",
             support={
                 **dict.fromkeys(TESTS, LIVE),
-                "stream_usage": unsupported("llama.cpp's server ignores stream_options and sends no usage in streams"),
-                # gemma-3-270m never calls tools; these follow recorded Ollama/llama-box bodies instead
-                "tool_call": CONSTRUCTED,
-                "stream_tool_call": CONSTRUCTED,
+                "stream_usage": unsupported(
+                    "llama-cpp-python's server ignores stream_options and sends no usage in streams"
+                ),
                 "reasoning": CONSTRUCTED,
                 "reasoning_stream": CONSTRUCTED,
                 "error_401": unsupported("a local server takes no key"),
@@ -155,11 +168,59 @@ CASES: dict[str, Case] = {
                 "error_429": unsupported("a local server does not rate-limit"),
                 "error_mid_stream": CONSTRUCTED,
             },
+            tool=GEMMA_TOOL,
+            stream_tool=GEMMA_TOOL,
+            # gemma-3-270m calls a tool only when forced; llama-cpp-python honours a named choice with a grammar
+            tool_options={"tool_choice": {"name": "get_weather"}, "temperature": 0.0},
             reasoning_model="qwen3",
             # a prompt longer than the 2048-token context: llama.cpp answers 400 context_length_exceeded
-            bad_request={"messages": [{"role": "user", "content": "word " * 2100}], "max_tokens": 5},
+            bad_request=LONG_PROMPT,
             # a content part the server's schema rejects: llama-cpp-python answers 500 for request validation errors
             server_error={"messages": [{"role": "user", "content": [{"type": "video_url", "video_url": "x"}]}]},
+        ),
+        Case(
+            "local-anthropic",
+            "gemma-3-270m-q4_k_m.gguf",
+            "http://127.0.0.1:8081/v1/messages",
+            "http://127.0.0.1:8081/v1/models?limit=1000",
+            "LLAMA_API_KEY",
+            "x-api-key",
+            support={
+                **dict.fromkeys(TESTS, LIVE),
+                "reasoning": unsupported("gemma-3-270m does not reason (llama-server's thinking blocks are untested)"),
+                "reasoning_stream": unsupported(
+                    "gemma-3-270m does not reason (llama-server's thinking blocks are untested)"
+                ),
+                "error_unknown_model": unsupported("llama-server answers any model id with the one model it serves"),
+                "error_429": unsupported("a local server does not rate-limit"),
+                "error_mid_stream": unsupported("no request makes llama-server fail after its stream has started"),
+            },
+            tool=GEMMA_TOOL,
+            stream_tool=GEMMA_TOOL,
+            # the functionary template's tool grammar: a forced call; "required" is {"type": "any"} on the wire
+            tool_options={"tool_choice": "required", "temperature": 0.0},
+            # with tools on auto the template's parser cannot take gemma's text answer (500); the server ignores
+            # {"type": "none"}, so the follow-up goes without tools
+            tool_result_tools=False,
+            config={
+                "base_url": "http://127.0.0.1:8081",
+                "compatibility": "anthropic-compatible",
+                "api_key_env": "LLAMA_API_KEY",
+                "local": True,
+            },
+            stream_options=False,
+            bad_request=LONG_PROMPT,
+            # an image to a text-only model: llama-server answers 500 ("image input is not supported")
+            server_error={
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+                        ],
+                    }
+                ]
+            },
         ),
         Case(
             "custom",

@@ -20,12 +20,19 @@ LIVE_PROVIDER = ENV.get(live_env.PROVIDER_VAR, "")
 
 #: the local targets, whose servers this project runs (gemma-3-270m): greedy decoding, a forced tool choice
 LOCAL = {"relay", *TARGETS}
-#: the tool choice that makes gemma-3-270m call the tool: llama-cpp-python honours a named choice (with a grammar);
-#: llama-server takes only "required" (its Anthropic endpoint maps {"type": "any"} and {"type": "tool"} to it)
-FORCED_TOOL_CHOICE: dict[str, Any] = {
-    "relay": {"name": "get_weather"},
-    "local-anthropic": "required",
-    "local-openai": "required",
+#: the request options that make gemma-3-270m call get_weather: llama-cpp-python honours a named tool choice with a
+#: grammar built from the tool's schema; llama-server takes "required" (its Anthropic endpoint maps any/tool to it)
+TOOL_OPTIONS: dict[str, dict[str, Any]] = {
+    "relay": {"tool_choice": {"name": "get_weather"}},
+    "local-anthropic": {"tool_choice": "required", "parallel_tool_calls": False},
+    "local-openai": {"tool_choice": "required", "parallel_tool_calls": False},
+}
+#: the options of the follow-up that carries the tool result, where they differ: llama-server's template parser needs
+#: its tool grammar off to take a text answer (tool_choice none; its Anthropic endpoint ignores {"type": "none"}, so
+#: that follow-up goes without tools)
+FOLLOW_UP_OPTIONS: dict[str, dict[str, Any]] = {
+    "local-anthropic": {"tools": None},
+    "local-openai": {"tool_choice": "none"},
 }
 #: whether the server sends usage in streams (None: any server, either is honest): llama-cpp-python's ignores
 #: stream_options; llama-server honours stream_options.include_usage and sends usage in Anthropic streams
@@ -84,18 +91,6 @@ class Live:
         one), so a tiny model answers the same way on every CI run; the cloud defaults otherwise (some models refuse
         a temperature)."""
         return {"temperature": 0.0} if self.local or self.provider == "custom" else {}
-
-    def tool_choice(self, choice: str | dict[str, str]) -> dict[str, Any]:
-        """Request options that set the tool choice (neutral form: "auto" | "none" | "required" | {"name": tool}),
-        in this protocol's wire form through extra_body."""
-        anthropic = self.config.provider(self.provider).compatibility == "anthropic-compatible"
-        wire: Any
-        if isinstance(choice, dict):
-            named = {"type": "tool", "name": choice["name"]}
-            wire = named if anthropic else {"type": "function", "function": {"name": choice["name"]}}
-        else:
-            wire = {"type": {"required": "any"}.get(choice, choice)} if anthropic else choice
-        return {"extra_body": {"tool_choice": wire}}
 
     def count(self, completion: hamr.Completion) -> hamr.Completion:
         self.requests += 1

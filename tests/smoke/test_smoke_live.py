@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from live_run import FORCED_TOOL_CHOICE, Live
+from live_run import FOLLOW_UP_OPTIONS, TOOL_OPTIONS, Live
 
 import hamr
 from hamr._pricing import is_local, price_for
@@ -118,9 +118,8 @@ def _streamed(live: Live, messages: list[Any], **options: Any) -> hamr.Completio
 
 def _round_trip(live: Live, send: Callable[..., hamr.Completion], how: str) -> None:
     """The model calls get_weather (forced on a local target), gets the result back and answers in text."""
-    forced = FORCED_TOOL_CHOICE.get(live.provider)
     options = {"tools": [WEATHER_TOOL], "max_tokens": 200, **live.options}
-    first = live.count(send(live, TOOL_PROMPT, **options, **(live.tool_choice(forced) if forced else {})))
+    first = live.count(send(live, TOOL_PROMPT, **options, **TOOL_OPTIONS.get(live.provider, {})))
     if not first.tool_calls:
         # only `custom` may point at a server or model that does not call tools
         assert live.provider == "custom", f"no tool call; finish_reason={first.finish_reason!r}, {first.text[:200]!r}"
@@ -128,17 +127,22 @@ def _round_trip(live: Live, send: Callable[..., hamr.Completion], how: str) -> N
         live.report[f"tool call ({how})"] = "request with tools accepted and answered; the model made no tool call"
         return
     call = first.tool_calls[0]
-    assert first.finish_reason == "tool_calls"
+    assert first.finish_reason == "tool_calls", (first.finish_reason, first.tool_calls)
     assert call.name == "get_weather" and call.id
-    assert call.arguments_error is None, f"arguments are not JSON: {call.raw_arguments!r}"
-    assert isinstance(call.arguments, dict)
+    for each in first.tool_calls:
+        assert each.arguments_error is None, f"arguments are not a JSON object: {each.raw_arguments!r}"
+        assert isinstance(each.arguments, dict)
     if not live.local:  # a cloud model fills the argument in; a 270M model's arguments are not judged
         assert isinstance(call.arguments.get("city"), str), call.arguments
-    result = {"role": "tool", "tool_call_id": call.id, "content": json.dumps({"city": "Paris", "sky": "sunny"})}
-    second = live.count(send(live, [*TOOL_PROMPT, first.to_message(), result], **options))
+    weather = json.dumps({"city": "Paris", "sky": "sunny"})
+    results = [{"role": "tool", "tool_call_id": each.id, "content": weather} for each in first.tool_calls]
+    follow_up = {**options, **FOLLOW_UP_OPTIONS.get(live.provider, {})}
+    second = live.count(send(live, [*TOOL_PROMPT, first.to_message(), *results], **follow_up))
     assert second.text.strip(), f"no answer after the tool result; finish_reason={second.finish_reason!r}"
+    calls = f" (+{len(first.tool_calls) - 1} more calls)" if len(first.tool_calls) > 1 else ""
     live.report[f"tool call ({how})"] = (
-        f"get_weather({call.raw_arguments}) -> result sent -> answered ({len(second.text.split())} words)"
+        f"get_weather({json.dumps(call.arguments)}){calls} -> result sent -> answered "
+        f"({len(second.text.split())} words)"
     )
 
 

@@ -205,3 +205,22 @@ def test_each_target_names_its_server() -> None:
     assert ls.server_for("deepseek") is None and ls.server_for("custom") is None
     assert ls.TARGETS["local-anthropic"].base_url == "http://127.0.0.1:8081"
     assert ls.TARGETS["local-openai"].base_url == "http://127.0.0.1:8081/v1"
+
+
+def test_the_local_targets_need_nothing_and_are_offered_by_name() -> None:
+    import live_env
+
+    assert live_env.problem("local-anthropic", {}) is None
+    assert live_env.problem("local-openai", {}) is None
+    unknown = live_env.problem("local-antropic", {})
+    assert unknown is not None and "did you mean 'local-anthropic'?" in unknown and "local-openai" in unknown
+
+
+def test_llama_server_runs_with_the_cached_template_a_key_free_command_and_the_default_grammar(tmp_path: Path) -> None:
+    binary = tmp_path / "llama-server-0.3.36" / "bin" / "llama-server"
+    command = ls.llama_server_command(binary, "/m.gguf")
+    template = command[command.index("--chat-template-file") + 1]
+    assert template == str(tmp_path / "llama-server-0.3.36" / "templates" / ls.CHAT_TEMPLATE)
+    assert command[command.index("--port") + 1] == "8081" and "--jinja" in command
+    assert command[command.index("--grammar") + 1] == ls.DEFAULT_GRAMMAR
+    assert not any("key" in part.lower() for part in command)  # the key goes in the environment, never argv
