@@ -192,7 +192,9 @@ CASES: dict[str, Case] = {
                 ),
                 "error_unknown_model": unsupported("llama-server answers any model id with the one model it serves"),
                 "error_429": unsupported("a local server does not rate-limit"),
-                "error_mid_stream": unsupported("no request makes llama-server fail after its stream has started"),
+                "error_mid_stream": unsupported(
+                    "not provoked: no request found that makes llama-server fail mid-stream"
+                ),
             },
             tool=GEMMA_TOOL,
             stream_tool=GEMMA_TOOL,
@@ -205,7 +207,6 @@ CASES: dict[str, Case] = {
                 "base_url": "http://127.0.0.1:8081",
                 "compatibility": "anthropic-compatible",
                 "api_key_env": "LLAMA_API_KEY",
-                "local": True,
             },
             stream_options=False,
             bad_request=LONG_PROMPT,
