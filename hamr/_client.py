@@ -8,6 +8,7 @@ import os
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -96,11 +97,9 @@ class _Core:
     def provider(self) -> str:
         return self.settings.id
 
-    def chat_request(
-        self, messages: Messages, stream: bool, extra_body: Mapping[str, Any] | None = None, **options: Any
-    ) -> HTTPRequest:
-        """The protocol's request; ``extra_body`` fields (provider-specific, e.g. Anthropic ``thinking``) are merged
-        into the JSON body last, so they may also override what hamr built."""
+    def chat_request(self, messages: Messages, stream: bool, **options: Any) -> HTTPRequest:
+        """The protocol's request from the caller's options (``extra_body`` fields, provider-specific, e.g.
+        Anthropic ``thinking``, are merged into the JSON body last, so they may also override what hamr built)."""
         if self.model is None:
             raise ConfigError(f"no model chosen for provider {self.provider!r}: pass model=..., or set [active] model")
         if stream and self.stream_options_rejected:
@@ -108,8 +107,6 @@ class _Core:
         req: HTTPRequest = self.protocol.build_chat(
             self.settings, self.model, messages, stream=stream, env=self.env, **options
         )
-        if extra_body:
-            req = HTTPRequest(req.method, req.url, req.headers, {**(req.json or {}), **extra_body})
         return req
 
     def without_stream_options(self, req: HTTPRequest, error: ProviderError) -> HTTPRequest | None:
@@ -122,7 +119,7 @@ class _Core:
         if not (tolerant and named and error.status in (400, 422) and "stream_options" in body):
             return None
         self.stream_options_rejected = True
-        return HTTPRequest(req.method, req.url, req.headers, {k: v for k, v in body.items() if k != "stream_options"})
+        return replace(req, json={k: v for k, v in body.items() if k != "stream_options"})
 
     def models_request(self) -> HTTPRequest:
         return self.protocol.build_models(self.settings, self.env)  # type: ignore[no-any-return]
@@ -172,9 +169,9 @@ class _Core:
             )
         )
 
-    def parse_chat(self, body: bytes) -> Completion:
+    def parse_chat(self, body: bytes, req: HTTPRequest) -> Completion:
         try:
-            completion: Completion = self.protocol.parse_chat(self.provider, body)
+            completion: Completion = self.protocol.parse_chat(self.provider, body, json_tool=req.json_tool)
         except HamrError as exc:
             raise self.scrub(exc) from None
         self.record(completion)
@@ -183,8 +180,9 @@ class _Core:
     def record(self, completion: Completion) -> None:
         self.spend.add(completion.usage, price_for(self.settings, self.model))
 
-    def decoder(self, keep_text: bool = True) -> StreamDecoder:
-        return StreamDecoder(self.protocol.StreamParser(self.provider, keep_text=keep_text))
+    def decoder(self, keep_text: bool = True, req: HTTPRequest | None = None) -> StreamDecoder:
+        json_tool = req.json_tool if req is not None else None
+        return StreamDecoder(self.protocol.StreamParser(self.provider, keep_text=keep_text, json_tool=json_tool))
 
     def merge_models(self, body: bytes) -> list[ModelInfo]:
         """The server's list, with configured metadata laid over it; configured-only models appended."""
@@ -410,8 +408,8 @@ class Client(_ClientBase):
         OpenRouter; hamr parses whatever reasoning comes back either way."""
         options = _options(locals())
         self._ensure_model()
-        response = self._send(self._core.chat_request(messages, False, **options))
-        return self._core.parse_chat(response.content)
+        req = self._core.chat_request(messages, False, **options)
+        return self._core.parse_chat(self._send(req).content, req)
 
     def stream(
         self,
@@ -458,13 +456,15 @@ class _StreamBase:
         self._messages = messages
         self._options = options
         self._req: HTTPRequest | None = None
+        self._keep_text = keep_text
         self._decoder = core.decoder(keep_text)
         self._completion: Completion | None = None
 
     def _request(self) -> HTTPRequest:
-        """The request, built once (on entering the stream, when the model is known)."""
+        """The request, built once (on entering the stream, when the model is known), and its decoder."""
         if self._req is None:
             self._req = self._core.chat_request(self._messages, True, **self._options)
+            self._decoder = self._core.decoder(self._keep_text, self._req)
         return self._req
 
     @property
@@ -618,8 +618,8 @@ class AsyncClient(_ClientBase):
         """``Client.chat``, awaited."""
         options = _options(locals())
         await self._ensure_model()
-        response = await self._send(self._core.chat_request(messages, False, **options))
-        return self._core.parse_chat(response.content)
+        req = self._core.chat_request(messages, False, **options)
+        return self._core.parse_chat((await self._send(req)).content, req)
 
     def stream(
         self,

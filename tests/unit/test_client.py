@@ -358,5 +358,6 @@ async def test_extra_body_adds_provider_specific_fields_to_chat_and_stream(kind:
     await chat(client, "2+2?", extra_body=thinking)
     await stream(client, "2+2?", extra_body={**thinking, "max_tokens": 2048})
     sent = [json.loads(r.content) for r in rec.requests]
-    assert sent[0]["thinking"] == thinking["thinking"] and sent[0]["max_tokens"] == 4096
+    # no max_tokens given: the default (4096) is left for the answer on top of the thinking budget
+    assert sent[0]["thinking"] == thinking["thinking"] and sent[0]["max_tokens"] == 1024 + 4096
     assert sent[1]["thinking"] == thinking["thinking"] and sent[1]["max_tokens"] == 2048 and sent[1]["stream"]
