@@ -17,6 +17,7 @@ from ._wire import (
     clean_messages,
     image_block,
     load_json,
+    merge_extra,
     response_format_of,
     stop_list,
     token_count,
@@ -121,8 +122,8 @@ def build_chat(
     if stream:
         body["stream"] = True
         headers["accept"] = "text/event-stream"
-    if extra_body:  # provider-specific fields, last: they may override what hamr built
-        body.update(extra_body)
+    if extra_body:
+        merge_extra(body, extra_body)
         _fit_thinking_budget(body, max_tokens is not None or "max_tokens" in extra_body)
     return HTTPRequest("POST", _url(settings, "/v1/messages"), headers, body, json_tool=json_tool)
 

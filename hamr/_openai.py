@@ -26,6 +26,7 @@ from ._wire import (
     clean_messages,
     image_url_part,
     load_json,
+    merge_extra,
     response_format_of,
     stop_list,
     token_count,
@@ -86,8 +87,6 @@ def build_chat(
             calls = msg.get("tool_calls")
             if calls:
                 m["tool_calls"] = [_openai_tool_call(c) for c in calls]
-            elif not m.get("content") and not msg.get("reasoning") and not msg.get("reasoning_blocks"):
-                continue  # an empty turn says nothing: left out, as the Anthropic side must (README)
             if echo == "reasoning_details":
                 details = [b.details for b in _blocks(msg) if b.details is not None]
                 if details:
@@ -95,6 +94,8 @@ def build_chat(
             elif echo and (msg.get("reasoning") or calls):
                 # DeepSeek answers 400 when a tool-calling turn comes back without it, empty or not
                 m[echo] = msg.get("reasoning") or ""
+            if not (m.get("content") or calls or (echo and m.get(echo))):
+                continue  # an empty turn says nothing: left out, as the Anthropic side must (README)
         elif isinstance(content, list):
             m["content"] = _parts(content)
         out.append(m)
@@ -122,8 +123,7 @@ def build_chat(
         if settings.stream_usage if stream_usage is None else stream_usage:
             body["stream_options"] = {"include_usage": True}
         headers["accept"] = "text/event-stream"
-    if extra_body:  # provider-specific fields, last: they may override what hamr built
-        body.update(extra_body)
+    merge_extra(body, extra_body)
     return HTTPRequest("POST", f"{settings.base_url}/chat/completions", headers, body)
 
 

@@ -186,3 +186,12 @@ def image_url_part(block: Mapping[str, Any]) -> dict[str, Any]:
     else:
         raise ValueError(f"an image block needs a base64 or url source: {dict(block)!r}")
     return {"type": "image_url", "image_url": {"url": url}}
+
+
+def merge_extra(body: dict[str, Any], extra: Mapping[str, Any] | None) -> None:
+    """``extra_body`` into a built body, last, so it may override what hamr built; an object given where hamr
+    built one too is merged one level deep (``output_config: {"effort": ...}`` beside ``response_format``'s
+    ``output_config.format``)."""
+    for key, value in (extra or {}).items():
+        built = body.get(key)
+        body[key] = {**built, **value} if isinstance(built, dict) and isinstance(value, Mapping) else value

@@ -303,3 +303,13 @@ def test_cache_true_sends_nothing_on_openai() -> None:
 def test_a_system_list_goes_to_openai_as_content_parts() -> None:
     system = [{"type": "text", "text": "rules"}]
     assert openai_body(system=system)["messages"][0] == {"role": "system", "content": system}
+
+
+def test_extra_body_objects_merge_with_what_hamr_built() -> None:
+    """Adaptive thinking's effort rides in output_config, where a response_format puts its schema."""
+    extra = {"thinking": {"type": "adaptive"}, "output_config": {"effort": "medium"}}
+    body = anthropic_body(response_format=JSON_SCHEMA, extra_body=extra)
+    assert body["output_config"] == {"format": {"type": "json_schema", "schema": SCHEMA}, "effort": "medium"}
+    assert body["thinking"] == {"type": "adaptive"}
+    # a plain value still overrides
+    assert openai_body(max_tokens=5, extra_body={"max_tokens": 7})["max_tokens"] == 7
