@@ -163,7 +163,7 @@ def _effective(p: ProviderSettings) -> list[str]:
     for f in dataclasses.fields(p):
         name, value = f.name, getattr(p, f.name)
         origin = p.origins.get(name, "default")
-        if name in ("id", "source", "origins"):
+        if name in ("id", "source", "origins", "table"):
             continue
         if name == "api_key":
             rows.append((name, "(set, hidden)" if value else "(not set)", origin))
@@ -236,8 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = csub.add_parser(
         "check",
         help="validate the config; list missing environment variables and what would refuse a request",
-        description="Validate the config file and list, per provider, missing environment variables and anything "
-        "that would refuse a request before it is sent; the active provider and every provider the file touches "
+        description="Validate the config file and list, per provider, missing environment variables and anything\n"
+        "that would refuse a request before it is sent; the active provider and every provider the file touches\n"
         "also get each effective setting and where it came from (preset, file or default).",
         epilog=CONFIG_CHECK_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

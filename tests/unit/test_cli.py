@@ -225,6 +225,7 @@ def test_config_check_fails_exactly_when_chat_would_refuse(
         assert "refused: refusing to send credentials" in out and "allow_insecure_http = true" in out
     if not env and "LAN_KEY" in table:
         assert "missing: LAN_KEY" in out
+    assert " table " not in out  # bookkeeping, not a setting
 
 
 def test_missing_preset_key_names_the_preset_not_a_key_absent_from_the_file(
