@@ -21,6 +21,7 @@ from ._types import ModelSpec
 
 ENV_CONFIG = "HAMR_CONFIG"
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
+MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
 
 # --------------------------------------------------------------------------------------------------------------
 # Header interpolation
@@ -95,6 +96,8 @@ class ProviderSettings:
     local: bool = False
     requires_key: bool = False
     anthropic_version: str = DEFAULT_ANTHROPIC_VERSION
+    #: the openai-compatible request field for the output limit; None: ``max_completion_tokens`` on OpenAI's own host
+    max_tokens_field: str | None = None
     max_retries: int = 2
     max_retry_wait: float = 60.0
     connect_timeout: float = 10.0
@@ -239,6 +242,7 @@ _PROVIDER_KEYS = {
     "local": bool,
     "requires_key": bool,
     "anthropic_version": str,
+    "max_tokens_field": str,
     "max_retries": int,
     "max_retry_wait": float,
     "connect_timeout": float,
@@ -393,6 +397,12 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
             path=path,
             key=f"{where}.api_key_env",
         )
+    if data.get("max_tokens_field", MAX_TOKENS_FIELDS[0]) not in MAX_TOKENS_FIELDS:
+        raise ConfigError(
+            f"max_tokens_field must be 'max_tokens' or 'max_completion_tokens', got {data['max_tokens_field']!r}",
+            path=path,
+            key=f"{where}.max_tokens_field",
+        )
     requires_key = pick("requires_key", preset.requires_key)
     if "api_key_env" in data and "requires_key" not in data:
         # a key variable named in the file is meant to be used: its absence is an error, not an anonymous request
@@ -415,6 +425,7 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
         local=pick("local", preset.local or None, False),
         requires_key=requires_key,
         anthropic_version=pick("anthropic_version", None, DEFAULT_ANTHROPIC_VERSION),
+        max_tokens_field=pick("max_tokens_field", None),
         max_retries=pick("max_retries", None, 2),
         max_retry_wait=pick("max_retry_wait", None, 60.0),
         connect_timeout=pick("connect_timeout", None, 10.0),

@@ -79,6 +79,7 @@ PROVIDER_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "stream_usage": st.booleans(),
     "local": st.booleans(),
     "anthropic_version": line,
+    "max_tokens_field": st.sampled_from(["max_tokens", "max_completion_tokens"]),
     "max_retries": st.integers(0, 10),
     "connect_timeout": amounts,
     "read_timeout": amounts,
@@ -292,6 +293,7 @@ WRONG_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "default_model": st.sampled_from([1, False, ["m"]]),
     "input_price_per_1m_tokens": st.sampled_from([-1, -0.5, "1.0", True, float("nan")]),
     "stream_usage": st.sampled_from(["true", 1]),
+    "max_tokens_field": st.sampled_from(["max_output_tokens", "", 1]),
     "max_retries": st.sampled_from([-1, 1.5, "2", True]),
     "read_timeout": st.sampled_from([-1.0, "10s", False]),
 }
