@@ -92,6 +92,8 @@ class ProviderSettings:
     output_price_per_1m_tokens: float | None = None
     cache_read_price_per_1m_tokens: float | None = None
     cache_write_price_per_1m_tokens: float | None = None
+    #: Anthropic's 1-hour cache writes (``Usage.cache_write_1h_tokens``); unset, they cost the 5-minute write price
+    cache_write_1h_price_per_1m_tokens: float | None = None
     stream_usage: bool = True
     local: bool = False
     requires_key: bool = False
@@ -238,6 +240,7 @@ _PROVIDER_KEYS = {
     "output_price_per_1m_tokens": float,
     "cache_read_price_per_1m_tokens": float,
     "cache_write_price_per_1m_tokens": float,
+    "cache_write_1h_price_per_1m_tokens": float,
     "stream_usage": bool,
     "local": bool,
     "requires_key": bool,
@@ -419,8 +422,11 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
         default_model=pick("default_model", preset.default_model),
         input_price_per_1m_tokens=pick("input_price_per_1m_tokens", preset.input_price_per_1m_tokens),
         output_price_per_1m_tokens=pick("output_price_per_1m_tokens", preset.output_price_per_1m_tokens),
-        cache_read_price_per_1m_tokens=pick("cache_read_price_per_1m_tokens", None),
-        cache_write_price_per_1m_tokens=pick("cache_write_price_per_1m_tokens", None),
+        cache_read_price_per_1m_tokens=pick("cache_read_price_per_1m_tokens", preset.cache_read_price_per_1m_tokens),
+        cache_write_price_per_1m_tokens=pick("cache_write_price_per_1m_tokens", preset.cache_write_price_per_1m_tokens),
+        cache_write_1h_price_per_1m_tokens=pick(
+            "cache_write_1h_price_per_1m_tokens", preset.cache_write_1h_price_per_1m_tokens
+        ),
         stream_usage=pick("stream_usage", preset.stream_usage, True),
         local=pick("local", preset.local or None, False),
         requires_key=requires_key,

@@ -76,6 +76,7 @@ PROVIDER_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "output_price_per_1m_tokens": amounts,
     "cache_read_price_per_1m_tokens": amounts,
     "cache_write_price_per_1m_tokens": amounts,
+    "cache_write_1h_price_per_1m_tokens": amounts,
     "stream_usage": st.booleans(),
     "local": st.booleans(),
     "anthropic_version": line,
