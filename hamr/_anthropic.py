@@ -311,12 +311,15 @@ def parse_usage(data: Any) -> Usage | None:
     read = token_count(data.get("cache_read_input_tokens"))
     write = token_count(data.get("cache_creation_input_tokens"))
     details = data.get("output_tokens_details")
+    ttl = data.get("cache_creation")  # {"ephemeral_5m_input_tokens": n, "ephemeral_1h_input_tokens": m}
+    write_1h = min(token_count(ttl.get("ephemeral_1h_input_tokens")), write) if isinstance(ttl, dict) else 0
     return Usage(
         input_tokens=token_count(data.get("input_tokens")) + read + write,
         output_tokens=token_count(data.get("output_tokens")),
         cache_read_tokens=read,
         cache_write_tokens=write,
         reasoning_tokens=token_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
+        cache_write_1h_tokens=write_1h,
     )
 
 

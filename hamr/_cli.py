@@ -19,7 +19,7 @@ from ._presets import PRESETS
 EPILOG = """examples:
   hamr providers
   hamr models --provider relay
-  hamr use deepseek deepseek-chat
+  hamr use deepseek deepseek-flash
   hamr chat "Write a haiku about TOML"
   hamr config check
 
@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "use",
         help="switch the active provider/model and save it",
-        epilog="example: hamr use anthropic claude-sonnet-4-5",
+        epilog="example: hamr use anthropic claude-sonnet-5-5",
     )
     p.add_argument(
         "provider",

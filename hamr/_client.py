@@ -19,8 +19,10 @@ from ._errors import (
     ConnectionError,
     ContextWindowExceededError,
     HamrError,
+    InsufficientCreditsError,
     InvalidResponseError,
     ProviderError,
+    RequestTooLargeError,
     StreamError,
     StreamTimeoutError,
     TimeoutError,
@@ -40,6 +42,8 @@ else:
     httpx = LazyModule("httpx")  # imported when the first client is made, not by `import hamr`
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+# final whatever x-should-retry says: the same request gets the same answer
+NEVER_RETRIED = (ContextWindowExceededError, RequestTooLargeError, InsufficientCreditsError)
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 8.0  # seconds: 0.5, 1, 2, 4, 8, 8, ... each with up to 50% jitter below
 
 E = TypeVar("E", bound=HamrError)
@@ -235,9 +239,14 @@ class _Core:
         once a 2xx response has started, nothing is ever sent again."""
         if error.status is None:
             retryable = isinstance(error, ConnectionError | TimeoutError)
+        elif isinstance(error, NEVER_RETRIED):
+            # the same bytes get the same answer: a prompt too long for the context window stays too long (llama.cpp
+            # once sent it as HTTP 500), an oversized body stays oversized, an empty balance stays empty
+            retryable = False
+        elif error.should_retry is not None:
+            retryable = error.should_retry  # the provider's x-should-retry header overrides the status
         else:
-            # a prompt too long for the context window stays too long (llama.cpp once sent it as HTTP 500)
-            retryable = error.status in RETRY_STATUSES and not isinstance(error, ContextWindowExceededError)
+            retryable = error.status in RETRY_STATUSES
         if not retryable or attempt > self.settings.max_retries:
             return None
         cap = self.settings.max_retry_wait

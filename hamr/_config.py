@@ -21,6 +21,7 @@ from ._types import ModelSpec
 
 ENV_CONFIG = "HAMR_CONFIG"
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
+MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
 
 # --------------------------------------------------------------------------------------------------------------
 # Header interpolation
@@ -91,10 +92,14 @@ class ProviderSettings:
     output_price_per_1m_tokens: float | None = None
     cache_read_price_per_1m_tokens: float | None = None
     cache_write_price_per_1m_tokens: float | None = None
+    #: Anthropic's 1-hour cache writes (``Usage.cache_write_1h_tokens``); unset, they cost the 5-minute write price
+    cache_write_1h_price_per_1m_tokens: float | None = None
     stream_usage: bool = True
     local: bool = False
     requires_key: bool = False
     anthropic_version: str = DEFAULT_ANTHROPIC_VERSION
+    #: the openai-compatible request field for the output limit; None: ``max_completion_tokens`` on OpenAI's own host
+    max_tokens_field: str | None = None
     max_retries: int = 2
     max_retry_wait: float = 60.0
     connect_timeout: float = 10.0
@@ -302,10 +307,12 @@ _PROVIDER_KEYS = {
     "output_price_per_1m_tokens": float,
     "cache_read_price_per_1m_tokens": float,
     "cache_write_price_per_1m_tokens": float,
+    "cache_write_1h_price_per_1m_tokens": float,
     "stream_usage": bool,
     "local": bool,
     "requires_key": bool,
     "anthropic_version": str,
+    "max_tokens_field": str,
     "max_retries": int,
     "max_retry_wait": float,
     "connect_timeout": float,
@@ -464,6 +471,12 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
             path=path,
             key=f"{where}.api_key_env",
         )
+    if data.get("max_tokens_field", MAX_TOKENS_FIELDS[0]) not in MAX_TOKENS_FIELDS:
+        raise ConfigError(
+            f"max_tokens_field must be 'max_tokens' or 'max_completion_tokens', got {data['max_tokens_field']!r}",
+            path=path,
+            key=f"{where}.max_tokens_field",
+        )
     requires_key = pick("requires_key", preset.requires_key)
     if "api_key_env" in data and "requires_key" not in data:
         # a key variable named in the file is meant to be used: its absence is an error, not an anonymous request
@@ -480,12 +493,16 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
         default_model=pick("default_model", preset.default_model),
         input_price_per_1m_tokens=pick("input_price_per_1m_tokens", preset.input_price_per_1m_tokens),
         output_price_per_1m_tokens=pick("output_price_per_1m_tokens", preset.output_price_per_1m_tokens),
-        cache_read_price_per_1m_tokens=pick("cache_read_price_per_1m_tokens", None),
-        cache_write_price_per_1m_tokens=pick("cache_write_price_per_1m_tokens", None),
+        cache_read_price_per_1m_tokens=pick("cache_read_price_per_1m_tokens", preset.cache_read_price_per_1m_tokens),
+        cache_write_price_per_1m_tokens=pick("cache_write_price_per_1m_tokens", preset.cache_write_price_per_1m_tokens),
+        cache_write_1h_price_per_1m_tokens=pick(
+            "cache_write_1h_price_per_1m_tokens", preset.cache_write_1h_price_per_1m_tokens
+        ),
         stream_usage=pick("stream_usage", preset.stream_usage, True),
         local=pick("local", preset.local or None, False),
         requires_key=requires_key,
         anthropic_version=pick("anthropic_version", None, DEFAULT_ANTHROPIC_VERSION),
+        max_tokens_field=pick("max_tokens_field", None),
         max_retries=pick("max_retries", None, 2),
         max_retry_wait=pick("max_retry_wait", None, 60.0),
         connect_timeout=pick("connect_timeout", None, 10.0),

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
+from ._mistral import apply_mistral_rules, follows_mistral_rules
 from ._presets import PRESETS
 from ._stream import (
     Accumulator,
@@ -45,6 +46,19 @@ _ECHO_BY_HOST = {urlsplit(PRESETS[pid].base_url or "").hostname: field for pid, 
 def reasoning_echo(settings: ProviderSettings) -> str | None:
     """The assistant-message field this provider needs its reasoning back in, if any: by preset, else by host."""
     return REASONING_ECHO.get(settings.id) or _ECHO_BY_HOST.get(urlsplit(settings.base_url).hostname)
+
+
+# OpenAI deprecated max_tokens for max_completion_tokens, and its reasoning models (o-series, gpt-5) refuse max_tokens;
+# most other openai-compatible servers know only max_tokens. A gateway in front of OpenAI sets ``max_tokens_field``.
+_COMPLETION_TOKENS_HOSTS = frozenset({"api.openai.com"})
+
+
+def max_tokens_field(settings: ProviderSettings) -> str:
+    """The request field that carries ``max_tokens``: the provider's ``max_tokens_field``, else by host."""
+    if settings.max_tokens_field:
+        return settings.max_tokens_field
+    host = urlsplit(settings.base_url).hostname
+    return "max_completion_tokens" if host in _COMPLETION_TOKENS_HOSTS else "max_tokens"
 
 
 def build_chat(
@@ -99,6 +113,8 @@ def build_chat(
         elif isinstance(content, list):
             m["content"] = _parts(content)
         out.append(m)
+    if follows_mistral_rules(settings):
+        apply_mistral_rules(out, offset=1 if system else 0)
     body: dict[str, Any] = {"model": model, "messages": out}
     if tools:
         body["tools"] = [_openai_tool(t) for t in tools]
@@ -108,7 +124,7 @@ def build_chat(
         if parallel_tool_calls is not None:
             body["parallel_tool_calls"] = parallel_tool_calls
     if max_tokens is not None:
-        body["max_tokens"] = max_tokens
+        body[max_tokens_field(settings)] = max_tokens
     for field, value in (("temperature", temperature), ("top_p", top_p), ("stop", stop_list(stop)), ("seed", seed)):
         if value is not None:
             body[field] = value

@@ -34,14 +34,19 @@ class Price:
     output: Decimal
     cache_read: Decimal | None = None
     cache_write: Decimal | None = None
+    #: Anthropic's 1-hour cache writes; falls back to the (5-minute) write price
+    cache_write_1h: Decimal | None = None
 
     def cost(self, usage: Usage) -> Decimal:
         read = self.input if self.cache_read is None else self.cache_read
         write = self.input if self.cache_write is None else self.cache_write
+        write_1h = write if self.cache_write_1h is None else self.cache_write_1h
         x = _EXACT
+        five_minute = usage.cache_write_tokens - usage.cache_write_1h_tokens
+        writes = x.add(x.multiply(five_minute, write), x.multiply(usage.cache_write_1h_tokens, write_1h))
         total = x.add(
             x.add(x.multiply(usage.uncached_input_tokens, self.input), x.multiply(usage.cache_read_tokens, read)),
-            x.add(x.multiply(usage.cache_write_tokens, write), x.multiply(usage.output_tokens, self.output)),
+            x.add(writes, x.multiply(usage.output_tokens, self.output)),
         )
         return x.divide(total, _MILLION)
 
@@ -64,6 +69,7 @@ def price_for(settings: ProviderSettings, model: str | None) -> Price | None:
         Decimal(str(out)),
         _dec(settings.cache_read_price_per_1m_tokens),
         _dec(settings.cache_write_price_per_1m_tokens),
+        _dec(settings.cache_write_1h_price_per_1m_tokens),
     )
 
 

@@ -27,6 +27,9 @@ class Usage:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     cost: float | None = None
+    #: the part of ``cache_write_tokens`` written to Anthropic's 1-hour cache
+    #: (``usage.cache_creation.ephemeral_1h_input_tokens``); priced at ``cache_write_1h_price_per_1m_tokens``
+    cache_write_1h_tokens: int = 0
 
     @property
     def uncached_input_tokens(self) -> int:

@@ -15,6 +15,7 @@ from cassette_recording import placeholder
 from contract_cases import TRACE_HEADER, TRACE_VAR, WEATHER, WEATHER_PROMPT, Case
 
 import hamr
+from hamr._mistral import mistral_tool_id
 
 pytestmark = pytest.mark.vcr
 
@@ -235,10 +236,12 @@ def test_tool_result_follow_up_is_sent_in_the_protocol_shape(case, contract):
             "content": [{"type": "tool_result", "tool_use_id": call_id, "content": TOOL_RESULT}],
         }
     else:
+        # Mistral accepts only nine a-zA-Z0-9 characters: hamr sends a foreign id mapped, the same for call and result
+        wire_id = mistral_tool_id(call_id) if case.preset == "mistral" else call_id
         (call,) = sent[1]["tool_calls"]
-        assert (call["id"], call["type"], call["function"]["name"]) == (call_id, "function", "weather")
+        assert (call["id"], call["type"], call["function"]["name"]) == (wire_id, "function", "weather")
         assert json.loads(call["function"]["arguments"]) == {"latitude": "52.5200", "longitude": "13.4050"}
-        assert sent[2] == {"role": "tool", "tool_call_id": call_id, "content": TOOL_RESULT}
+        assert sent[2] == {"role": "tool", "tool_call_id": wire_id, "content": TOOL_RESULT}
 
 
 # ------------------------------------------------------------------------------------------------------------------

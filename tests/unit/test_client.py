@@ -87,8 +87,8 @@ async def test_chat_goes_through_the_given_http_client(kind: str) -> None:
     request = rec.requests[0]
     assert str(request.url) == "https://api.deepseek.com/chat/completions"
     assert request.headers["authorization"] == "Bearer ds-secret-key-123"
-    assert json.loads(request.content)["model"] == "deepseek-chat"
-    assert str(client.spend) == "Spend: $0.002"  # 1000 * 0.27/1M + 2000 * 1.10/1M = $0.00247
+    assert json.loads(request.content)["model"] == "deepseek-flash"
+    assert str(client.spend) == "Spend: $0.003"  # 1000 * 0.30/1M + 2000 * 1.20/1M = $0.0027
 
 
 @KINDS

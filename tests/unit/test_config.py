@@ -52,7 +52,7 @@ def test_no_file_means_presets_with_relay_active() -> None:
     assert config.active.provider == "relay"
     assert config.providers["relay"].base_url == "http://127.0.0.1:1234/v1"
     assert config.providers["deepseek"].api_key_env == "DEEPSEEK_API_KEY"
-    assert config.providers["deepseek"].input_price_per_1m_tokens == 0.27
+    assert config.providers["deepseek"].input_price_per_1m_tokens == 0.30
     assert config.providers["anthropic"].compatibility == "anthropic-compatible"
     assert set(config.providers) >= {"relay", "deepseek", "openrouter", "groq", "anthropic", "mistral", "together"}
 
