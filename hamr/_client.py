@@ -398,7 +398,7 @@ class Client(_ClientBase):
         self,
         messages: Messages,
         *,
-        system: str | None = None,
+        system: str | Sequence[Mapping[str, Any]] | None = None,
         tools: Tools = None,
         tool_choice: ToolChoice = None,
         parallel_tool_calls: bool | None = None,
@@ -407,6 +407,8 @@ class Client(_ClientBase):
         top_p: float | None = None,
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        cache: bool = False,
         extra_body: Mapping[str, Any] | None = None,
     ) -> Completion:
         """One request, the whole answer. The options are converted to each protocol's form (README, "Request
@@ -424,7 +426,7 @@ class Client(_ClientBase):
         self,
         messages: Messages,
         *,
-        system: str | None = None,
+        system: str | Sequence[Mapping[str, Any]] | None = None,
         tools: Tools = None,
         tool_choice: ToolChoice = None,
         parallel_tool_calls: bool | None = None,
@@ -433,6 +435,8 @@ class Client(_ClientBase):
         top_p: float | None = None,
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        cache: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         keep_text: bool = True,
     ) -> Stream:
@@ -613,7 +617,7 @@ class AsyncClient(_ClientBase):
         self,
         messages: Messages,
         *,
-        system: str | None = None,
+        system: str | Sequence[Mapping[str, Any]] | None = None,
         tools: Tools = None,
         tool_choice: ToolChoice = None,
         parallel_tool_calls: bool | None = None,
@@ -622,6 +626,8 @@ class AsyncClient(_ClientBase):
         top_p: float | None = None,
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        cache: bool = False,
         extra_body: Mapping[str, Any] | None = None,
     ) -> Completion:
         """``Client.chat``, awaited."""
@@ -634,7 +640,7 @@ class AsyncClient(_ClientBase):
         self,
         messages: Messages,
         *,
-        system: str | None = None,
+        system: str | Sequence[Mapping[str, Any]] | None = None,
         tools: Tools = None,
         tool_choice: ToolChoice = None,
         parallel_tool_calls: bool | None = None,
@@ -643,6 +649,8 @@ class AsyncClient(_ClientBase):
         top_p: float | None = None,
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        cache: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         keep_text: bool = True,
     ) -> AsyncStream:

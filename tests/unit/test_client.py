@@ -121,6 +121,46 @@ async def test_request_options_reach_the_wire_from_both_clients(kind: str) -> No
 
 
 @KINDS
+async def test_response_format_and_cache_reach_the_wire_and_the_answer_parses(kind: str) -> None:
+    """On an anthropic-compatible server without structured outputs the answer comes as the forced answer tool's
+    call; both clients read it back as JSON text, in chat and in stream."""
+    answer = {"type": "tool_use", "id": "toolu_1", "name": "place", "input": {"city": "Paris"}}
+    body = {"id": "m", "content": [answer], "stop_reason": "tool_use", "usage": {}}
+    start = {"type": "content_block_start", "index": 0, "content_block": {**answer, "input": {}}}
+    delta = {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "input_json_delta", "partial_json": '{"city": "Paris"}'},
+    }
+    events = [
+        {"type": "message_start", "message": {"id": "m", "usage": {}}},
+        start,
+        delta,
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}},
+        {"type": "message_stop"},
+    ]
+    sse = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
+    rec = Recorder(
+        httpx.Response(200, json=body), httpx.Response(200, content=sse, headers={"content-type": "text/event-stream"})
+    )
+    config = parse_config(
+        {"providers": {"local": {"base_url": "http://127.0.0.1:9/", "compatibility": "anthropic-compatible"}}}
+    )
+    client = make_client(kind, rec, provider="local", model="m", config=config)
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    fmt = {"type": "json_schema", "name": "place", "schema": schema}
+    completion = await chat(client, "Where?", response_format=fmt, cache=True, system="rules")
+    _, streamed = await stream(client, "Where?", response_format=fmt, cache=True, system="rules")
+    for result in (completion, streamed):
+        assert result.json() == {"city": "Paris"} and result.tool_calls == () and result.finish_reason == "stop"
+    for request in rec.requests:
+        sent = json.loads(request.content)
+        assert sent["tool_choice"] == {"type": "tool", "name": "place"}
+        assert sent["system"] == [{"type": "text", "text": "rules", "cache_control": {"type": "ephemeral"}}]
+
+
+@KINDS
 async def test_a_bad_option_raises_before_anything_is_sent(kind: str) -> None:
     rec = Recorder()
     client = make_client(kind, rec)
