@@ -607,7 +607,8 @@ def _openrouter() -> dict[str, Spec]:
                 "openrouter/05-stream-tool-call.json",
                 "https://openrouter.ai/docs/features/tool-calling",
             ],
-            "the streamed recording's call as a non-streamed answer, padding and usage.cost as in 01",
+            "the streamed recording's call (shaped_after[1]) as a non-streamed answer, padding and usage.cost as "
+            "in the recorded chat answer (shaped_after[0])",
             tool,
         ),
         "stream_tool_call": ref("openrouter/05-stream-tool-call.json"),
@@ -618,7 +619,8 @@ def _openrouter() -> dict[str, Spec]:
                 "openrouter/06-stream-reasoning.json",
                 "openrouter/01-chat-basic-padded.json",
             ],
-            "message.reasoning plus reasoning_details, as documented and as 06 streams them; a reasoning "
+            "message.reasoning plus reasoning_details, as documented and as the recorded stream (shaped_after[0]) "
+            "sends them; a reasoning "
             "model returns reasoning without a request parameter",
             reasoning,
         ),
@@ -748,8 +750,8 @@ def _groq() -> dict[str, Spec]:
         "tool_call": ref("groq/02-tool-call.json"),
         "stream_tool_call": doc(
             ["https://console.groq.com/docs/tool-use", "groq/04-stream-text.json", "groq/02-tool-call.json"],
-            "no streamed Groq tool call was recorded: the whole call in one delta, usage in "
-            "x_groq.usage on the last chunk as 04 shows",
+            "the whole call in one delta, usage in x_groq.usage on the last chunk as the recorded stream "
+            "(shaped_after[0]) shows",
             tool_stream,
         ),
         "tool_result": ref("groq/01-chat-basic.json", TOOL_RESULT),
@@ -861,10 +863,6 @@ def _anthropic() -> dict[str, Spec]:
             status, {"type": "error", "error": {"type": type, "message": msg}, "request_id": "req_011Contract"}, headers
         )
 
-    thinking_caveat = (
-        "Anthropic sends thinking only when the request enables it (`thinking`), which hamr cannot send yet: "
-        "the request here is hamr's plain request."
-    )
     text_events = [
         'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-haiku-4-5-20251001","id":'
         '"msg_01Contract","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,'
@@ -893,10 +891,10 @@ def _anthropic() -> dict[str, Spec]:
                 "anthropic/06-stream-thinking.json",
                 "anthropic/01-message-basic.json",
             ],
-            "a thinking block with its signature, then text, as documented. " + thinking_caveat,
+            "a thinking block with its signature, then text, as documented (hamr's request enables thinking)",
             reply(200, thinking),
         ),
-        "reasoning_stream": ref("anthropic/06-stream-thinking.json", thinking_caveat),
+        "reasoning_stream": ref("anthropic/06-stream-thinking.json"),
         "models": doc(
             ["https://docs.anthropic.com/en/api/models-list"],
             "the documented list",
@@ -959,7 +957,7 @@ def _anthropic() -> dict[str, Spec]:
                 "https://docs.anthropic.com/en/docs/build-with-claude/streaming#error-events",
                 "anthropic/02-stream-text.json",
             ],
-            "the documented error event after partial text (no recording exists), framed and spaced like 02",
+            "the documented error event after partial text, framed and spaced like the recorded stream (shaped_after)",
             Reply(
                 200, {"content-type": "text/event-stream; charset=utf-8"}, ("\n\n".join(text_events) + "\n\n").encode()
             ),
@@ -1127,7 +1125,7 @@ def _mistral() -> dict[str, Spec]:
         ),
         "error_mid_stream": doc(
             [errors, "mistral/02-stream-text.json", invalid_model],
-            no_recording + "Mistral documents no mid-stream error: 02's chunks ('p' padding), "
+            no_recording + "Mistral documents no mid-stream error: the recorded stream's chunks ('p' padding), "
             "then a data line holding Mistral's error object",
             midstream,
         ),
@@ -1271,7 +1269,7 @@ def _together() -> dict[str, Spec]:
         ),
         "stream_tool_call": doc(
             [fn_docs, "together/01-stream-text.json"],
-            "OpenAI-style tool_call deltas in 01's chunk shape (legacy text, token_id)",
+            "OpenAI-style tool_call deltas in the recorded stream's chunk shape (legacy text, token_id)",
             tool_stream,
         ),
         "tool_result": ref(
@@ -1291,7 +1289,7 @@ def _together() -> dict[str, Spec]:
         ),
         "reasoning_stream": doc(
             [r1, "together/01-stream-text.json"],
-            "<think> tags as their own deltas in 01's chunk shape, as DeepSeek-R1 streams them",
+            "<think> tags as their own deltas in the recorded stream's chunk shape, as DeepSeek-R1 streams them",
             reasoning_stream,
         ),
         "models": doc(
@@ -1375,7 +1373,8 @@ def _together() -> dict[str, Spec]:
         ),
         "error_mid_stream": doc(
             [errors, OPENAI_DOCS[1], "together/01-stream-text.json"],
-            "Together documents no mid-stream error: 01's chunks, then a data line with an error object",
+            "Together documents no mid-stream error: the recorded stream's chunks, then a data line with an error "
+            "object",
             midstream,
         ),
     }
@@ -1426,8 +1425,8 @@ CUSTOM_WHY = (
 def _why(preset: str, test: str) -> str:
     if preset == "custom":
         return CUSTOM_WHY
-    name = _PROVIDER[preset]
-    situation, _, aside = _SITUATION[test].partition(" (")
+    name = _PROVIDER.get(preset, preset)
+    situation, _, aside = _SITUATION.get(test, test.replace("_", " ")).partition(" (")
     why = f"no reference recording of {'an' if name[0] in 'AEIOU' else 'a'} {name} {situation} exists"
     return f"{why} ({aside}" if aside else why
 
