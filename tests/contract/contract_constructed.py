@@ -30,6 +30,8 @@ REBUILT = (
     "provider was answering"
 )
 
+#: which recorded response headers the reference corpus keeps at all (its README's schema)
+CORPUS_HEADERS = "the corpus keeps only content-type, retry-after, x-should-retry and x-ratelimit-*"
 JSON = {"content-type": "application/json"}
 SSE = {"content-type": "text/event-stream"}
 
@@ -89,7 +91,7 @@ def _response_statement(raw: bytes, recorded: dict[str, str], served: dict[str, 
     kept = [h for h in recorded if not VOLATILE_RESPONSE.match(h) or h in KEEP_RESPONSE]
     dropped = [h for h in recorded if h not in kept]
     if kept:
-        parts.append(f"headers kept as recorded: {', '.join(kept)}")
+        parts.append(f"headers kept as recorded: {', '.join(kept)} (of the recorded headers {CORPUS_HEADERS})")
     if dropped:
         parts.append(f"headers dropped as volatile: {', '.join(dropped)}")
     parts += [f"{h}: {served[h]} added (the source kept no response headers)" for h in served if h not in recorded]
