@@ -172,6 +172,9 @@ def _citation_problems(citation: Any, where: str) -> list[str]:
         out.append(f"{where}.commit must be the full 40-hex commit of the source")
     if not isinstance(citation.get("interaction_index"), int):
         out.append(f"{where}.interaction_index must be the interaction's 0-based position in the source file")
+    url = f"https://github.com/{citation.get('repo')}/blob/{citation.get('commit')}/{quote(str(citation.get('path')))}"
+    if citation.get("url", url) != url:
+        out.append(f"{where}.url must point at the cited file at the cited commit ({url})")
     return out
 
 

@@ -234,6 +234,7 @@ def test_committed_cassettes_never_mention_the_local_corpus_copy():
         ("commit", "75b5cd5aef9a", "full 40-hex commit"),
         ("interaction_index", "0", "interaction_index"),
         ("repo", "", "recording.repo is missing"),
+        ("url", "https://github.com/crmne/ruby_llm", "url must point at the cited file"),
         ("recorded_request", None, "what the provider was answering"),
         ("response", "", "what was normalised in the response"),
     ],
@@ -241,7 +242,7 @@ def test_committed_cassettes_never_mention_the_local_corpus_copy():
 def test_a_real_recording_must_cite_its_original_source_completely(field, value, problem):
     provenance = contract_evidence.head((CASSETTES / "deepseek" / "chat.yaml").read_text(encoding="utf-8"))
     assert provenance["source"] == contract_evidence.REAL and contract_evidence.problems(provenance) == []
-    target = provenance["recording"] if field in ("commit", "interaction_index", "repo") else provenance
+    target = provenance["recording"] if field in ("commit", "interaction_index", "repo", "url") else provenance
     target[field] = value
 
     assert any(problem in p for p in contract_evidence.problems(provenance)), contract_evidence.problems(provenance)
@@ -309,6 +310,17 @@ def test_recording_dates_and_requests_are_read_from_the_reference_file():
     assert contract_evidence._summary({"method": "POST", "path": "/v1/chat/completions", "json": None}) == (
         "POST /v1/chat/completions; the source did not store the request body"
     )
+
+
+def test_a_missing_reference_file_is_a_clear_error_naming_it_and_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv(contract_evidence.REFERENCE_VAR, str(tmp_path))
+    (tmp_path / "groq").mkdir()
+    (tmp_path / "groq" / "01-chat-basic.json").write_text('{"source": {"repo": "a/b"}}')
+
+    with pytest.raises(contract_evidence.ReferenceError, match=r"deepseek/01-chat-basic.json not found under .*"):
+        contract_evidence.recording("deepseek/01-chat-basic.json")
+    with pytest.raises(contract_evidence.ReferenceError, match=r"groq/01-chat-basic.json is malformed: KeyError"):
+        contract_evidence.recording("groq/01-chat-basic.json")
 
 
 def test_drift_report_compares_every_provenance_field():
