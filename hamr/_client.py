@@ -7,7 +7,8 @@ import json
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -45,6 +46,13 @@ E = TypeVar("E", bound=HamrError)
 
 Messages = Sequence[Mapping[str, Any]] | str
 Tools = Sequence[Mapping[str, Any]] | None
+#: "auto" | "none" | "required" | {"name": "<tool>"}
+ToolChoice = str | Mapping[str, str] | None
+
+
+def _options(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A chat/stream method's request options, from its ``locals()``: every keyword as the caller gave it."""
+    return {k: v for k, v in arguments.items() if k not in ("self", "messages", "keep_text")}
 
 
 class _Core:
@@ -89,11 +97,9 @@ class _Core:
     def provider(self) -> str:
         return self.settings.id
 
-    def chat_request(
-        self, messages: Messages, stream: bool, extra_body: Mapping[str, Any] | None = None, **options: Any
-    ) -> HTTPRequest:
-        """The protocol's request; ``extra_body`` fields (provider-specific, e.g. Anthropic ``thinking``) are merged
-        into the JSON body last, so they may also override what hamr built."""
+    def chat_request(self, messages: Messages, stream: bool, **options: Any) -> HTTPRequest:
+        """The protocol's request from the caller's options (``extra_body`` fields, provider-specific, e.g.
+        Anthropic ``thinking``, are merged into the JSON body last, so they may also override what hamr built)."""
         if self.model is None:
             raise ConfigError(f"no model chosen for provider {self.provider!r}: pass model=..., or set [active] model")
         if stream and self.stream_options_rejected:
@@ -101,8 +107,6 @@ class _Core:
         req: HTTPRequest = self.protocol.build_chat(
             self.settings, self.model, messages, stream=stream, env=self.env, **options
         )
-        if extra_body:
-            req = HTTPRequest(req.method, req.url, req.headers, {**(req.json or {}), **extra_body})
         return req
 
     def without_stream_options(self, req: HTTPRequest, error: ProviderError) -> HTTPRequest | None:
@@ -115,7 +119,7 @@ class _Core:
         if not (tolerant and named and error.status in (400, 422) and "stream_options" in body):
             return None
         self.stream_options_rejected = True
-        return HTTPRequest(req.method, req.url, req.headers, {k: v for k, v in body.items() if k != "stream_options"})
+        return replace(req, json={k: v for k, v in body.items() if k != "stream_options"})
 
     def models_request(self) -> HTTPRequest:
         return self.protocol.build_models(self.settings, self.env)  # type: ignore[no-any-return]
@@ -165,9 +169,9 @@ class _Core:
             )
         )
 
-    def parse_chat(self, body: bytes) -> Completion:
+    def parse_chat(self, body: bytes, req: HTTPRequest) -> Completion:
         try:
-            completion: Completion = self.protocol.parse_chat(self.provider, body)
+            completion: Completion = self.protocol.parse_chat(self.provider, body, json_tool=req.json_tool)
         except HamrError as exc:
             raise self.scrub(exc) from None
         self.record(completion)
@@ -176,8 +180,9 @@ class _Core:
     def record(self, completion: Completion) -> None:
         self.spend.add(completion.usage, price_for(self.settings, self.model))
 
-    def decoder(self, keep_text: bool = True) -> StreamDecoder:
-        return StreamDecoder(self.protocol.StreamParser(self.provider, keep_text=keep_text))
+    def decoder(self, keep_text: bool = True, req: HTTPRequest | None = None) -> StreamDecoder:
+        json_tool = req.json_tool if req is not None else None
+        return StreamDecoder(self.protocol.StreamParser(self.provider, keep_text=keep_text, json_tool=json_tool))
 
     def merge_models(self, body: bytes) -> list[ModelInfo]:
         """The server's list, with configured metadata laid over it; configured-only models appended."""
@@ -386,27 +391,25 @@ class Client(_ClientBase):
         *,
         system: str | None = None,
         tools: Tools = None,
+        tool_choice: ToolChoice = None,
+        parallel_tool_calls: bool | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
     ) -> Completion:
-        """One request, the whole answer.
+        """One request, the whole answer. The options are converted to each protocol's form (README, "Request
+        options"); an option the protocol cannot express raises ValueError before anything is sent.
 
         ``extra_body`` adds provider-specific request fields, e.g. ``{"thinking": {"type": "enabled",
         "budget_tokens": 2048}}`` for Anthropic extended thinking or ``{"reasoning": {"effort": "high"}}`` for
         OpenRouter; hamr parses whatever reasoning comes back either way."""
+        options = _options(locals())
         self._ensure_model()
-        req = self._core.chat_request(
-            messages,
-            False,
-            system=system,
-            tools=tools,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            extra_body=extra_body,
-        )
-        response = self._send(req)
-        return self._core.parse_chat(response.content)
+        req = self._core.chat_request(messages, False, **options)
+        return self._core.parse_chat(self._send(req).content, req)
 
     def stream(
         self,
@@ -414,27 +417,23 @@ class Client(_ClientBase):
         *,
         system: str | None = None,
         tools: Tools = None,
+        tool_choice: ToolChoice = None,
+        parallel_tool_calls: bool | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         keep_text: bool = True,
     ) -> Stream:
-        """A context manager that yields StreamEvents; ``stream.completion`` holds the result afterwards.
+        """A context manager that yields StreamEvents; ``stream.completion`` holds the result afterwards. The
+        request is sent on entering it; the options are those of ``chat``.
 
         ``keep_text=False`` hands out every text/reasoning delta as an event but keeps none of it, so memory stays
         flat on very long streams: ``stream.completion`` then has empty ``text``, ``reasoning`` and
         ``reasoning_blocks`` but still its tool calls, usage, finish_reason, id and model."""
-        self._ensure_model()
-        req = self._core.chat_request(
-            messages,
-            True,
-            system=system,
-            tools=tools,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            extra_body=extra_body,
-        )
-        return Stream(self, req, keep_text=keep_text)
+        return Stream(self, messages, _options(locals()), keep_text=keep_text)
 
     def models(self) -> list[ModelInfo]:
         response = self._send(self._core.models_request())
@@ -452,11 +451,21 @@ class Client(_ClientBase):
 
 
 class _StreamBase:
-    def __init__(self, core: _Core, req: HTTPRequest, keep_text: bool) -> None:
+    def __init__(self, core: _Core, messages: Messages, options: dict[str, Any], keep_text: bool) -> None:
         self._core = core
-        self._req = req
+        self._messages = messages
+        self._options = options
+        self._req: HTTPRequest | None = None
+        self._keep_text = keep_text
         self._decoder = core.decoder(keep_text)
         self._completion: Completion | None = None
+
+    def _request(self) -> HTTPRequest:
+        """The request, built once (on entering the stream, when the model is known), and its decoder."""
+        if self._req is None:
+            self._req = self._core.chat_request(self._messages, True, **self._options)
+            self._decoder = self._core.decoder(self._keep_text, self._req)
+        return self._req
 
     @property
     def completion(self) -> Completion:
@@ -482,17 +491,19 @@ class _StreamBase:
 
 
 class Stream(_StreamBase):
-    def __init__(self, client: Client, req: HTTPRequest, *, keep_text: bool = True) -> None:
-        super().__init__(client._core, req, keep_text)
+    def __init__(self, client: Client, messages: Messages, options: dict[str, Any], *, keep_text: bool = True) -> None:
+        super().__init__(client._core, messages, options, keep_text)
         self._client = client
         self._response: httpx.Response | None = None
 
     def __enter__(self) -> Stream:
         if self._response is None:
+            self._client._ensure_model()
+            req = self._request()
             try:
-                self._response = self._client._send(self._req, stream=True)
+                self._response = self._client._send(req, stream=True)
             except ProviderError as exc:
-                retry = self._core.without_stream_options(self._req, exc)
+                retry = self._core.without_stream_options(req, exc)
                 if retry is None:
                     raise
                 self._req = retry
@@ -595,47 +606,40 @@ class AsyncClient(_ClientBase):
         *,
         system: str | None = None,
         tools: Tools = None,
+        tool_choice: ToolChoice = None,
+        parallel_tool_calls: bool | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
     ) -> Completion:
+        """``Client.chat``, awaited."""
+        options = _options(locals())
         await self._ensure_model()
-        req = self._core.chat_request(
-            messages,
-            False,
-            system=system,
-            tools=tools,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            extra_body=extra_body,
-        )
-        response = await self._send(req)
-        return self._core.parse_chat(response.content)
+        req = self._core.chat_request(messages, False, **options)
+        return self._core.parse_chat((await self._send(req)).content, req)
 
-    async def stream(
+    def stream(
         self,
         messages: Messages,
         *,
         system: str | None = None,
         tools: Tools = None,
+        tool_choice: ToolChoice = None,
+        parallel_tool_calls: bool | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         keep_text: bool = True,
     ) -> AsyncStream:
-        """``async with await client.stream(...) as s: async for event in s: ...``; ``keep_text`` as in
-        ``Client.stream``."""
-        await self._ensure_model()
-        req = self._core.chat_request(
-            messages,
-            True,
-            system=system,
-            tools=tools,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            extra_body=extra_body,
-        )
-        return AsyncStream(self, req, keep_text=keep_text)
+        """``async with client.stream(...) as s: async for event in s: ...``: the model look-up and the send happen
+        on entering it (``async with await client.stream(...)`` works too). Options as in ``Client.stream``."""
+        return AsyncStream(self, messages, _options(locals()), keep_text=keep_text)
 
     async def models(self) -> list[ModelInfo]:
         response = await self._send(self._core.models_request())
@@ -653,17 +657,28 @@ class AsyncClient(_ClientBase):
 
 
 class AsyncStream(_StreamBase):
-    def __init__(self, client: AsyncClient, req: HTTPRequest, *, keep_text: bool = True) -> None:
-        super().__init__(client._core, req, keep_text)
+    def __init__(
+        self, client: AsyncClient, messages: Messages, options: dict[str, Any], *, keep_text: bool = True
+    ) -> None:
+        super().__init__(client._core, messages, options, keep_text)
         self._client = client
         self._response: httpx.Response | None = None
 
+    def __await__(self) -> Generator[Any, None, AsyncStream]:
+        """``await client.stream(...)`` gives the stream itself, unopened: the older ``async with await`` form."""
+        return self._itself().__await__()
+
+    async def _itself(self) -> AsyncStream:
+        return self
+
     async def __aenter__(self) -> AsyncStream:
         if self._response is None:
+            await self._client._ensure_model()
+            req = self._request()
             try:
-                self._response = await self._client._send(self._req, stream=True)
+                self._response = await self._client._send(req, stream=True)
             except ProviderError as exc:
-                retry = self._core.without_stream_options(self._req, exc)
+                retry = self._core.without_stream_options(req, exc)
                 if retry is None:
                     raise
                 self._req = retry

@@ -103,6 +103,8 @@ class ProviderSettings:
     allow_insecure_http: bool = False
     source: str | None = None
     origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    #: the file's table for this provider (``providers.<id>``, or ``provider`` in a legacy file), for error key paths
+    table: str | None = field(default=None, repr=False, compare=False)
 
     def key(self, env: Mapping[str, str] | None = None) -> str | None:
         """The API key: from ``api_key_env`` when that variable is set, else ``api_key`` from the file."""
@@ -116,7 +118,7 @@ class ProviderSettings:
         env = os.environ if env is None else env
         out: dict[str, str] = {}
         for name, template in self.headers.items():
-            value = interpolate(template, env, where=f"providers.{self.id}.headers.{name}", path=self.source)
+            value = interpolate(template, env, where=self._key_path(f"headers.{name}"), path=self.source)
             if value is not None:
                 out[name] = value
         return out
@@ -148,26 +150,15 @@ class ProviderSettings:
         """
         env = os.environ if env is None else env
         if self.requires_key and not any(auth.values()):
-            var = self.api_key_env or "api_key"
-            raise ConfigError(
-                f"provider {self.id!r} needs an API key: set the environment variable {var}",
-                path=self.source,
-                key=f"providers.{self.id}.api_key_env",
-            )
+            raise self._missing_key()
         custom = self.resolve_headers(env)
         has_secret = (
             any(auth.values())
             or bool(self.secret_values(env))
             or any(name.lower() in _CREDENTIAL_HEADERS for name in custom)
         )
-        insecure = urlsplit(self.base_url).scheme == "http" and not self.is_loopback
-        if has_secret and insecure and not self.allow_insecure_http:
-            raise ConfigError(
-                f"refusing to send credentials for {self.id!r} over plain http:// to {self.base_url}: use "
-                f"https://, or set allow_insecure_http = true for this provider if the network is trusted",
-                path=self.source,
-                key=f"providers.{self.id}.base_url",
-            )
+        if has_secret and self._plain_http_refused:
+            raise self._insecure()
         headers = {"content-type": "application/json"}
         headers.update({k: v for k, v in auth.items() if v})
         headers.update(extra or {})
@@ -175,6 +166,72 @@ class ProviderSettings:
         headers = {k: v for k, v in headers.items() if k.lower() not in lowered}
         headers.update(custom)
         return headers
+
+    def problems(self, env: Mapping[str, str] | None = None) -> list[ConfigError]:
+        """Every reason a request would be refused before anything is sent, as the ConfigError it would raise: a
+        missing key, a required header variable that is unset, a header that would carry a line break, and
+        credentials bound for plain http:// to a host that is not loopback. The last is reported even while the
+        key (or a required variable) is still unset: setting it would only trade one refusal for the other."""
+        env = os.environ if env is None else env
+        found: list[ConfigError] = []
+        if self.requires_key and not self.key(env):
+            found.append(self._missing_key())
+        for name, template in self.headers.items():
+            try:
+                interpolate(template, env, where=self._key_path(f"headers.{name}"), path=self.source)
+            except ConfigError as exc:
+                found.append(exc)
+        refusal = self.plain_http_refusal(env)
+        return [*found, refusal] if refusal else found
+
+    def plain_http_refusal(self, env: Mapping[str, str] | None = None) -> ConfigError | None:
+        """The refusal a request meets, now or once its key and required variables are set, for sending credentials
+        over plain http:// to a host that is not loopback without ``allow_insecure_http``; None when it is fine."""
+        if not self._plain_http_refused:
+            return None
+        env = os.environ if env is None else env
+        credentials = self.requires_key or bool(self.key(env)) or bool(self.secret_values(env))
+        for name, template in self.headers.items():
+            try:
+                value = interpolate(template, env)
+            except ConfigError:
+                credentials = True  # the variable it requires will carry a value from the environment
+                continue
+            if value is not None and name.lower() in _CREDENTIAL_HEADERS:
+                credentials = True
+        return self._insecure() if credentials else None
+
+    def _key_path(self, name: str) -> str:
+        return f"{self.table or f'providers.{self.id}'}.{name}"
+
+    def _missing_key(self) -> ConfigError:
+        """The error for a required key that is not set, naming where the requirement comes from: the preset
+        (nothing in the file to point at) or the file's key."""
+        if self.api_key_env is None:
+            return ConfigError(
+                f"provider {self.id!r} needs an API key: add api_key_env (or api_key) to its table",
+                path=self.source,
+                key=self._key_path("requires_key"),
+            )
+        message = f"provider {self.id!r} needs an API key: set the environment variable {self.api_key_env}"
+        if self.origins.get("api_key_env", "file") == "preset":
+            return ConfigError(
+                f"{message} (named by the {self.id} preset; api_key_env under [providers.{self.id}] changes it)"
+            )
+        return ConfigError(message, path=self.source, key=self._key_path("api_key_env"))
+
+    @property
+    def _plain_http_refused(self) -> bool:
+        insecure = urlsplit(self.base_url).scheme == "http" and not self.is_loopback
+        return insecure and not self.allow_insecure_http
+
+    def _insecure(self) -> ConfigError:
+        return ConfigError(
+            f"refusing to send credentials for {self.id!r} over plain http:// to {self.base_url}: use "
+            f"https://, or set allow_insecure_http = true for this provider if the network is trusted",
+            path=self.source,
+            key=self._key_path("base_url"),
+        )
 
     def model_spec(self, model: str | None) -> ModelSpec | None:
         return next((m for m in self.models if m.id == model), None)
@@ -204,7 +261,17 @@ class Config:
         try:
             return self.providers[pid]
         except KeyError:
+            if pid in PRESETS:  # a preset without a base_url (custom) exists only once the file gives it one
+                raise ConfigError(_needs_a_table(pid), path=str(self.path) if self.path else None) from None
             raise ConfigError(f"unknown provider {pid!r}{_did_you_mean(pid, self.providers)}") from None
+
+
+def _needs_a_table(pid: str) -> str:
+    """What to add to the file to use the preset ``pid``, which has no base_url of its own."""
+    return (
+        f'provider {pid!r} needs a base_url: add [providers.{pid}] with base_url = "..." (your server\'s URL, '
+        f'e.g. "http://127.0.0.1:8080/v1") to the config file'
+    )
 
 
 @functools.lru_cache(maxsize=64)  # asked before every request; a pure function of the URL
@@ -344,12 +411,16 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
         )
     base_url = pick("base_url", preset.base_url)
     if base_url is None:
-        raise ConfigError(
-            f"provider {pid!r} needs a base_url (it is not a built-in preset"
-            f"{_did_you_mean(pid, PRESETS) if pid not in PRESETS else ''})",
-            path=path,
-            key=f"{where}.base_url",
-        )
+        if where == "provider":
+            reason = (
+                "a legacy [provider] without a name is the custom provider and needs a base_url; for a preset's "
+                'own server add its name (e.g. name = "anthropic")'
+            )
+        elif pid in PRESETS:
+            reason = f"provider {pid!r} needs a base_url (the {pid} preset has none: it is your server's URL)"
+        else:
+            reason = f"provider {pid!r} needs a base_url (it is not a built-in preset{_did_you_mean(pid, PRESETS)})"
+        raise ConfigError(reason, path=path, key=f"{where}.base_url")
     base_url = _check_base_url(base_url, f"{where}.base_url", path)
 
     headers = dict(preset.headers)
@@ -423,6 +494,7 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
         allow_insecure_http=pick("allow_insecure_http", None, False),
         source=path,
         origins=origins,
+        table=where,
     )
     if "api_key" in data:
         origins["api_key"] = "file"
@@ -430,14 +502,17 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
 
 
 def config_path(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """Explicit path, then $HAMR_CONFIG, then $XDG_CONFIG_HOME/hamr/config.toml (~/.config/hamr/config.toml)."""
+    """The first that is given wins: the explicit path (``--config``), then $HAMR_CONFIG, then
+    $XDG_CONFIG_HOME/hamr/config.toml, then ~/.config/hamr/config.toml. As the XDG spec says, an empty or relative
+    $XDG_CONFIG_HOME is ignored."""
     env = os.environ if env is None else env
     if path is not None:
         return Path(path)
     if env.get(ENV_CONFIG):
         return Path(env[ENV_CONFIG])
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "hamr" / "config.toml"
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".config"
+    return base / "hamr" / "config.toml"
 
 
 def _read_document(file: Path) -> dict[str, Any]:
@@ -482,7 +557,9 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> Config:
             raise ConfigError(
                 f"unknown provider type {kind!r}{_did_you_mean(kind, _LEGACY_TYPES)}", path=path, key="provider.type"
             )
-        pid = extra.get("name") or ("anthropic" if kind and _LEGACY_TYPES[kind] != OPENAI else "custom")
+        # no name is the custom provider whatever the type: a legacy file without a name points at its own server
+        # (often a local proxy), never at a preset's hosted API with the preset's key and prices
+        pid = extra.get("name") or "custom"
         rest = {k: v for k, v in raw.items() if k not in _LEGACY_EXTRA}
         if kind is not None:
             rest.setdefault("compatibility", _LEGACY_TYPES[kind])
@@ -512,9 +589,9 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> Config:
     if active_provider is None:
         active_provider = "relay"
     if active_provider not in providers:
+        if active_provider in PRESETS:
+            raise ConfigError(f"active {_needs_a_table(active_provider)}", path=path, key="active.provider")
         hint = _did_you_mean(active_provider, providers)
-        if active_provider == "custom":
-            hint = "; add [providers.custom] with a base_url"
         raise ConfigError(
             f"active provider {active_provider!r} is not configured{hint}", path=path, key="active.provider"
         )
@@ -548,24 +625,47 @@ def load_config(path: str | os.PathLike[str] | None = None, *, env: Mapping[str,
 
 @contextlib.contextmanager
 def _locked(file: Path) -> Iterator[None]:
-    """An exclusive lock beside the file (beside a symlink's target), so concurrent writers never interleave."""
+    """An exclusive lock on ``<config>.lock`` beside the file (beside a symlink's target), so concurrent writers
+    never interleave; the lock file is removed again when the lock is released.
+
+    Removing it keeps mutual exclusion only because of two rules. The holder removes the file *before* it lets go
+    of the lock. And a writer that got the lock checks that the path still names the file it locked: if not, it
+    waited on a file its predecessor removed, and a newcomer may already hold a fresh file's lock, so it starts
+    over. Without the check, both would hold "the" lock at once."""
     file = Path(os.path.realpath(file))
     lock_path = file.with_name(file.name + ".lock")
     file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
+        import fcntl
+    except ImportError:  # pragma: no cover - non-POSIX: atomic rename still protects readers
+        yield
+        return
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            import fcntl
-        except ImportError:  # pragma: no cover - non-POSIX: atomic rename still protects readers
-            yield
-            return
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _names(lock_path, fd):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
         os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock_path)
+        os.close(fd)  # releases the lock, after the file is gone
+
+
+def _names(path: Path, fd: int) -> bool:
+    """Whether ``path`` is (still) the file open as ``fd``."""
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino)
 
 
 def atomic_write(file: Path, text: str) -> None:
@@ -623,6 +723,9 @@ def use(
 
     env = os.environ if env is None else env
     file = config_path(path, env)
+    if not file.exists():
+        # nothing to lock yet: refuse an unusable provider before creating the directory or the lock file
+        parse_config({}, str(file)).provider(provider)
     with _locked(file):
         text = file.read_text(encoding="utf-8") if file.exists() else ""
         current = parse_config(_read_document(file), str(file)) if text else parse_config({}, str(file))

@@ -124,10 +124,10 @@ def multi_provider_docs(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def legacy_docs(draw: st.DrawFn) -> dict[str, Any]:
-    """A v0.1-v0.3 `[provider]` table: `name` (else custom/anthropic by `type`), `type`, `model`, the rest as today."""
+    """A v0.1-v0.3 `[provider]` table: `name` (else custom, whatever the `type`), `type`, `model`, the rest as today."""
     name = draw(st.none() | st.sampled_from(HOSTED_PRESETS) | custom_ids)
     kind = draw(st.none() | st.sampled_from(sorted(LEGACY_TYPES)))
-    pid = name or ("anthropic" if kind and LEGACY_TYPES[kind] == "anthropic-compatible" else "custom")
+    pid = name or "custom"
     table = draw(provider_tables(needs_base_url=pid not in PRESETS or pid == "custom"))
     table.pop("enabled", None)  # the legacy provider is the active one: it cannot be disabled
     extra = {"name": name, "type": kind, "model": draw(st.none() | text)}
@@ -138,7 +138,7 @@ def as_new_format(legacy: dict[str, Any]) -> dict[str, Any]:
     """The same settings written the v0.4 way."""
     table = dict(legacy["provider"])
     name, kind, model = table.pop("name", None), table.pop("type", None), table.pop("model", None)
-    pid = name or ("anthropic" if kind and LEGACY_TYPES[kind] == "anthropic-compatible" else "custom")
+    pid = name or "custom"
     if kind is not None:
         table.setdefault("compatibility", LEGACY_TYPES[kind])
     active = {"provider": pid} | ({"model": model} if model is not None else {})

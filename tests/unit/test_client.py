@@ -62,7 +62,7 @@ async def chat(client: Any, *args: Any, **kwargs: Any) -> hamr.Completion:
 
 async def stream(client: Any, *args: Any, **kwargs: Any) -> tuple[list[hamr.StreamEvent], hamr.Completion]:
     if isinstance(client, hamr.AsyncClient):
-        async with await client.stream(*args, **kwargs) as s:
+        async with client.stream(*args, **kwargs) as s:
             events = [e async for e in s]
     else:
         with client.stream(*args, **kwargs) as s:
@@ -101,6 +101,62 @@ async def test_stream_events_join_to_the_completion(kind: str) -> None:
     assert completion.usage.input_tokens == 1000 and completion.finish_reason == "stop"
     assert json.loads(rec.requests[0].content)["stream_options"] == {"include_usage": True}
     assert client.spend.requests == 1
+
+
+@KINDS
+async def test_request_options_reach_the_wire_from_both_clients(kind: str) -> None:
+    rec = Recorder(
+        httpx.Response(200, json=OK_CHAT),
+        httpx.Response(200, content=STREAM, headers={"content-type": "text/event-stream"}),
+    )
+    client = make_client(kind, rec)
+    tools = [{"name": "get_weather", "parameters": {"type": "object"}}]
+    options: dict[str, Any] = {"tools": tools, "tool_choice": {"name": "get_weather"}, "stop": "END", "seed": 1}
+    await chat(client, "hi", **options)
+    await stream(client, "hi", **options)
+    for request in rec.requests:
+        body = json.loads(request.content)
+        assert body["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
+        assert body["stop"] == ["END"] and body["seed"] == 1
+
+
+@KINDS
+async def test_a_bad_option_raises_before_anything_is_sent(kind: str) -> None:
+    rec = Recorder()
+    client = make_client(kind, rec)
+    with pytest.raises(ValueError, match="not in tools"):
+        await chat(client, "hi", tool_choice={"name": "nope"})
+    with pytest.raises(ValueError, match="not in tools"):
+        await stream(client, "hi", tool_choice={"name": "nope"})
+    assert rec.requests == []
+
+
+async def test_async_stream_the_awaited_form_still_works() -> None:
+    rec = Recorder(httpx.Response(200, content=STREAM, headers={"content-type": "text/event-stream"}))
+    client: Any = make_client("async", rec)
+    async with await client.stream("hi") as s:
+        assert "".join([e.text async for e in s]) == "hello"
+    assert s.completion.text == "hello"
+
+
+async def test_async_stream_opens_on_entry_only() -> None:
+    """Calling stream() sends nothing and looks nothing up; `async with` does both, once."""
+    rec = Recorder(
+        httpx.Response(200, json={"data": [{"id": "listed-model"}]}),
+        httpx.Response(200, content=STREAM, headers={"content-type": "text/event-stream"}),
+    )
+    client: Any = make_client(
+        "async",
+        rec,
+        provider="custom",
+        config=parse_config({"providers": {"custom": {"base_url": "http://127.0.0.1:9/v1"}}}),
+    )
+    s = client.stream("hi")
+    assert rec.requests == []
+    async with s:
+        assert [r.url.path for r in rec.requests] == ["/v1/models", "/v1/chat/completions"]
+        assert json.loads(rec.requests[1].content)["model"] == "listed-model"
+        assert (await s.text()) == "hello"
 
 
 @KINDS
@@ -302,5 +358,6 @@ async def test_extra_body_adds_provider_specific_fields_to_chat_and_stream(kind:
     await chat(client, "2+2?", extra_body=thinking)
     await stream(client, "2+2?", extra_body={**thinking, "max_tokens": 2048})
     sent = [json.loads(r.content) for r in rec.requests]
-    assert sent[0]["thinking"] == thinking["thinking"] and sent[0]["max_tokens"] == 4096
+    # no max_tokens given: the default (4096) is left for the answer on top of the thinking budget
+    assert sent[0]["thinking"] == thinking["thinking"] and sent[0]["max_tokens"] == 1024 + 4096
     assert sent[1]["thinking"] == thinking["thinking"] and sent[1]["max_tokens"] == 2048 and sent[1]["stream"]

@@ -47,7 +47,7 @@ def test_cost_prices_cache_reads_and_writes_separately() -> None:
 
 def test_spend_display_rule() -> None:
     spend = Spend()
-    assert str(spend) == "Spend: $0.000"
+    assert str(spend) == "Spend: no requests yet"  # not $0.000: that would claim a price is known
     spend.add(Usage(input_tokens=10, output_tokens=10), Price(Decimal("0.27"), Decimal("1.10")))
     assert str(spend) == "Spend: <$0.001"
     spend.add(Usage(input_tokens=2000, output_tokens=3000), Price(Decimal("0.27"), Decimal("1.10")))
