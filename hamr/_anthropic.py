@@ -173,6 +173,7 @@ def _mark_cache(body: dict[str, Any]) -> None:
     """``cache=True``: ``cache_control`` on the last tool, the system prompt and the last user turn, in that order
     (each caches everything before it), leaving out those already marked and stopping at Anthropic's limit of 4
     breakpoints, hand-placed ones included."""
+    # every cache_control key, wherever the caller put one (inside a JSON string a quote is escaped: no false hit)
     used = json.dumps(body).count('"cache_control"')
     places: list[dict[str, Any]] = []
     if body.get("tools"):
