@@ -110,8 +110,8 @@ def record(session: nox.Session) -> None:
 
 @nox.session
 def matrix(session: nox.Session) -> None:
-    """Replay the contract suite and write COMPATIBILITY.md: preset x capability, passed / constructed-only /
-    not supported / failed."""
+    """Replay the contract suite and write COMPATIBILITY.md: preset x capability, each passing cell naming its
+    evidence (recorded live / real recording / constructed), else not supported / failed."""
     session.install("-e", ".", *TEST_DEPS)
     results = Path(session.create_tmp()) / "contract-results.json"
     session.run(

@@ -1,5 +1,7 @@
 """Checks every cassette must pass before it is committed: no secret, no auth header without a placeholder, a
-provenance, and no cassette that no contract test uses (nor a contract test without its cassette)."""
+complete provenance of one of the three evidence kinds (``contract_evidence``), no citation of the local copy of
+the reference corpus (``../shared``, not part of the repository), and no cassette that no contract test uses (nor a
+contract test without its cassette)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 import cassette_format
+import contract_evidence
 from contract_cases import CASES, LIVE
 
 #: strings shaped like provider keys or bearer credentials; ``Bearer <PLACEHOLDER>`` is fine
@@ -25,7 +28,6 @@ KEY_SHAPED = re.compile(
 #: request/response headers that carry credentials
 AUTH_HEADER = re.compile(r"^(authorization|proxy-authorization|x-api-key|api-key|cookie|set-cookie)$|key|token|secret")
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
-PROVENANCE_SOURCES = ("recorded live", "constructed from the documented wire format")
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,12 @@ def scan(path: Path) -> list[Finding]:
         document = cassette_format.load(text)
     except (cassette_format.CassetteFormatError, ValueError) as exc:
         return [*findings, Finding(path, f"unreadable: {exc}")]
-    provenance = document.get("provenance")
-    if not isinstance(provenance, dict) or provenance.get("source") not in PROVENANCE_SOURCES:
-        findings.append(Finding(path, f"provenance.source must be one of {PROVENANCE_SOURCES}"))
-    elif provenance["source"] == PROVENANCE_SOURCES[0] and not all(
-        provenance.get(k) for k in ("date", "server", "model")
-    ):
-        findings.append(Finding(path, "a live recording names its date, server and model"))
-    elif provenance["source"] == PROVENANCE_SOURCES[1] and not provenance.get("follows"):
-        findings.append(Finding(path, "a constructed cassette lists what it follows"))
+    findings += [Finding(path, problem) for problem in contract_evidence.problems(document.get("provenance"))]
+    findings += [
+        Finding(path, f"line {n}: cites ../shared, which is not part of the repository: cite the original source")
+        for n, line in enumerate(text.splitlines(), 1)
+        if contract_evidence.LOCAL_CORPUS.search(line)
+    ]
     for n, interaction in enumerate(document.get("interactions") or []):
         for side in ("request", "response"):
             headers = (interaction.get(side) or {}).get("headers") or {}
@@ -101,7 +100,7 @@ def live_cassettes_are_live(root: Path) -> list[Finding]:
         path = root / "relay" / f"{test}.yaml"
         if support == LIVE and path.exists():
             provenance: Any = cassette_format.load(path.read_text(encoding="utf-8")).get("provenance") or {}
-            if provenance.get("source") != "recorded live":
+            if provenance.get("source") != contract_evidence.LIVE:
                 out.append(Finding(path, "relay cassettes are recorded live (nox -s record -- relay)"))
     return out
 

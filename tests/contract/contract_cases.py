@@ -5,7 +5,8 @@ Support values:
 
 - ``LIVE``: the cassette can be recorded live (``nox -s record -- <preset>``; relay's are recorded live).
 - ``CONSTRUCTED``: the situation cannot be provoked on demand (rate limits, outages, mid-stream failures), so the
-  cassette is always constructed from the provider's documented wire format or a reference recording.
+  cassette is always built by ``--construct``: a real recording made elsewhere where one exists, else constructed
+  from the provider's documentation (``contract_constructed``).
 - ``unsupported(reason)``: the provider does not have the feature; no test is generated and the matrix says so.
 """
 
@@ -49,7 +50,7 @@ TESTS = tuple(COLUMNS)
 TRACE_HEADER = "X-Hamr-Trace"
 TRACE_VAR = "HAMR_TRACE"
 
-# The tools of the reference recordings (crmne/ruby_llm's suite), so constructed cassettes can reuse real bodies.
+# The tools of the reference recordings (crmne/ruby_llm's suite and others), so cassettes can serve real bodies.
 WEATHER = {
     "name": "weather",
     "description": "Gets current weather for a location",
@@ -71,6 +72,15 @@ GET_WEATHER_CITY = {
     "name": "get_weather",
     "description": "Get the current weather for a city.",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+GET_CURRENT_WEATHER = {  # Together's recorded tool call (Arize-ai/openinference's together cassettes)
+    "name": "get_current_weather",
+    "description": "Get the current weather in a given city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "The city, e.g. Paris"}},
+        "required": ["city"],
+    },
 }
 BERLIN = {"latitude": "52.5200", "longitude": "13.4050"}
 PARALLEL_PROMPT = "What's the weather in Berlin (52.5200, 13.4050) and what's the best language to learn?"
@@ -247,6 +257,11 @@ CASES: dict[str, Case] = {
             "TOGETHER_API_KEY",
             "bearer",
             support=_cloud(),
+            tool=ToolScenario(
+                "What is the weather in Paris right now?",
+                (GET_CURRENT_WEATHER,),
+                (("get_current_weather", {"city": "Paris"}),),
+            ),
             reasoning_model="deepseek-ai/DeepSeek-R1",
             retry_after=2,
         ),
