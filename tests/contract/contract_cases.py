@@ -43,6 +43,9 @@ COLUMNS: dict[str, str] = {
     "error_429": "429",
     "error_5xx": "5xx",
     "error_mid_stream": "mid-stream error",
+    "tool_choice": "tool_choice",
+    "response_format": "response_format",
+    "image_input": "images",
 }
 TESTS = tuple(COLUMNS)
 
@@ -83,6 +86,16 @@ GET_CURRENT_WEATHER = {  # Together's recorded tool call (Arize-ai/openinference
     },
 }
 BERLIN = {"latitude": "52.5200", "longitude": "13.4050"}
+#: the prompt of the real DeepSeek JSON-mode recording, and a schema its answer ({"result": 8}) follows
+JSON_PROMPT = "What is the square root of 64? Answer with a JSON object with the key `result`."
+RESULT_SCHEMA = {
+    "type": "object",
+    "properties": {"result": {"type": "integer"}},
+    "required": ["result"],
+    "additionalProperties": False,
+}
+JSON_SCHEMA_FORMAT = {"type": "json_schema", "name": "result", "schema": RESULT_SCHEMA, "strict": True}
+JSON_OBJECT_FORMAT = {"type": "json_object"}
 PARALLEL_PROMPT = "What's the weather in Berlin (52.5200, 13.4050) and what's the best language to learn?"
 WEATHER_PROMPT = "What's the weather in Berlin? (52.5200, 13.4050)"
 
@@ -129,6 +142,10 @@ class Case:
     bad_request: dict[str, Any] = field(default_factory=lambda: {"temperature": 5.0})
     #: keyword arguments that make this provider answer 5xx, when it can be provoked live
     server_error: dict[str, Any] = field(default_factory=dict)
+    #: the response_format this provider takes (DeepSeek documents JSON mode only: json_object)
+    json_format: dict[str, Any] = field(default_factory=lambda: dict(JSON_SCHEMA_FORMAT))
+    #: the model the image test asks, when the contract model reads text only
+    vision_model: str | None = None
 
     def supports(self, test: str) -> bool:
         return not self.support[test].startswith("unsupported")
@@ -164,6 +181,9 @@ CASES: dict[str, Case] = {
                 "error_unknown_model": CONSTRUCTED,  # llama-cpp-python serves any model id with its one model
                 "error_429": unsupported("a local server does not rate-limit"),
                 "error_mid_stream": CONSTRUCTED,
+                "image_input": unsupported(
+                    "the embedded gemma-3-270m runs without a vision projector (mmproj): the server reads text only"
+                ),
             },
             reasoning_model="qwen3",
             # a prompt longer than the 2048-token context: llama.cpp answers 400 context_length_exceeded
@@ -196,6 +216,8 @@ CASES: dict[str, Case] = {
             support=_cloud(),
             tool=PARALLEL,
             reasoning_model="deepseek-reasoner",
+            json_format=dict(JSON_OBJECT_FORMAT),
+            vision_model="deepseek-flash",
         ),
         Case(
             "openrouter",
@@ -222,6 +244,7 @@ CASES: dict[str, Case] = {
             ),
             reasoning_model="deepseek-r1-distill-llama-70b",
             retry_after=7,
+            vision_model="meta-llama/llama-4-scout-17b-16e-instruct",
         ),
         Case(
             "anthropic",
@@ -264,6 +287,7 @@ CASES: dict[str, Case] = {
             ),
             reasoning_model="deepseek-ai/DeepSeek-R1",
             retry_after=2,
+            vision_model="meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8",
         ),
     )
 }

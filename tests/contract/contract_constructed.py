@@ -20,6 +20,7 @@ from typing import Any
 
 import cassette_format
 from cassette_recording import KEEP_RESPONSE, VOLATILE_RESPONSE
+from contract_cases import CASES
 from contract_evidence import CONSTRUCTED, REAL, recording
 
 #: the day the documentation-made bodies below were written (a spec whose body changes gets its own date)
@@ -1382,6 +1383,112 @@ def _together() -> dict[str, Spec]:
     }
 
 
+# ------------------------------------------------------------------------------------------------------------------
+# request options (issue 17): a forced tool_choice, response_format, an image input
+# ------------------------------------------------------------------------------------------------------------------
+
+#: per preset: the documentation of (tool_choice, response_format, images) each answer below is written from
+_OPTION_DOCS: dict[str, tuple[str, str, str]] = {
+    "custom": (
+        "https://platform.openai.com/docs/api-reference/chat/create",
+        "https://platform.openai.com/docs/guides/structured-outputs",
+        "https://platform.openai.com/docs/guides/images-vision",
+    ),
+    "deepseek": (
+        "https://api-docs.deepseek.com/guides/function_calling",
+        "https://api-docs.deepseek.com/guides/json_mode",
+        "https://api-docs.deepseek.com/quick_start/pricing",
+    ),
+    "openrouter": (
+        "https://openrouter.ai/docs/features/tool-calling",
+        "https://openrouter.ai/docs/features/structured-outputs",
+        "https://openrouter.ai/docs/features/multimodal/images",
+    ),
+    "groq": (
+        "https://console.groq.com/docs/tool-use",
+        "https://console.groq.com/docs/structured-outputs",
+        "https://console.groq.com/docs/vision",
+    ),
+    "anthropic": (
+        "https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use",
+        "https://docs.anthropic.com/en/docs/build-with-claude/structured-outputs",
+        "https://docs.anthropic.com/en/docs/build-with-claude/vision",
+    ),
+    "mistral": (
+        "https://docs.mistral.ai/capabilities/function_calling/",
+        "https://docs.mistral.ai/capabilities/structured-output/custom_structured_output/",
+        "https://docs.mistral.ai/capabilities/vision/",
+    ),
+    "together": (
+        "https://docs.together.ai/docs/function-calling",
+        "https://docs.together.ai/docs/json-mode",
+        "https://docs.together.ai/docs/vision-overview",
+    ),
+}
+JSON_ANSWER = '{"result": 8}'
+#: the day the option answers below were written
+OPTIONS_WRITTEN = "2026-12-01"
+
+
+def _option_specs(preset: str) -> dict[str, Spec]:
+    """The three option cassettes of a hosted preset: none of these situations is in the reference corpus but
+    DeepSeek's JSON mode, so the answers follow each provider's documentation in the shape of its recordings."""
+    case = CASES[preset]
+    tool_doc, format_doc, image_doc = _OPTION_DOCS[preset]
+    name, args = case.tool.calls[0]
+    vision = case.vision_model or case.model
+    if case.auth == "x-api-key":
+
+        def message(content: list[dict[str, Any]], stop: str = "end_turn", model: str = case.model) -> Reply:
+            usage = {"input_tokens": 420, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+            return reply(
+                200,
+                {"model": model, "id": "msg_01Contract", "type": "message", "role": "assistant", "content": content,
+                 "stop_reason": stop, "stop_sequence": None, "usage": {**usage, "output_tokens": 24}},
+            )  # fmt: skip
+
+        forced = message([{"type": "tool_use", "id": "toolu_01Forced", "name": name, "input": args}], "tool_use")
+        answer = message([{"type": "text", "text": JSON_ANSWER}])
+        seen = message([{"type": "text", "text": "The image is a single red pixel."}], model=vision)
+    else:
+        forced = reply(
+            200,
+            completion(
+                case.model,
+                None,
+                finish="stop",
+                message_extra={"tool_calls": tool_calls(("call_forced_1", name, json.dumps(args)))},
+            ),
+        )
+        answer = reply(200, completion(case.model, JSON_ANSWER))
+        seen = reply(200, completion(vision, "The image is a single red pixel."))
+    return {
+        "tool_choice": doc(
+            [tool_doc],
+            "a call of the forced tool and nothing else; an OpenAI-style answer to a named tool_choice ends with "
+            "finish_reason stop, an Anthropic one with stop_reason tool_use",
+            forced,
+            constructed=OPTIONS_WRITTEN,
+        ),
+        "response_format": (
+            ref("deepseek/07-json-mode.json", "DeepSeek's real answer in JSON mode to this very prompt.")
+            if preset == "deepseek"
+            else doc(
+                [format_doc],
+                "the answer as JSON text following the requested schema",
+                answer,
+                constructed=OPTIONS_WRITTEN,
+            )
+        ),
+        "image_input": doc(
+            [image_doc],
+            f"a text answer about the image from {vision}, a model that reads images",
+            seen,
+            constructed=OPTIONS_WRITTEN,
+        ),
+    }
+
+
 _BUILDERS: dict[str, Callable[[], dict[str, Spec]]] = {
     "relay": _relay,
     "custom": _custom,
@@ -1417,6 +1524,9 @@ _SITUATION = {
     "error_429": "429",
     "error_5xx": "5xx (the corpus holds none for any provider)",
     "error_mid_stream": "error in the middle of a stream",
+    "tool_choice": "answer to a forced tool_choice",
+    "response_format": "structured-output answer in JSON",
+    "image_input": "answer about an image",
 }
 CUSTOM_WHY = (
     "custom stands for any OpenAI-compatible server and is configured at a placeholder host (llm.example.invalid): "
@@ -1435,7 +1545,7 @@ def _why(preset: str, test: str) -> str:
 
 @functools.cache
 def _specs(preset: str) -> dict[str, Spec]:
-    specs = _BUILDERS[preset]()
+    specs = {**_BUILDERS[preset](), **(_option_specs(preset) if preset in _OPTION_DOCS else {})}
     for test, made in specs.items():
         provenance = made.provenance
         if provenance["source"] == CONSTRUCTED and not provenance.get("why"):
