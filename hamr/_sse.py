@@ -36,14 +36,27 @@ class SSEDecoder:
 
     An event may hold at most ``max_event_size`` characters, all its lines counted (a line without end, millions
     of data lines): beyond that ``feed`` raises SSEDecodeError instead of holding ever more. The size is checked
-    once per read, not per line or character.
+    once per read, not per line or character, and what is held stays near that size: a line is extended in place,
+    and many data lines are folded into one string per thousand.
     """
 
-    __slots__ = ("_at_start", "_data", "_event", "_id", "_limit", "_open", "_pending", "_skip_lf", "_undecoded")
+    __slots__ = (
+        "_at_start",
+        "_data",
+        "_event",
+        "_folded",
+        "_id",
+        "_limit",
+        "_open",
+        "_pending",
+        "_skip_lf",
+        "_undecoded",
+    )
 
     def __init__(self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
         self._limit = max_event_size
         self._open = 0  # characters read since the blank line that ended the last event
+        self._folded = 0  # entries of _data that are folded runs of lines
         self._at_start = True  # no text yet: a leading BOM is still to be dropped
         self._undecoded = b""  # the start of a UTF-8 character split across reads
         self._pending = ""
@@ -93,7 +106,11 @@ class SSEDecoder:
             self._open += len(text)
         end = text.rfind("\n")
         if end < 0:
-            self._pending += text
+            # with the attribute let go, `+=` on the only reference grows the string in place (CPython): a long
+            # line is not copied on every read
+            pending, self._pending = self._pending, ""
+            pending += text
+            self._pending = pending
             if self._open > self._limit:
                 raise self._too_large([])
             return []
@@ -102,11 +119,21 @@ class SSEDecoder:
         events = self._lines(block.split("\n"))
         if self._open > self._limit:
             raise self._too_large(events)
+        if len(self._data) > 1024:
+            self._fold()
         return events
+
+    def _fold(self) -> None:
+        """Join the data lines gathered since the last fold into one string: an event of millions of short lines
+        then costs about its characters, not a string object per line. (Joining joined runs gives the same data.)"""
+        data = self._data
+        start = self._folded if self._folded < len(data) else 0
+        data[start:] = ["\n".join(data[start:])]
+        self._folded = start + 1
 
     def _too_large(self, events: list[SSEEvent]) -> SSEDecodeError:
         """The error for an event past the limit; what it had gathered is let go, the stream cannot go on."""
-        self._pending, self._data, self._open = "", [], 0
+        self._pending, self._data, self._open, self._folded = "", [], 0, 0
         return SSEDecodeError(f"an event grew past max_event_bytes ({self._limit:,} characters) without ending", events)
 
     def whole(self, chunk: bytes) -> tuple[str, str] | None:

@@ -5,6 +5,7 @@ both clients. Bodies are constructed (faultkit.py cites their shapes)."""
 from __future__ import annotations
 
 import random
+import tracemalloc
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from faultkit import CHUNK, JSON_TYPE, KEY, SSE_TYPE, TEXT, WIRES, Endless, Repl
 from loopback import MisbehavingServer
 
 import hamr
+from hamr._sse import SSEDecodeError, SSEDecoder
 
 CLIENTS = pytest.mark.parametrize("client_kind", ["sync", "async"])
 PROTOCOLS = pytest.mark.parametrize("protocol", ["openai", "anthropic"])
@@ -91,6 +93,38 @@ class _Reads(httpx.SyncByteStream, httpx.AsyncByteStream):
     async def __aiter__(self):  # type: ignore[no-untyped-def]
         for read in self.reads:
             yield read
+
+
+SHAPES = {
+    "a line without end": (b"data: ", b"x" * CHUNK),
+    "two-character data lines": (b"", b"data: xy\n" * (CHUNK // 9)),
+    "long data lines": (b"", b"data: " + b"abcdefghijklmnopqrstuvwxyz" * 4 + b"\n"),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_what_an_endless_event_holds_stays_near_the_limit(shape: str) -> None:
+    head, piece = SHAPES[shape]
+    decoder = SSEDecoder(LIMIT)
+    decoder.feed(b"data: first\n\n" + head)
+    tracemalloc.start()
+    try:
+        with pytest.raises(SSEDecodeError, match="max_event_bytes"):
+            for _ in range(4 * LIMIT // len(piece)):
+                decoder.feed(piece)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the constant: the line objects of one 64 KiB read, before they are folded
+    assert peak < LIMIT + 512 * 1024, f"held {peak:,} bytes for a limit of {LIMIT:,}"
+
+
+def test_an_event_of_thousands_of_lines_split_across_reads_arrives_whole() -> None:
+    lines = [f"line {i}" for i in range(5000)]
+    body = "".join(f"data: {line}\r\n" for line in lines).encode() + b"\r\n" + b"data: next\n\n"
+    decoder = SSEDecoder()
+    events = [e for i in range(0, len(body), 777) for e in decoder.feed(body[i : i + 777])]
+    assert [e.data for e in events] == ["\n".join(lines), "next"]
 
 
 # -- plain bodies without end ------------------------------------------------------------------------------------
