@@ -193,3 +193,12 @@ def bench(session: nox.Session) -> None:
     the offline suite's wall time. Prints a table and writes BENCHMARKS.md. Code: tests/bench/ (not collected)."""
     session.install("-e", ".", *BENCH_DEPS)
     session.run("python", "tests/bench/run.py", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """A bounded, seeded soak with faults against a loopback server: both protocols, both clients, chat and stream,
+    about 2,000 requests, at most 64 at once. Prints a table and writes RELIABILITY.md. `nox -s soak -- --seed N`
+    replays a run; `--requests N`, `--concurrency N`, `--out PATH` ('-': write nothing). Code: tests/faults/soak.py."""
+    session.install("-e", ".")
+    session.run("python", "tests/faults/soak.py", *session.posargs)

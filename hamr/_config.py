@@ -17,11 +17,14 @@ from urllib.parse import urlsplit
 
 from ._errors import ConfigError
 from ._presets import COMPATIBILITIES, OPENAI, PRESETS, Preset
+from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._types import ModelSpec
 
 ENV_CONFIG = "HAMR_CONFIG"
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
 MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
+DEFAULT_MAX_EVENT_BYTES = DEFAULT_MAX_EVENT_SIZE  # 8 MiB
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 # --------------------------------------------------------------------------------------------------------------
 # Header interpolation
@@ -105,6 +108,10 @@ class ProviderSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
     stream_idle_timeout: float = 300.0
+    #: the most one stream event (all its lines) may hold, and the most a plain response body may be: a hostile
+    #: or broken server cannot make hamr hold more
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     allow_insecure_http: bool = False
     source: str | None = None
     origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -318,6 +325,8 @@ _PROVIDER_KEYS = {
     "connect_timeout": float,
     "read_timeout": float,
     "stream_idle_timeout": float,
+    "max_event_bytes": int,
+    "max_response_bytes": int,
     "allow_insecure_http": bool,
 }
 _MODEL_KEYS = {
@@ -508,6 +517,8 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
         connect_timeout=pick("connect_timeout", None, 10.0),
         read_timeout=pick("read_timeout", None, 600.0),
         stream_idle_timeout=pick("stream_idle_timeout", None, 300.0),
+        max_event_bytes=pick("max_event_bytes", None, DEFAULT_MAX_EVENT_BYTES),
+        max_response_bytes=pick("max_response_bytes", None, DEFAULT_MAX_RESPONSE_BYTES),
         allow_insecure_http=pick("allow_insecure_http", None, False),
         source=path,
         origins=origins,

@@ -175,22 +175,29 @@ def _is_context_overflow(message: str, code: str | None, etype: str | None) -> b
     return bool(_CONTEXT_PATTERNS.search(message)) and not _NOT_CONTEXT.search(message)
 
 
+def _seconds(value: str, scale: float = 1.0) -> float | None:
+    """A wait given as a number (an infinite one too: ``max_retry_wait`` caps it); None for anything else, and for
+    a negative or NaN number."""
+    try:
+        seconds = float(value) / scale
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait from ``retry-after-ms``, ``retry-after`` (seconds or HTTP date); None when absent/garbled."""
+    """Seconds to wait from ``retry-after-ms``, ``retry-after`` (seconds or HTTP date); None when absent/garbled.
+    A garbled value (``soon``, a negative or NaN number, a header sent twice with its values joined) is ignored:
+    the next form is tried, else the caller's own backoff applies. A date in the past means no wait."""
     lowered = {k.lower(): v for k, v in headers.items()}
     ms = lowered.get("retry-after-ms")
-    if ms is not None:
-        try:
-            return max(float(ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
+    if ms is not None and (seconds := _seconds(ms, 1000.0)) is not None:
+        return seconds
     value = lowered.get("retry-after")
     if value is None:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    if (seconds := _seconds(value)) is not None:
+        return seconds
     import email.utils  # here: only an HTTP-date Retry-After needs it, and it costs `import hamr` a tenth
 
     try:

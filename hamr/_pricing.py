@@ -13,6 +13,7 @@ Display rule, every string ``str(spend)`` gives:
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, Inexact
 
@@ -79,9 +80,10 @@ def is_local(settings: ProviderSettings, model: str | None = None) -> bool:
 
 
 class Spend:
-    """What a client has spent this session."""
+    """What a client has spent this session. One client may serve many threads: ``add`` counts under a lock."""
 
     def __init__(self, *, local: bool = False) -> None:
+        self._lock = threading.Lock()
         self.local = local
         self.usd = Decimal(0)
         self.requests = 0
@@ -92,6 +94,10 @@ class Spend:
     def add(self, usage: Usage | None, price: Price | None) -> Decimal | None:
         """Count one response; returns its cost, or None when it cannot be priced. A provider-reported cost
         (``usage.cost``) wins over the computed one."""
+        with self._lock:
+            return self._add(usage, price)
+
+    def _add(self, usage: Usage | None, price: Price | None) -> Decimal | None:
         self.requests += 1
         if self.local or usage is None:
             if not self.local:

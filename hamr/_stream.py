@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from ._errors import StreamError
-from ._sse import SSEDecodeError, SSEDecoder, SSEEvent
+from ._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecodeError, SSEDecoder, SSEEvent
 from ._types import Completion, ReasoningBlock, StreamEvent, ToolCall, Usage
 
 _FINISH = {
@@ -356,8 +356,8 @@ class StreamDecoder:
     """Bytes in, neutral events out; the last event is ``done`` carrying the Completion. Any failure raises
     StreamError with ``partial`` set to what was received."""
 
-    def __init__(self, parser: EventParser) -> None:
-        self._sse = SSEDecoder()
+    def __init__(self, parser: EventParser, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self._sse = SSEDecoder(max_event_size)
         self._parser = parser
         self.completion: Completion | None = None
 

@@ -85,6 +85,8 @@ PROVIDER_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "connect_timeout": amounts,
     "read_timeout": amounts,
     "stream_idle_timeout": amounts,
+    "max_event_bytes": st.integers(0, 2**40),
+    "max_response_bytes": st.integers(0, 2**40),
     "allow_insecure_http": st.booleans(),
 }
 
@@ -297,6 +299,7 @@ WRONG_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "max_tokens_field": st.sampled_from(["max_output_tokens", "", 1]),
     "max_retries": st.sampled_from([-1, 1.5, "2", True]),
     "read_timeout": st.sampled_from([-1.0, "10s", False]),
+    "max_event_bytes": st.sampled_from([-1, 1.5, "8MB", True]),
 }
 # not a key of any table hamr reads (asked of hamr's own schema, so a key added there is never "unknown" here)
 unknown_keys = names(LOWER, LOWER + "_", 20).filter(
