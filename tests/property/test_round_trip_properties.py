@@ -7,12 +7,14 @@ provider half way, as ``hamr use`` allows). Each request is then checked against
 of its provider: Anthropic's Messages API (non-empty content, alternating roles, every ``tool_use`` answered by a
 ``tool_result`` in the next user turn, signed thinking before ``tool_use``), OpenAI's chat completions (every
 tool message answers a call of the assistant turn before it), DeepSeek's thinking mode (``reasoning_content`` on
-every tool-calling turn), and the JSON body encodes as UTF-8."""
+every tool-calling turn), Mistral's (nine-character ``a-zA-Z0-9`` tool-call ids, no user message right after a
+tool message), and the JSON body encodes as UTF-8."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -119,11 +121,15 @@ def _decode(parser: Any, body: str) -> Completion:
     return decoder.completion
 
 
-def conversation(completion: Completion) -> list[dict[str, Any]]:
-    """The turn after ``completion``: its message, a result for each of its tool calls, the user's next words."""
+def conversation(completion: Completion, *, agent_loop: bool = False) -> list[dict[str, Any]]:
+    """The turn after ``completion``: its message, a result for each of its tool calls, the user's next words —
+    or, in an agent loop, no user words after tool results (the results go straight back for the answer)."""
     history = [{"role": "user", "content": "question"}, completion.to_message()]
     history += [{"role": "tool", "tool_call_id": c.id, "content": "result"} for c in completion.tool_calls]
-    return [*json.loads(json.dumps(history)), {"role": "user", "content": "and then?"}]  # saved and loaded again
+    history = json.loads(json.dumps(history))  # saved and loaded again
+    if agent_loop and completion.tool_calls:
+        return history
+    return [*history, {"role": "user", "content": "and then?"}]
 
 
 # ---------------------------------------------------------------------------------------------------- rules
@@ -178,6 +184,17 @@ def deepseek_rules(body: dict[str, Any], completion: Completion) -> None:
             assert isinstance(message.get("reasoning_content"), str), "DeepSeek needs reasoning_content back"
 
 
+def mistral_rules(body: dict[str, Any], completion: Completion) -> None:
+    """Mistral: tool-call ids of exactly nine a-zA-Z0-9, the same for a call and its result; no user after tool."""
+    openai_rules(body, completion)
+    messages = body["messages"]
+    for before, after in itertools.pairwise(messages):
+        assert not (before["role"] == "tool" and after["role"] == "user"), "Mistral: no user message after a tool"
+    for message in messages:
+        ids = [c["id"] for c in message.get("tool_calls") or ()] + [message.get("tool_call_id") or "x" * 9]
+        assert all(re.fullmatch(r"[a-zA-Z0-9]{9}", i) for i in ids), f"Mistral tool-call ids: {ids}"
+
+
 Rules = Callable[[dict[str, Any], Completion], None]
 TARGETS: dict[str, tuple[Any, ProviderSettings, Rules]] = {
     "anthropic": (_anthropic, CONFIG.providers["anthropic"], anthropic_rules),
@@ -185,12 +202,14 @@ TARGETS: dict[str, tuple[Any, ProviderSettings, Rules]] = {
     "deepseek": (_openai, CONFIG.providers["deepseek"], deepseek_rules),
     "openrouter": (_openai, CONFIG.providers["openrouter"], openai_rules),
     "relay": (_openai, CONFIG.providers["relay"], openai_rules),
+    "mistral": (_openai, CONFIG.providers["mistral"], mistral_rules),
 }
 
 
 def check_everywhere(completion: Completion) -> None:
-    history = conversation(completion)
     for name, (protocol, provider, rules) in TARGETS.items():
+        # Mistral refuses user words right after tool results (a ValueError says so): its turn is an agent loop's
+        history = conversation(completion, agent_loop=name == "mistral")
         req = protocol.build_chat(provider, "m", history, env=ENV)
         json.dumps(req.json, ensure_ascii=False).encode("utf-8")
         try:
