@@ -67,6 +67,18 @@ def scan(path: Path) -> list[Finding]:
     return findings
 
 
+def scan_text(path: Path, secrets: Iterable[str] = ()) -> list[Finding]:
+    """Key-shaped strings, and any of ``secrets`` by value, in any file (a report, a log): what may not be uploaded."""
+    text = path.read_bytes().decode("utf-8", "replace")
+    findings = [
+        Finding(path, f"line {n}: key-shaped string {_mask(match.group())}")
+        for n, line in enumerate(text.splitlines(), 1)
+        for match in KEY_SHAPED.finditer(line)
+    ]
+    findings += [Finding(path, f"holds the value of a configured key ({_mask(s)})") for s in secrets if s in text]
+    return findings
+
+
 def _mask(secret: str) -> str:
     return secret[:6] + "…" if len(secret) > 6 else "…"
 

@@ -344,3 +344,15 @@ def test_drift_report_compares_every_provenance_field():
     ]
     assert "~ provenance.source: real recording -> constructed from the documented wire format" in kind
     assert cassette_reports.drift(old, old) == []
+
+
+def test_report_scan_finds_key_shapes_and_configured_key_values(tmp_path):
+    """`nox -s cassettes -- scan reports`: what the live workflow runs over its reports before uploading them."""
+    report = tmp_path / "smoke.json"
+    report.write_text('{"error": "401 for sk-ant-api03-abcdefghijklmnopqrstu", "raw": "xk-live-0123456789"}')
+    clean = tmp_path / "junit.xml"
+    clean.write_text("<testsuite tests='1'/>")
+    found = [str(f) for f in cassette_hygiene.scan_text(report, ["xk-live-0123456789"])]
+    assert len(found) == 2 and "sk-ant" in found[0] and "configured key" in found[1]
+    assert "abcdefghij" not in " ".join(found) and "0123456789" not in " ".join(found)  # masked in the report
+    assert cassette_hygiene.scan_text(clean, ["xk-live-0123456789"]) == []
