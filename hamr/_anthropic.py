@@ -6,12 +6,25 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
-from ._stream import Accumulator, normalize_finish, stream_json
+from ._stream import Accumulator, ensure_call_id, fix_surrogates, normalize_finish, settle_finish, stream_json
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
-from ._wire import clean_messages, load_json, stop_list, token_count, tool_arguments_dict, tool_choice_of
+from ._wire import (
+    JSONFormat,
+    clean_messages,
+    image_block,
+    load_json,
+    merge_extra,
+    response_format_of,
+    stop_list,
+    token_count,
+    tool_arguments_dict,
+    tool_choice_of,
+    tool_names,
+)
 
 DEFAULT_MAX_TOKENS = 4096
 
@@ -33,7 +46,7 @@ def build_chat(
     model: str,
     messages: Sequence[Mapping[str, Any]],
     *,
-    system: str | None = None,
+    system: str | Sequence[Mapping[str, Any]] | None = None,
     tools: Sequence[Mapping[str, Any]] | None = None,
     tool_choice: Any = None,
     parallel_tool_calls: bool | None = None,
@@ -42,56 +55,174 @@ def build_chat(
     top_p: float | None = None,
     stop: str | Sequence[str] | None = None,
     seed: int | None = None,
+    response_format: Mapping[str, Any] | None = None,
+    cache: bool = False,
+    extra_body: Mapping[str, Any] | None = None,
     stream: bool = False,
     stream_usage: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> HTTPRequest:
-    """The /v1/messages request: system prompts lifted to ``system``, tool calls and results as blocks, neutral
-    options in Anthropic's form (``tool_choice`` "required" is ``{"type": "any"}``, ``parallel_tool_calls=False``
-    is ``disable_parallel_tool_use``, ``stop`` is ``stop_sequences``)."""
+    """The /v1/messages request: system prompts lifted to ``system``, tool calls and results as blocks, OpenAI
+    image parts as ``image`` blocks, neutral options in Anthropic's form (``tool_choice`` "required" is
+    ``{"type": "any"}``, ``parallel_tool_calls=False`` is ``disable_parallel_tool_use``, ``stop`` is
+    ``stop_sequences``, ``cache`` places ``cache_control`` breakpoints). Empty turns are left out: Anthropic
+    rejects a message without content."""
     del stream_usage  # Anthropic always reports usage in message_start / message_delta
     if seed is not None:
         raise ValueError("seed is not supported by the anthropic-compatible protocol (the Messages API has no seed)")
     choice = tool_choice_of(tool_choice, tools)
-    systems = [system] if system else []
+    fmt = response_format_of(response_format)
+    systems: list[dict[str, Any]] = _system_blocks(system)
     converted: list[dict[str, Any]] = []
     for msg in clean_messages(messages):
         role = msg["role"]
         if role == "system":
-            systems.append(_text_of(msg.get("content")))
-            continue
-        if role == "tool":
-            block = {"type": "tool_result", "tool_use_id": msg["tool_call_id"], "content": msg.get("content") or ""}
+            systems += _system_blocks(msg.get("content"))
+        elif role == "tool":
+            block = {"type": "tool_result", "tool_use_id": msg["tool_call_id"]}
+            if msg.get("content"):
+                block["content"] = _user_blocks(msg["content"]) if isinstance(msg["content"], list) else msg["content"]
             if msg.get("is_error"):
                 block["is_error"] = True
             _append(converted, "user", [block])
         elif role == "assistant":
             _append(converted, "assistant", _assistant_blocks(msg))
         else:
-            content = msg.get("content")
-            _append(
-                converted, "user", content if isinstance(content, list) else [{"type": "text", "text": content or ""}]
-            )
+            _append(converted, "user", _user_blocks(msg.get("content")))
+    if not converted:
+        raise ValueError("no message with content to send: Anthropic needs at least one non-empty message")
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": max_tokens if max_tokens is not None else DEFAULT_MAX_TOKENS,
         "messages": [_simplify(m) for m in converted],
     }
     if systems:
-        body["system"] = "\n\n".join(s for s in systems if s)
-    if tools:
-        body["tools"] = [_anthropic_tool(t) for t in tools]
-        wire_choice = _tool_choice(choice, parallel_tool_calls)
-        if wire_choice is not None:
-            body["tool_choice"] = wire_choice
+        plain = all(set(b) == {"type", "text"} for b in systems)
+        body["system"] = "\n\n".join(b["text"] for b in systems) if plain else systems
+    wire_tools = [_anthropic_tool(t) for t in tools or ()]
+    wire_choice = _tool_choice(choice, parallel_tool_calls) if tools else None
+    json_tool: str | None = None
+    if fmt is not None:
+        if fmt.schema is not None and native_structured_output(settings):
+            body["output_config"] = {"format": {"type": "json_schema", "schema": fmt.schema}}
+        else:
+            wire_tools.append(_answer_tool(fmt, tools, tool_choice))
+            json_tool = fmt.name
+            wire_choice = {"type": "any"} if tools else {"type": "tool", "name": fmt.name}
+    if wire_tools:
+        body["tools"] = wire_tools
+    if wire_choice is not None:
+        body["tool_choice"] = wire_choice
     for field, value in (("temperature", temperature), ("top_p", top_p), ("stop_sequences", stop_list(stop))):
         if value is not None:
             body[field] = value
+    if cache:
+        _mark_cache(body)
     headers = _headers(settings, env)
     if stream:
         body["stream"] = True
         headers["accept"] = "text/event-stream"
-    return HTTPRequest("POST", _url(settings, "/v1/messages"), headers, body)
+    if extra_body:
+        merge_extra(body, extra_body)
+        _fit_thinking_budget(body, max_tokens is not None or "max_tokens" in extra_body)
+    return HTTPRequest("POST", _url(settings, "/v1/messages"), headers, body, json_tool=json_tool)
+
+
+def native_structured_output(settings: ProviderSettings) -> bool:
+    """Whether ``response_format`` with a schema goes out as Anthropic's ``output_config.format`` (Anthropic's own
+    API) rather than as a forced answer tool (any other anthropic-compatible server, which may lack it)."""
+    return urlsplit(settings.base_url).hostname == "api.anthropic.com"
+
+
+def _answer_tool(fmt: JSONFormat, tools: Sequence[Mapping[str, Any]] | None, tool_choice: Any) -> dict[str, Any]:
+    """The forced tool whose input is the answer, the way instructor and pydantic-ai's tool output mode do it."""
+    if tool_choice is not None:
+        raise ValueError(
+            "response_format and tool_choice cannot be combined on this anthropic-compatible server: the answer is "
+            "itself a forced tool call"
+        )
+    if fmt.name in tool_names(tools):
+        raise ValueError(f"response_format name {fmt.name!r} is also the name of one of tools: rename one")
+    schema = fmt.schema if fmt.schema is not None else {"type": "object"}
+    if schema.get("type") != "object":
+        raise ValueError("on an anthropic-compatible server without structured outputs, the schema must be an object")
+    return {"name": fmt.name, "description": "Give the final answer as this tool's input.", "input_schema": schema}
+
+
+def _fit_thinking_budget(body: dict[str, Any], max_tokens_given: bool) -> None:
+    """Anthropic requires ``thinking.budget_tokens < max_tokens``: the default ``max_tokens`` grows past the budget
+    (by the default, left for the answer); a ``max_tokens`` the caller chose that leaves no room is a ValueError."""
+    thinking = body.get("thinking")
+    budget = thinking.get("budget_tokens") if isinstance(thinking, Mapping) else None
+    if not isinstance(budget, int) or isinstance(budget, bool):
+        return
+    if not max_tokens_given:
+        body["max_tokens"] = budget + DEFAULT_MAX_TOKENS
+    elif body["max_tokens"] <= budget:
+        raise ValueError(
+            f"max_tokens ({body['max_tokens']}) must be greater than thinking.budget_tokens ({budget}): Anthropic "
+            "counts the thinking inside max_tokens"
+        )
+
+
+_EPHEMERAL = {"type": "ephemeral"}
+MAX_CACHE_BREAKPOINTS = 4  # Anthropic's limit per request
+
+
+def _mark_cache(body: dict[str, Any]) -> None:
+    """``cache=True``: ``cache_control`` on the last tool, the system prompt and the last user turn, in that order
+    (each caches everything before it), leaving out those already marked and stopping at Anthropic's limit of 4
+    breakpoints, hand-placed ones included."""
+    # every cache_control key, wherever the caller put one (inside a JSON string a quote is escaped: no false hit)
+    used = json.dumps(body).count('"cache_control"')
+    places: list[dict[str, Any]] = []
+    if body.get("tools"):
+        places.append(body["tools"][-1])
+    if body.get("system"):
+        if isinstance(body["system"], str):
+            body["system"] = [{"type": "text", "text": body["system"]}]
+        places.append(body["system"][-1])
+    users = [m for m in body["messages"] if m["role"] == "user"]
+    if users:
+        last = users[-1]
+        if isinstance(last["content"], str):
+            last["content"] = [{"type": "text", "text": last["content"]}]
+        places.append(last["content"][-1])
+    for place in places:
+        if used >= MAX_CACHE_BREAKPOINTS:
+            break
+        if "cache_control" not in place:
+            place["cache_control"] = dict(_EPHEMERAL)
+            used += 1
+
+
+def _system_blocks(content: Any) -> list[dict[str, Any]]:
+    """A system prompt (a string or text blocks, perhaps with ``cache_control``) as text blocks; empty ones go."""
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    blocks = []
+    for block in content or ():
+        if isinstance(block, Mapping) and block.get("text"):
+            blocks.append(dict(block))
+        elif not (isinstance(block, Mapping) and block.get("type") == "text"):
+            raise ValueError(f"a system prompt is a string or a list of text blocks, got {block!r}")
+    return blocks
+
+
+def _user_blocks(content: Any) -> list[dict[str, Any]]:
+    """User content as blocks: a string is one text block, OpenAI ``image_url`` parts become ``image`` blocks,
+    Anthropic-native blocks pass through unchanged; empty text goes."""
+    if not isinstance(content, list):
+        return [{"type": "text", "text": content}] if content else []
+    out = []
+    for part in content:
+        if not isinstance(part, Mapping):
+            raise ValueError(f"a content part must be a dict, got {part!r}")
+        if part.get("type") == "image_url":
+            out.append(image_block(part))
+        elif not (part.get("type") == "text" and not part.get("text")):
+            out.append(dict(part))
+    return out
 
 
 _TOOL_CHOICE = {"auto": "auto", "none": "none", "required": "any"}
@@ -114,14 +245,11 @@ def build_models(settings: ProviderSettings, env: Mapping[str, str] | None = Non
     return HTTPRequest("GET", _url(settings, "/v1/models") + "?limit=1000", headers)
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return content or ""
-
-
 def _append(out: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
-    """Anthropic wants user/assistant turns to alternate: consecutive same-role messages merge."""
+    """Anthropic wants user/assistant turns to alternate: consecutive same-role messages merge; a turn without
+    blocks is left out."""
+    if not blocks:
+        return
     if out and out[-1]["role"] == role:
         out[-1]["content"].extend(blocks)
     else:
@@ -145,7 +273,7 @@ def _assistant_blocks(msg: Mapping[str, Any]) -> list[dict[str, Any]]:
             blocks.append({"type": "thinking", "thinking": rb.text, "signature": rb.signature})
     content = msg.get("content")
     if isinstance(content, list):
-        blocks.extend(content)
+        blocks.extend(b for b in content if not (b.get("type") == "text" and not b.get("text")))
     elif content:
         blocks.append({"type": "text", "text": content})
     for call in msg.get("tool_calls") or ():
@@ -160,8 +288,8 @@ def _assistant_blocks(msg: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "input": tool_arguments_dict(call.get("arguments")),
             }
         )
-    if not blocks:
-        blocks.append({"type": "text", "text": ""})
+    if not any(b.get("type") not in ("thinking", "redacted_thinking") for b in blocks):
+        return []  # nothing said: left out (a turn of thinking alone is refused too)
     return blocks
 
 
@@ -171,8 +299,9 @@ def _anthropic_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
     if "input_schema" in tool:
         return dict(tool)
     out: dict[str, Any] = {"name": tool["name"], "input_schema": tool.get("parameters") or {"type": "object"}}
-    if tool.get("description"):
-        out["description"] = tool["description"]
+    for name in ("description", "cache_control"):
+        if tool.get(name):
+            out[name] = tool[name]
     return out
 
 
@@ -182,16 +311,26 @@ def parse_usage(data: Any) -> Usage | None:
     read = token_count(data.get("cache_read_input_tokens"))
     write = token_count(data.get("cache_creation_input_tokens"))
     details = data.get("output_tokens_details")
+    ttl = data.get("cache_creation")  # {"ephemeral_5m_input_tokens": n, "ephemeral_1h_input_tokens": m}
+    write_1h = min(token_count(ttl.get("ephemeral_1h_input_tokens")), write) if isinstance(ttl, dict) else 0
     return Usage(
         input_tokens=token_count(data.get("input_tokens")) + read + write,
         output_tokens=token_count(data.get("output_tokens")),
         cache_read_tokens=read,
         cache_write_tokens=write,
         reasoning_tokens=token_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
+        cache_write_1h_tokens=write_1h,
     )
 
 
-def parse_chat(provider: str, body: bytes) -> Completion:
+#: the content block types hamr reads; any other (server_tool_use, web_search_tool_result, mcp_tool_use, ...) is a
+#: block the provider ran itself, kept verbatim and never a client tool call
+_READ_BLOCKS = frozenset({"text", "thinking", "redacted_thinking", "tool_use"})
+
+
+def parse_chat(provider: str, body: bytes, *, json_tool: str | None = None) -> Completion:
+    """A Messages-API body as a Completion; a ``json_tool`` call (the answer tool of ``response_format``) is the
+    answer's text, not a tool call."""
     data = load_json(provider, body)
     if isinstance(data, dict) and (data.get("type") == "error" or (data.get("error") and "type" not in data)):
         raise error_from_response(provider, 200, {}, body)
@@ -206,10 +345,12 @@ def parse_chat(provider: str, body: bytes) -> Completion:
     reasoning: list[str] = []
     blocks: list[ReasoningBlock] = []
     calls: list[ToolCall] = []
+    kept: list[dict[str, Any]] = []  # text and server blocks in order, in case a server block needs them back
     for block in data["content"]:
         kind = block.get("type") if isinstance(block, dict) else None
         if kind == "text":
             text.append(block.get("text", ""))
+            kept.append(block)
         elif kind == "thinking":
             reasoning.append(block.get("thinking", ""))
             blocks.append(ReasoningBlock(block.get("thinking", ""), block.get("signature")))
@@ -218,18 +359,46 @@ def parse_chat(provider: str, body: bytes) -> Completion:
         elif kind == "tool_use":
             args = block.get("input")
             raw = json.dumps(args if args is not None else {}, ensure_ascii=False)
-            calls.append(ToolCall.from_raw(block.get("id", ""), block.get("name", ""), raw))
+            if json_tool is not None and block.get("name") == json_tool:
+                text.append(raw)
+            else:
+                calls.append(
+                    ToolCall.from_raw(ensure_call_id(block.get("id", ""), len(calls)), block.get("name", ""), raw)
+                )
+        elif isinstance(kind, str):
+            kept.append(block)
+    stop_reason = data.get("stop_reason")
     return Completion(
-        text="".join(text),
+        text=fix_surrogates("".join(text)),
         reasoning="".join(reasoning),
         tool_calls=tuple(calls),
-        finish_reason=normalize_finish(data.get("stop_reason")),
+        finish_reason=_finish(stop_reason, bool(calls), json_tool),
         usage=parse_usage(data.get("usage")),
         model=str(data.get("model") or ""),
         id=str(data.get("id") or ""),
         provider=provider,
         reasoning_blocks=tuple(blocks),
+        refusal=_refusal(stop_reason, data.get("stop_details"), "".join(text)),
+        stop_sequence=data.get("stop_sequence") if isinstance(data.get("stop_sequence"), str) else None,
+        content_blocks=tuple(kept) if any(b.get("type") not in _READ_BLOCKS for b in kept) else (),
     )
+
+
+def _finish(stop_reason: object, has_calls: bool, json_tool: str | None) -> str | None:
+    finish = settle_finish(normalize_finish(stop_reason), has_calls)
+    # the answer tool's call is the answer: the turn is over
+    return "stop" if finish == "tool_calls" and not has_calls and json_tool is not None else finish
+
+
+def _refusal(stop_reason: object, details: Any, text: str) -> str | None:
+    """For ``stop_reason: "refusal"``: the ``stop_details`` explanation, else the text, else the category."""
+    if stop_reason != "refusal":
+        return None
+    details = details if isinstance(details, dict) else {}
+    for candidate in (details.get("explanation"), text, details.get("category")):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return "refused (stop_reason: refusal)"
 
 
 def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
@@ -247,13 +416,21 @@ def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
 class StreamParser:
     """Named Messages-API events to neutral events; complete only at ``message_stop``."""
 
-    def __init__(self, provider: str, *, keep_text: bool = True) -> None:
+    def __init__(self, provider: str, *, keep_text: bool = True, json_tool: str | None = None) -> None:
         self.acc = Accumulator(provider, think_tags=False, keep_text=keep_text)
+        self._json_tool = json_tool
         self._kinds: dict[int, str] = {}
         self._thinking: dict[int, list[str]] = {}
         self._signatures: dict[int, str] = {}
         self._usage: dict[str, Any] = {}
         self._stopped = False
+        self._stop_reason: object = None
+        self._stop_details: Any = None
+        # content blocks in order, kept verbatim once a server block shows up: index -> block, or for a text
+        # block its (start, end) in the streamed text and its citations
+        self._kept: dict[int, dict[str, Any]] = {}
+        self._text_start: dict[int, int] = {}
+        self._server_input: dict[int, list[str]] = {}
 
     def feed(self, event: str, text: str) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -292,45 +469,91 @@ class StreamParser:
                 return events
             index = int(data.get("index", 0))
             if dtype == "input_json_delta":
-                acc.tool_fragment(index, None, None, delta.get("partial_json") or "", events)
+                self._input(index, delta.get("partial_json") or "", events)
             elif dtype == "thinking_delta":
-                if acc.keep_text:  # thinking text is kept only for the Completion's reasoning_blocks
-                    self._thinking.setdefault(index, []).append(delta.get("thinking") or "")
+                self._thinking.setdefault(index, []).append(delta.get("thinking") or "")
                 acc.add_reasoning(delta.get("thinking") or "", events)
             elif dtype == "signature_delta":
                 self._signatures[index] = self._signatures.get(index, "") + (delta.get("signature") or "")
+            elif dtype == "citations_delta" and index in self._kept:
+                self._kept[index].setdefault("citations", []).append(delta.get("citation"))
         elif kind == "message_start":
             message = data.get("message") or {}
             acc.id = str(message.get("id") or "")
             acc.model = str(message.get("model") or "")
             self._merge_usage(message.get("usage"), events)
         elif kind == "content_block_start":
-            index = int(data.get("index", 0))
-            block = data.get("content_block") or {}
-            self._kinds[index] = block.get("type", "")
-            if block.get("type") == "tool_use":
-                acc.tool_fragment(index, block.get("id"), block.get("name"), "", events)
-            elif block.get("type") == "text":
-                acc.add_text(block.get("text") or "", events)
-            elif block.get("type") == "thinking":
-                self._thinking[index] = [block.get("thinking") or ""]
-                acc.add_reasoning(block.get("thinking") or "", events)
-            elif block.get("type") == "redacted_thinking":
-                acc.blocks.append(ReasoningBlock("", redacted=block.get("data", "")))
+            self._start(int(data.get("index", 0)), data.get("content_block") or {}, events)
         elif kind == "content_block_stop":
-            index = int(data.get("index", 0))
-            if index in self._thinking:
-                acc.blocks.append(
-                    ReasoningBlock("".join(self._thinking.pop(index)), self._signatures.pop(index, None) or None)
-                )
+            self._stop(int(data.get("index", 0)))
         elif kind == "message_delta":
             delta = data.get("delta") or {}
             if delta.get("stop_reason"):
-                acc.finish_reason = normalize_finish(delta["stop_reason"])
+                acc.finish(normalize_finish(delta["stop_reason"]))
+                self._stop_reason = delta["stop_reason"]
+            if isinstance(delta.get("stop_sequence"), str):
+                acc.stop_sequence = delta["stop_sequence"]
+            if delta.get("stop_details") is not None:
+                self._stop_details = delta["stop_details"]
             self._merge_usage(data.get("usage"), events)
         elif kind == "message_stop":
             self._stopped = True
         return events
+
+    def _start(self, index: int, block: dict[str, Any], events: list[StreamEvent]) -> None:
+        acc = self.acc
+        btype = block.get("type", "")
+        self._kinds[index] = btype
+        if btype == "tool_use":
+            if self._json_tool is not None and block.get("name") == self._json_tool:
+                self._kinds[index] = "json"  # the answer tool: its input is the answer's text
+            else:
+                acc.tool_fragment(index, block.get("id"), block.get("name"), "", events)
+        elif btype == "text":
+            self._kept[index] = {k: v for k, v in block.items() if k != "text"}
+            self._text_start[index] = len(acc.text.join())
+            acc.add_text(block.get("text") or "", events)
+        elif btype == "thinking":
+            self._thinking[index] = [block.get("thinking") or ""]
+            acc.add_reasoning(block.get("thinking") or "", events)
+        elif btype == "redacted_thinking":
+            acc.blocks.append(ReasoningBlock("", redacted=block.get("data", "")))
+        else:  # a block the provider runs itself: kept verbatim, its streamed input joined at its stop
+            self._kept[index] = dict(block)
+            acc.content_blocks = self._content_blocks
+
+    def _input(self, index: int, fragment: str, events: list[StreamEvent]) -> None:
+        kind = self._kinds.get(index)
+        if kind == "json":
+            self.acc.add_text(fragment, events)
+        elif kind in ("tool_use", None):
+            self.acc.tool_fragment(index, None, None, fragment, events)
+        else:
+            self._server_input.setdefault(index, []).append(fragment)
+
+    def _stop(self, index: int) -> None:
+        if index in self._thinking:
+            self.acc.blocks.append(
+                ReasoningBlock("".join(self._thinking.pop(index)), self._signatures.pop(index, None) or None)
+            )
+        elif index in self._text_start:
+            self._kept[index]["_end"] = len(self.acc.text.join())
+        elif index in self._server_input:
+            raw = "".join(self._server_input.pop(index))
+            self._kept[index]["input"] = json.loads(raw) if raw.strip() else {}
+
+    def _content_blocks(self, text: str) -> tuple[dict[str, Any], ...]:
+        """The kept blocks in order, text blocks cut from the final text (none when the text was not kept)."""
+        out = []
+        for index in sorted(self._kept):
+            block = dict(self._kept[index])
+            if index in self._text_start:
+                end = block.pop("_end", len(text))
+                block["text"] = text[self._text_start[index] : end]
+                if not block["text"]:
+                    continue
+            out.append(block)
+        return tuple(out)
 
     def _merge_usage(self, usage: Any, events: list[StreamEvent]) -> None:
         if not isinstance(usage, dict):
@@ -345,3 +568,8 @@ class StreamParser:
             raise StreamError(
                 "stream ended before message_stop", partial=self.acc.snapshot(), provider=self.acc.provider
             )
+        acc = self.acc
+        acc.finish_reason = _finish(self._stop_reason, bool(acc.calls), self._json_tool)
+        refusal = _refusal(self._stop_reason, self._stop_details, acc.text.join())
+        if refusal is not None:
+            acc.refusal = [refusal]

@@ -1,8 +1,10 @@
-"""The `hamr` command: providers, models, use, chat, config check. Errors print one line and exit non-zero."""
+"""The `hamr` command: providers, models, use, chat, config check. Errors print one line and exit non-zero; a closed
+pipe (``hamr ... | head -1``) ends the command quietly."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -17,10 +19,28 @@ from ._presets import PRESETS
 EPILOG = """examples:
   hamr providers
   hamr models --provider relay
-  hamr use deepseek deepseek-chat
+  hamr use deepseek deepseek-flash
   hamr chat "Write a haiku about TOML"
   hamr config check
+
+config file: the first that is set wins:
+  --config PATH, then $HAMR_CONFIG, then $XDG_CONFIG_HOME/hamr/config.toml, then ~/.config/hamr/config.toml
+  (a missing default file means the presets alone, with relay active; a missing --config or $HAMR_CONFIG is an error)
+
+exit status: 0 done; 1 `config check` found a problem for the active provider; 2 an error (one line on stderr);
+  130 interrupted; 141 stdout was closed early (a pipe into `head`), reported by nothing but the status
 """
+CONFIG_CHECK_EPILOG = """exit status:
+  0  the active provider can send requests as configured
+  1  it cannot, or lacks a variable: its key or a header's environment variable is unset, or a request would be
+     refused (credentials over plain http:// to a host that is not loopback)
+  2  the config file cannot be used (invalid TOML, an unknown key, a wrong value; an explicit file that is missing)
+Problems of other providers are listed too but leave the status alone.
+
+example: hamr config check
+"""
+#: 128 + SIGPIPE: what a shell reports for a command whose output pipe was closed early
+EXIT_CLOSED_PIPE = 141
 
 
 def _key_status(p: ProviderSettings) -> str:
@@ -31,12 +51,22 @@ def _key_status(p: ProviderSettings) -> str:
     return "no key needed"
 
 
+def _usable_presets() -> list[str]:
+    """Presets that work without a table in the file (custom has no base_url of its own)."""
+    return [pid for pid, preset in PRESETS.items() if preset.base_url is not None]
+
+
 def cmd_providers(config: Config, args: argparse.Namespace) -> int:
     rows = []
     for pid, p in sorted(config.providers.items()):
         mark = "*" if pid == config.active.provider else " "
         state = "enabled" if p.enabled else "disabled"
         rows.append((f"{mark} {pid}", p.compatibility, state, _key_status(p), p.base_url))
+    for pid, preset in sorted(PRESETS.items()):
+        if pid not in config.providers:
+            hint = f'add [providers.{pid}] with base_url = "..." to use it'
+            rows.append((f"  {pid}", preset.compatibility, "needs base_url", "key optional", hint))
+    rows.sort(key=lambda r: r[0][2:])
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[4])
@@ -88,7 +118,7 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
         if not p.enabled:
             continue
         line = f"  {pid}: {p.base_url} [{p.compatibility}] base_url from {p.origins.get('base_url', 'preset')}"
-        missing = []
+        missing, refused = [], []
         if p.requires_key and not p.key():
             missing.append(p.api_key_env or "api_key")
         for name, template in p.headers.items():
@@ -97,10 +127,16 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
                     missing.append(f"{template} (header {name} will be omitted)")
             except HamrError as exc:
                 missing.append(str(exc))
+        refusal = p.plain_http_refusal()
+        if refusal:
+            refused.append(refusal.message)
         if missing:
             line += "; missing: " + ", ".join(missing)
-            if pid == config.active.provider:
-                problems += 1
+        if refused:
+            line += "; refused: " + "; ".join(refused)
+        # p.problems() is every check a request makes before it is sent: each one shows above as missing or refused
+        if (missing or p.problems()) and pid == config.active.provider:
+            problems += 1
         print(line)
         if pid == config.active.provider or "file" in p.origins.values():
             for row in _effective(p):
@@ -127,7 +163,7 @@ def _effective(p: ProviderSettings) -> list[str]:
     for f in dataclasses.fields(p):
         name, value = f.name, getattr(p, f.name)
         origin = p.origins.get(name, "default")
-        if name in ("id", "source", "origins"):
+        if name in ("id", "source", "origins", "table"):
             continue
         if name == "api_key":
             rows.append((name, "(set, hidden)" if value else "(not set)", origin))
@@ -155,7 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", help="config file (default: $HAMR_CONFIG or ~/.config/hamr/config.toml)")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file; wins over $HAMR_CONFIG, which wins over $XDG_CONFIG_HOME/hamr/config.toml "
+        "(default: ~/.config/hamr/config.toml)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -170,9 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "use",
         help="switch the active provider/model and save it",
-        epilog="example: hamr use anthropic claude-sonnet-4-5",
+        epilog="example: hamr use anthropic claude-sonnet-5-5",
     )
-    p.add_argument("provider", help=f"provider id, e.g. {', '.join(PRESETS)}")
+    p.add_argument(
+        "provider",
+        help=f"a preset ({', '.join(_usable_presets())}) or a provider of your config file; "
+        '`custom` once the file has [providers.custom] with base_url = "..."',
+    )
     p.add_argument("model", nargs="?", help="model id (default: the provider's default)")
     p.set_defaults(func=cmd_use)
 
@@ -189,7 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="inspect the config")
     csub = p.add_subparsers(dest="config_command", required=True)
     c = csub.add_parser(
-        "check", help="validate the config and list missing environment variables", epilog="example: hamr config check"
+        "check",
+        help="validate the config; list missing environment variables and what would refuse a request",
+        description="Validate the config file and list, per provider, missing environment variables and anything\n"
+        "that would refuse a request before it is sent; the active provider and every provider the file touches\n"
+        "also get each effective setting and where it came from (preset, file or default).",
+        epilog=CONFIG_CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.set_defaults(func=cmd_check)
     return parser
@@ -200,13 +251,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # `use` loads (or creates) the file itself, so a missing file is not an error there
         config = None if args.command == "use" else load_config(args.config)
-        return int(args.func(config, args))
+        status = int(args.func(config, args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's flush at exit
+        return status
+    except BrokenPipeError:
+        return _closed_pipe()
     except HamrError as exc:
-        print(f"hamr: error: {redact(str(exc))}", file=sys.stderr)
+        _say(f"hamr: error: {redact(str(exc))}")
         return 2
     except KeyboardInterrupt:
-        print("hamr: interrupted", file=sys.stderr)
+        _say("hamr: interrupted")
         return 130
+
+
+def _say(line: str) -> None:
+    """One line on stderr; a closed stderr is no reason for a traceback."""
+    with contextlib.suppress(BrokenPipeError):
+        print(line, file=sys.stderr)
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``hamr ... | head -1``): stop quietly. Whatever is still buffered for stdout goes to
+    /dev/null, so the interpreter's last flush does not raise again."""
+    with contextlib.suppress(OSError, ValueError):  # ValueError: a stdout without a file descriptor
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return EXIT_CLOSED_PIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,11 +3,15 @@ error mapping, parsing, spend). The two classes differ only where bytes move."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -18,8 +22,10 @@ from ._errors import (
     ConnectionError,
     ContextWindowExceededError,
     HamrError,
+    InsufficientCreditsError,
     InvalidResponseError,
     ProviderError,
+    RequestTooLargeError,
     StreamError,
     StreamTimeoutError,
     TimeoutError,
@@ -39,6 +45,18 @@ else:
     httpx = LazyModule("httpx")  # imported when the first client is made, not by `import hamr`
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+# final whatever x-should-retry says: the same request gets the same answer
+NEVER_RETRIED = (ContextWindowExceededError, RequestTooLargeError, InsufficientCreditsError)
+#: the HTTP status an error event stands for, by its error type, when it carries no numeric code
+EVENT_STATUSES = {
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "server_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+#: events that show the caller part of the answer: after one of them, a stream is never sent again
+ANSWER_EVENTS = frozenset({"text", "reasoning", "tool_call"})
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 8.0  # seconds: 0.5, 1, 2, 4, 8, 8, ... each with up to 50% jitter below
 
 E = TypeVar("E", bound=HamrError)
@@ -96,11 +114,9 @@ class _Core:
     def provider(self) -> str:
         return self.settings.id
 
-    def chat_request(
-        self, messages: Messages, stream: bool, extra_body: Mapping[str, Any] | None = None, **options: Any
-    ) -> HTTPRequest:
-        """The protocol's request; ``extra_body`` fields (provider-specific, e.g. Anthropic ``thinking``) are merged
-        into the JSON body last, so they may also override what hamr built."""
+    def chat_request(self, messages: Messages, stream: bool, **options: Any) -> HTTPRequest:
+        """The protocol's request from the caller's options (``extra_body`` fields, provider-specific, e.g.
+        Anthropic ``thinking``, are merged into the JSON body last, so they may also override what hamr built)."""
         if self.model is None:
             raise ConfigError(f"no model chosen for provider {self.provider!r}: pass model=..., or set [active] model")
         if stream and self.stream_options_rejected:
@@ -108,8 +124,6 @@ class _Core:
         req: HTTPRequest = self.protocol.build_chat(
             self.settings, self.model, messages, stream=stream, env=self.env, **options
         )
-        if extra_body:
-            req = HTTPRequest(req.method, req.url, req.headers, {**(req.json or {}), **extra_body})
         return req
 
     def without_stream_options(self, req: HTTPRequest, error: ProviderError) -> HTTPRequest | None:
@@ -122,7 +136,7 @@ class _Core:
         if not (tolerant and named and error.status in (400, 422) and "stream_options" in body):
             return None
         self.stream_options_rejected = True
-        return HTTPRequest(req.method, req.url, req.headers, {k: v for k, v in body.items() if k != "stream_options"})
+        return replace(req, json={k: v for k, v in body.items() if k != "stream_options"})
 
     def models_request(self) -> HTTPRequest:
         return self.protocol.build_models(self.settings, self.env)  # type: ignore[no-any-return]
@@ -172,9 +186,24 @@ class _Core:
             )
         )
 
-    def parse_chat(self, body: bytes) -> Completion:
+    def body(self, response: httpx.Response, *, cut: bool) -> _Body:
+        """A reader of ``response``'s body that holds at most ``max_response_bytes``: past that, ``cut`` keeps the
+        first part (an error page needs no more), else InvalidResponseError says so and nothing more is read. A
+        declared Content-Length over the limit is refused before reading."""
+        limit = self.settings.max_response_bytes
+
+        def too_large() -> InvalidResponseError:
+            message = f"response body larger than max_response_bytes ({limit:,} bytes): not read further"
+            return self.scrub(InvalidResponseError(message, provider=self.provider, status=response.status_code))
+
+        declared = response.headers.get("content-length", "")
+        if not cut and declared.isdigit() and int(declared) > limit:
+            raise too_large()
+        return _Body(limit, None if cut else too_large)
+
+    def parse_chat(self, body: bytes, req: HTTPRequest) -> Completion:
         try:
-            completion: Completion = self.protocol.parse_chat(self.provider, body)
+            completion: Completion = self.protocol.parse_chat(self.provider, body, json_tool=req.json_tool)
         except HamrError as exc:
             raise self.scrub(exc) from None
         self.record(completion)
@@ -183,8 +212,10 @@ class _Core:
     def record(self, completion: Completion) -> None:
         self.spend.add(completion.usage, price_for(self.settings, self.model))
 
-    def decoder(self, keep_text: bool = True) -> StreamDecoder:
-        return StreamDecoder(self.protocol.StreamParser(self.provider, keep_text=keep_text))
+    def decoder(self, keep_text: bool = True, req: HTTPRequest | None = None) -> StreamDecoder:
+        json_tool = req.json_tool if req is not None else None
+        parser = self.protocol.StreamParser(self.provider, keep_text=keep_text, json_tool=json_tool)
+        return StreamDecoder(parser, self.settings.max_event_bytes)
 
     def merge_models(self, body: bytes) -> list[ModelInfo]:
         """The server's list, with configured metadata laid over it; configured-only models appended."""
@@ -237,9 +268,14 @@ class _Core:
         once a 2xx response has started, nothing is ever sent again."""
         if error.status is None:
             retryable = isinstance(error, ConnectionError | TimeoutError)
+        elif isinstance(error, NEVER_RETRIED):
+            # the same bytes get the same answer: a prompt too long for the context window stays too long (llama.cpp
+            # once sent it as HTTP 500), an oversized body stays oversized, an empty balance stays empty
+            retryable = False
+        elif error.should_retry is not None:
+            retryable = error.should_retry  # the provider's x-should-retry header overrides the status
         else:
-            # a prompt too long for the context window stays too long (llama.cpp once sent it as HTTP 500)
-            retryable = error.status in RETRY_STATUSES and not isinstance(error, ContextWindowExceededError)
+            retryable = error.status in RETRY_STATUSES
         if not retryable or attempt > self.settings.max_retries:
             return None
         cap = self.settings.max_retry_wait
@@ -282,6 +318,57 @@ class _Core:
             )
         return self.scrub(decoder.broken(f"connection dropped mid-stream: {type(exc).__name__}: {exc}"))
 
+    def stream_closed(self, decoder: StreamDecoder) -> StreamError:
+        return self.scrub(decoder.broken("the client was closed while this stream was open"))
+
+    def retry_event_delay(self, attempt: int, error: StreamError) -> float | None:
+        """``retry_delay`` for a stream whose error event came before any text, reasoning or tool call was handed
+        out (nothing can repeat), as for the HTTP status the event stands for: its numeric ``code`` (OpenRouter)
+        or its type (Anthropic ``overloaded_error`` is 529). None when that status is final or there is none."""
+        code = error.code or ""
+        status = int(code) if code.isdigit() and 400 <= int(code) < 600 else EVENT_STATUSES.get(error.error_type or "")
+        if status is None:
+            return None
+        return self.retry_delay(attempt, ProviderError(error.message, provider=self.provider, status=status))
+
+
+class _Body:
+    """Body chunks gathered up to a limit; ``add`` says whether to read on (or raises the over-limit error)."""
+
+    __slots__ = ("chunks", "error", "room")
+
+    def __init__(self, limit: int, error: Callable[[], InvalidResponseError] | None) -> None:
+        self.chunks: list[bytes] = []
+        self.room = limit
+        self.error = error
+
+    def add(self, chunk: bytes) -> bool:
+        self.room -= len(chunk)
+        if self.room >= 0:
+            self.chunks.append(chunk)
+            return True
+        if self.error is not None:
+            raise self.error()
+        self.chunks.append(chunk[: len(chunk) + self.room])
+        return False
+
+    def bytes(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+_closing: set[Any] = set()  # tasks closing dropped async streams: the loop keeps only weak references to tasks
+
+
+def _close_later(response: httpx.Response) -> None:
+    import asyncio
+
+    try:
+        task = asyncio.get_running_loop().create_task(response.aclose())
+    except RuntimeError:
+        return  # no loop runs any more: nothing can close it now
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
 
 def _first(a: float | None, b: float | None) -> float | None:
     return a if a is not None else b
@@ -308,6 +395,24 @@ class _ClientBase:
     """What both clients show of themselves; everything they decide lives in ``_Core``."""
 
     _core: _Core
+    #: the streams with a response open, so that closing the client can end them
+    _streams: weakref.WeakSet[_StreamBase]
+    _streams_lock: threading.Lock
+
+    def _track(self, stream: _StreamBase, is_open: bool) -> None:
+        with self._streams_lock:
+            if is_open:
+                self._streams.add(stream)
+            else:
+                self._streams.discard(stream)
+
+    def _end_streams(self) -> None:
+        """Hang up every open stream: a read waiting in another thread or task returns at once, and the stream
+        ends with a StreamError."""
+        with self._streams_lock:
+            streams = list(self._streams)
+        for stream in streams:
+            stream._hang_up()
 
     @property
     def provider(self) -> str:
@@ -346,20 +451,23 @@ class Client(_ClientBase):
         self._own_http = http_client is None
         self._http = http_client if http_client is not None else httpx.Client()
         self._sleep: Callable[[float], None] = time.sleep
+        self._streams, self._streams_lock = weakref.WeakSet(), threading.Lock()
 
-    def _send(self, req: HTTPRequest, *, stream: bool = False) -> httpx.Response:
-        """Send with retries (``_Core.retry_delay`` decides); return a 2xx response, open when streaming and read
-        otherwise, or raise the mapped error. Once a 2xx response has started, nothing is sent again."""
+    def _send(self, req: HTTPRequest, *, stream: bool = False, tries: list[int] | None = None) -> httpx.Response:
+        """Send with retries (``_Core.retry_delay`` decides); return an open 2xx response, or raise the mapped
+        error. Once a 2xx response has started, nothing is sent again (but for a stream's error event that came
+        before any answer: the stream sends again, and ``tries`` counts its attempts on across calls)."""
         core = self._core
         timeout = core.stream_timeout if stream else core.timeout
-        attempt = 0
+        tries = [0] if tries is None else tries
         while True:
-            attempt += 1
+            tries[0] += 1
+            attempt = tries[0]
             try:
                 response = self._http.send(_to_httpx(self._http, req, timeout), stream=True)
                 if core.succeeded(response.status_code):
                     break
-                body = self._read(response)
+                body = self._read(response, cut=True)
                 error = core.error(response.status_code, response.headers, body)
             except httpx.TransportError as exc:
                 error = core.transport_error(exc, stream=stream)
@@ -367,19 +475,28 @@ class Client(_ClientBase):
             if delay is None:
                 raise error
             self._sleep(delay)
-        try:
-            if not stream:
-                self._read(response)
-            elif core.answered_json(response.headers):
-                raise core.json_instead_of_stream(response.headers, self._read(response))
-        except httpx.TransportError as exc:
-            raise core.transport_error(exc, stream=stream) from None
+        if stream and core.answered_json(response.headers):
+            try:
+                raise core.json_instead_of_stream(response.headers, self._read(response, cut=True))
+            except httpx.TransportError as exc:
+                raise core.transport_error(exc, stream=stream) from None
         return response
 
-    @staticmethod
-    def _read(response: httpx.Response) -> bytes:
+    def _fetch(self, req: HTTPRequest) -> bytes:
+        """A plain request's body, whole, after ``_send``'s retries."""
+        response = self._send(req)
         try:
-            return response.read()
+            return self._read(response)
+        except httpx.TransportError as exc:
+            raise self._core.transport_error(exc) from None
+
+    def _read(self, response: httpx.Response, *, cut: bool = False) -> bytes:
+        try:
+            body = self._core.body(response, cut=cut)
+            for chunk in response.iter_bytes():
+                if not body.add(chunk):
+                    break
+            return body.bytes()
         finally:
             response.close()
 
@@ -391,7 +508,7 @@ class Client(_ClientBase):
         self,
         messages: Messages,
         *,
-        system: str | None = None,
+        system: str | Sequence[Mapping[str, Any]] | None = None,
         tools: Tools = None,
         tool_choice: ToolChoice = None,
         parallel_tool_calls: bool | None = None,
@@ -400,6 +517,8 @@ class Client(_ClientBase):
         top_p: float | None = None,
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        cache: bool = False,
         extra_body: Mapping[str, Any] | None = None,
     ) -> Completion:
         """One request, the whole answer. The options are converted to each protocol's form (README, "Request
@@ -410,14 +529,14 @@ class Client(_ClientBase):
         OpenRouter; hamr parses whatever reasoning comes back either way."""
         options = _options(locals())
         self._ensure_model()
-        response = self._send(self._core.chat_request(messages, False, **options))
-        return self._core.parse_chat(response.content)
+        req = self._core.chat_request(messages, False, **options)
+        return self._core.parse_chat(self._fetch(req), req)
 
     def stream(
         self,
         messages: Messages,
         *,
-        system: str | None = None,
+        system: str | Sequence[Mapping[str, Any]] | None = None,
         tools: Tools = None,
         tool_choice: ToolChoice = None,
         parallel_tool_calls: bool | None = None,
@@ -426,6 +545,8 @@ class Client(_ClientBase):
         top_p: float | None = None,
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        cache: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         keep_text: bool = True,
     ) -> Stream:
@@ -438,10 +559,11 @@ class Client(_ClientBase):
         return Stream(self, messages, _options(locals()), keep_text=keep_text)
 
     def models(self) -> list[ModelInfo]:
-        response = self._send(self._core.models_request())
-        return self._core.merge_models(response.content)
+        return self._core.merge_models(self._fetch(self._core.models_request()))
 
     def close(self) -> None:
+        """Close the connections; a stream still open ends with a StreamError."""
+        self._end_streams()
         if self._own_http:
             self._http.close()
 
@@ -453,18 +575,55 @@ class Client(_ClientBase):
 
 
 class _StreamBase:
+    _response: httpx.Response | None = None
+
     def __init__(self, core: _Core, messages: Messages, options: dict[str, Any], keep_text: bool) -> None:
         self._core = core
         self._messages = messages
         self._options = options
         self._req: HTTPRequest | None = None
+        self._keep_text = keep_text
         self._decoder = core.decoder(keep_text)
         self._completion: Completion | None = None
+        self._tries = [0]  # attempts sent for this stream, shared by every send (see _send)
+        self._hung_up = False
+
+    def _hang_up(self) -> None:
+        """Shut the open response's socket down (any thread may call this): the read waiting on it returns at
+        once, and the stream ends with a StreamError saying the client was closed."""
+        self._hung_up = True
+        response = self._response
+        network = response.extensions.get("network_stream") if response is not None else None
+        sock = network.get_extra_info("socket") if network is not None else None
+        if sock is not None:
+            import socket  # only a client closed under an open stream needs it
+
+            with contextlib.suppress(OSError):  # closed already
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _failure(self, exc: Exception) -> HamrError:
+        """The error for a read that failed (an httpx error)."""
+        if self._hung_up:
+            return self._core.stream_closed(self._decoder)
+        if isinstance(exc, httpx.TransportError):
+            return self._core.stream_broken(self._decoder, exc)
+        raise exc
+
+    def _again(self, error: StreamError, answered: bool) -> float | None:
+        """Seconds to wait before sending the stream again after ``error``, or None to raise it: only an error event
+        that came before any answer event is sent again, as ``_Core.retry_event_delay`` says."""
+        if answered or self._hung_up or self._req is None:
+            return None
+        delay = self._core.retry_event_delay(self._tries[0], error)
+        if delay is not None:
+            self._decoder = self._core.decoder(self._keep_text, self._req)
+        return delay
 
     def _request(self) -> HTTPRequest:
-        """The request, built once (on entering the stream, when the model is known)."""
+        """The request, built once (on entering the stream, when the model is known), and its decoder."""
         if self._req is None:
             self._req = self._core.chat_request(self._messages, True, **self._options)
+            self._decoder = self._core.decoder(self._keep_text, self._req)
         return self._req
 
     @property
@@ -501,33 +660,65 @@ class Stream(_StreamBase):
             self._client._ensure_model()
             req = self._request()
             try:
-                self._response = self._client._send(req, stream=True)
+                self._open(req)
             except ProviderError as exc:
                 retry = self._core.without_stream_options(req, exc)
                 if retry is None:
                     raise
-                self._req = retry
-                self._response = self._client._send(retry, stream=True)
+                self._req, self._tries[0] = retry, 0
+                self._open(retry)
         return self
 
+    def _open(self, req: HTTPRequest) -> None:
+        self._response = self._client._send(req, stream=True, tries=self._tries)
+        self._client._track(self, True)
+
+    def _close(self) -> None:
+        if self._response is not None:
+            self._response.close()
+            self._client._track(self, False)
+
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self._close()
+
+    def __del__(self) -> None:
+        # a stream dropped without leaving its ``with`` block: its connection is closed, not left checked out (no
+        # lock taken here: the garbage collector may run this while the same thread holds it)
         if self._response is not None:
             self._response.close()
 
     def __iter__(self) -> Iterator[StreamEvent]:
         self.__enter__()
-        assert self._response is not None
-        try:
-            # the decoder raises a failure only after every event before it was handed over
-            reads = self._response.iter_raw() if _read_raw(self._response) else self._response.iter_bytes()
-            for chunk in reads:
-                yield from self._decoder.iter_feed(chunk)
-        except httpx.TransportError as exc:
-            raise self._core.stream_broken(self._decoder, exc) from None
-        except HamrError as exc:
-            raise self._core.scrub(exc) from None
-        finally:
-            self._response.close()
+        while True:
+            response = self._response
+            assert response is not None
+            answered, delay = False, None
+            try:
+                # the decoder raises a failure only after every event before it was handed over
+                reads = response.iter_raw() if _read_raw(response) else response.iter_bytes()
+                for chunk in reads:  # event by event until the first answer event, then read by read
+                    for event in self._decoder.iter_feed(chunk):
+                        answered = answered or event.type in ANSWER_EVENTS
+                        yield event
+                    if answered:
+                        break
+                for chunk in reads:
+                    yield from self._decoder.iter_feed(chunk)
+            except (httpx.TransportError, httpx.StreamError) as exc:
+                raise self._failure(exc) from None
+            except StreamError as exc:
+                delay = self._again(exc, answered)
+                if delay is None:
+                    raise self._core.scrub(exc) from None
+            except HamrError as exc:
+                raise self._core.scrub(exc) from None
+            finally:
+                self._close()
+            if delay is None:
+                break
+            self._client._sleep(delay)
+            assert self._req is not None
+            self._open(self._req)
         yield from self._finish()
 
     def text(self) -> str:
@@ -557,22 +748,24 @@ class AsyncClient(_ClientBase):
         self._core = _Core(config, provider, model, env)
         self._own_http = http_client is None
         self._http = http_client if http_client is not None else httpx.AsyncClient()
+        self._streams, self._streams_lock = weakref.WeakSet(), threading.Lock()
         import asyncio  # here, not at the top: asyncio costs a sync-only `import hamr` about a third of its time
 
         self._sleep: Callable[[float], Any] = asyncio.sleep
 
-    async def _send(self, req: HTTPRequest, *, stream: bool = False) -> httpx.Response:
+    async def _send(self, req: HTTPRequest, *, stream: bool = False, tries: list[int] | None = None) -> httpx.Response:
         """Client._send, awaiting: the same retries, the same errors."""
         core = self._core
         timeout = core.stream_timeout if stream else core.timeout
-        attempt = 0
+        tries = [0] if tries is None else tries
         while True:
-            attempt += 1
+            tries[0] += 1
+            attempt = tries[0]
             try:
                 response = await self._http.send(_to_httpx(self._http, req, timeout), stream=True)
                 if core.succeeded(response.status_code):
                     break
-                body = await self._read(response)
+                body = await self._read(response, cut=True)
                 error = core.error(response.status_code, response.headers, body)
             except httpx.TransportError as exc:
                 error = core.transport_error(exc, stream=stream)
@@ -580,19 +773,28 @@ class AsyncClient(_ClientBase):
             if delay is None:
                 raise error
             await self._sleep(delay)
-        try:
-            if not stream:
-                await self._read(response)
-            elif core.answered_json(response.headers):
-                raise core.json_instead_of_stream(response.headers, await self._read(response))
-        except httpx.TransportError as exc:
-            raise core.transport_error(exc, stream=stream) from None
+        if stream and core.answered_json(response.headers):
+            try:
+                raise core.json_instead_of_stream(response.headers, await self._read(response, cut=True))
+            except httpx.TransportError as exc:
+                raise core.transport_error(exc, stream=stream) from None
         return response
 
-    @staticmethod
-    async def _read(response: httpx.Response) -> bytes:
+    async def _fetch(self, req: HTTPRequest) -> bytes:
+        """Client._fetch, awaiting."""
+        response = await self._send(req)
         try:
-            return await response.aread()
+            return await self._read(response)
+        except httpx.TransportError as exc:
+            raise self._core.transport_error(exc) from None
+
+    async def _read(self, response: httpx.Response, *, cut: bool = False) -> bytes:
+        try:
+            body = self._core.body(response, cut=cut)
+            async for chunk in response.aiter_bytes():
+                if not body.add(chunk):
+                    break
+            return body.bytes()
         finally:
             await response.aclose()
 
@@ -604,7 +806,7 @@ class AsyncClient(_ClientBase):
         self,
         messages: Messages,
         *,
-        system: str | None = None,
+        system: str | Sequence[Mapping[str, Any]] | None = None,
         tools: Tools = None,
         tool_choice: ToolChoice = None,
         parallel_tool_calls: bool | None = None,
@@ -613,19 +815,21 @@ class AsyncClient(_ClientBase):
         top_p: float | None = None,
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        cache: bool = False,
         extra_body: Mapping[str, Any] | None = None,
     ) -> Completion:
         """``Client.chat``, awaited."""
         options = _options(locals())
         await self._ensure_model()
-        response = await self._send(self._core.chat_request(messages, False, **options))
-        return self._core.parse_chat(response.content)
+        req = self._core.chat_request(messages, False, **options)
+        return self._core.parse_chat(await self._fetch(req), req)
 
     def stream(
         self,
         messages: Messages,
         *,
-        system: str | None = None,
+        system: str | Sequence[Mapping[str, Any]] | None = None,
         tools: Tools = None,
         tool_choice: ToolChoice = None,
         parallel_tool_calls: bool | None = None,
@@ -634,6 +838,8 @@ class AsyncClient(_ClientBase):
         top_p: float | None = None,
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        cache: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         keep_text: bool = True,
     ) -> AsyncStream:
@@ -642,10 +848,11 @@ class AsyncClient(_ClientBase):
         return AsyncStream(self, messages, _options(locals()), keep_text=keep_text)
 
     async def models(self) -> list[ModelInfo]:
-        response = await self._send(self._core.models_request())
-        return self._core.merge_models(response.content)
+        return self._core.merge_models(await self._fetch(self._core.models_request()))
 
     async def aclose(self) -> None:
+        """Close the connections; a stream still open ends with a StreamError."""
+        self._end_streams()
         if self._own_http:
             await self._http.aclose()
 
@@ -676,35 +883,67 @@ class AsyncStream(_StreamBase):
             await self._client._ensure_model()
             req = self._request()
             try:
-                self._response = await self._client._send(req, stream=True)
+                await self._open(req)
             except ProviderError as exc:
                 retry = self._core.without_stream_options(req, exc)
                 if retry is None:
                     raise
-                self._req = retry
-                self._response = await self._client._send(retry, stream=True)
+                self._req, self._tries[0] = retry, 0
+                await self._open(retry)
         return self
+
+    async def _open(self, req: HTTPRequest) -> None:
+        self._response = await self._client._send(req, stream=True, tries=self._tries)
+        self._client._track(self, True)
+
+    async def _close(self) -> None:
+        if self._response is not None:
+            await self._response.aclose()
+            self._client._track(self, False)
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._response is not None:
-            await self._response.aclose()
+        await self._close()
+
+    def __del__(self) -> None:
+        # dropped without leaving its ``async with`` block: closing needs the event loop, so it is scheduled there
+        response = self._response
+        if response is not None and not response.is_closed:
+            _close_later(response)
 
     async def __aiter__(self) -> AsyncIterator[StreamEvent]:
         await self.__aenter__()
-        assert self._response is not None
-        try:
-            reads = self._response.aiter_raw() if _read_raw(self._response) else self._response.aiter_bytes()
-            async for chunk in reads:
-                for event in self._decoder.iter_feed(chunk):
-                    yield event
-        except httpx.TransportError as exc:
-            raise self._core.stream_broken(self._decoder, exc) from None
-        except HamrError as exc:
-            raise self._core.scrub(exc) from None
-        finally:
-            await self._response.aclose()
+        while True:
+            response = self._response
+            assert response is not None
+            answered, delay = False, None
+            try:
+                reads = response.aiter_raw() if _read_raw(response) else response.aiter_bytes()
+                async for chunk in reads:  # as Stream.__iter__ does
+                    for event in self._decoder.iter_feed(chunk):
+                        answered = answered or event.type in ANSWER_EVENTS
+                        yield event
+                    if answered:
+                        break
+                async for chunk in reads:
+                    for event in self._decoder.iter_feed(chunk):
+                        yield event
+            except (httpx.TransportError, httpx.StreamError) as exc:
+                raise self._failure(exc) from None
+            except StreamError as exc:
+                delay = self._again(exc, answered)
+                if delay is None:
+                    raise self._core.scrub(exc) from None
+            except HamrError as exc:
+                raise self._core.scrub(exc) from None
+            finally:
+                await self._close()
+            if delay is None:
+                break
+            await self._client._sleep(delay)
+            assert self._req is not None
+            await self._open(self._req)
         for event in self._finish():
             yield event
 

@@ -17,10 +17,14 @@ from urllib.parse import urlsplit
 
 from ._errors import ConfigError
 from ._presets import COMPATIBILITIES, OPENAI, PRESETS, Preset
+from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._types import ModelSpec
 
 ENV_CONFIG = "HAMR_CONFIG"
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
+MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
+DEFAULT_MAX_EVENT_BYTES = DEFAULT_MAX_EVENT_SIZE  # 8 MiB
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 # --------------------------------------------------------------------------------------------------------------
 # Header interpolation
@@ -91,18 +95,28 @@ class ProviderSettings:
     output_price_per_1m_tokens: float | None = None
     cache_read_price_per_1m_tokens: float | None = None
     cache_write_price_per_1m_tokens: float | None = None
+    #: Anthropic's 1-hour cache writes (``Usage.cache_write_1h_tokens``); unset, they cost the 5-minute write price
+    cache_write_1h_price_per_1m_tokens: float | None = None
     stream_usage: bool = True
     local: bool = False
     requires_key: bool = False
     anthropic_version: str = DEFAULT_ANTHROPIC_VERSION
+    #: the openai-compatible request field for the output limit; None: ``max_completion_tokens`` on OpenAI's own host
+    max_tokens_field: str | None = None
     max_retries: int = 2
     max_retry_wait: float = 60.0
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
     stream_idle_timeout: float = 300.0
+    #: the most one stream event (all its lines) may hold, and the most a plain response body may be: a hostile
+    #: or broken server cannot make hamr hold more
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     allow_insecure_http: bool = False
     source: str | None = None
     origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    #: the file's table for this provider (``providers.<id>``, or ``provider`` in a legacy file), for error key paths
+    table: str | None = field(default=None, repr=False, compare=False)
 
     def key(self, env: Mapping[str, str] | None = None) -> str | None:
         """The API key: from ``api_key_env`` when that variable is set, else ``api_key`` from the file."""
@@ -116,7 +130,7 @@ class ProviderSettings:
         env = os.environ if env is None else env
         out: dict[str, str] = {}
         for name, template in self.headers.items():
-            value = interpolate(template, env, where=f"providers.{self.id}.headers.{name}", path=self.source)
+            value = interpolate(template, env, where=self._key_path(f"headers.{name}"), path=self.source)
             if value is not None:
                 out[name] = value
         return out
@@ -148,26 +162,15 @@ class ProviderSettings:
         """
         env = os.environ if env is None else env
         if self.requires_key and not any(auth.values()):
-            var = self.api_key_env or "api_key"
-            raise ConfigError(
-                f"provider {self.id!r} needs an API key: set the environment variable {var}",
-                path=self.source,
-                key=f"providers.{self.id}.api_key_env",
-            )
+            raise self._missing_key()
         custom = self.resolve_headers(env)
         has_secret = (
             any(auth.values())
             or bool(self.secret_values(env))
             or any(name.lower() in _CREDENTIAL_HEADERS for name in custom)
         )
-        insecure = urlsplit(self.base_url).scheme == "http" and not self.is_loopback
-        if has_secret and insecure and not self.allow_insecure_http:
-            raise ConfigError(
-                f"refusing to send credentials for {self.id!r} over plain http:// to {self.base_url}: use "
-                f"https://, or set allow_insecure_http = true for this provider if the network is trusted",
-                path=self.source,
-                key=f"providers.{self.id}.base_url",
-            )
+        if has_secret and self._plain_http_refused:
+            raise self._insecure()
         headers = {"content-type": "application/json"}
         headers.update({k: v for k, v in auth.items() if v})
         headers.update(extra or {})
@@ -175,6 +178,72 @@ class ProviderSettings:
         headers = {k: v for k, v in headers.items() if k.lower() not in lowered}
         headers.update(custom)
         return headers
+
+    def problems(self, env: Mapping[str, str] | None = None) -> list[ConfigError]:
+        """Every reason a request would be refused before anything is sent, as the ConfigError it would raise: a
+        missing key, a required header variable that is unset, a header that would carry a line break, and
+        credentials bound for plain http:// to a host that is not loopback. The last is reported even while the
+        key (or a required variable) is still unset: setting it would only trade one refusal for the other."""
+        env = os.environ if env is None else env
+        found: list[ConfigError] = []
+        if self.requires_key and not self.key(env):
+            found.append(self._missing_key())
+        for name, template in self.headers.items():
+            try:
+                interpolate(template, env, where=self._key_path(f"headers.{name}"), path=self.source)
+            except ConfigError as exc:
+                found.append(exc)
+        refusal = self.plain_http_refusal(env)
+        return [*found, refusal] if refusal else found
+
+    def plain_http_refusal(self, env: Mapping[str, str] | None = None) -> ConfigError | None:
+        """The refusal a request meets, now or once its key and required variables are set, for sending credentials
+        over plain http:// to a host that is not loopback without ``allow_insecure_http``; None when it is fine."""
+        if not self._plain_http_refused:
+            return None
+        env = os.environ if env is None else env
+        credentials = self.requires_key or bool(self.key(env)) or bool(self.secret_values(env))
+        for name, template in self.headers.items():
+            try:
+                value = interpolate(template, env)
+            except ConfigError:
+                credentials = True  # the variable it requires will carry a value from the environment
+                continue
+            if value is not None and name.lower() in _CREDENTIAL_HEADERS:
+                credentials = True
+        return self._insecure() if credentials else None
+
+    def _key_path(self, name: str) -> str:
+        return f"{self.table or f'providers.{self.id}'}.{name}"
+
+    def _missing_key(self) -> ConfigError:
+        """The error for a required key that is not set, naming where the requirement comes from: the preset
+        (nothing in the file to point at) or the file's key."""
+        if self.api_key_env is None:
+            return ConfigError(
+                f"provider {self.id!r} needs an API key: add api_key_env (or api_key) to its table",
+                path=self.source,
+                key=self._key_path("requires_key"),
+            )
+        message = f"provider {self.id!r} needs an API key: set the environment variable {self.api_key_env}"
+        if self.origins.get("api_key_env", "file") == "preset":
+            return ConfigError(
+                f"{message} (named by the {self.id} preset; api_key_env under [providers.{self.id}] changes it)"
+            )
+        return ConfigError(message, path=self.source, key=self._key_path("api_key_env"))
+
+    @property
+    def _plain_http_refused(self) -> bool:
+        insecure = urlsplit(self.base_url).scheme == "http" and not self.is_loopback
+        return insecure and not self.allow_insecure_http
+
+    def _insecure(self) -> ConfigError:
+        return ConfigError(
+            f"refusing to send credentials for {self.id!r} over plain http:// to {self.base_url}: use "
+            f"https://, or set allow_insecure_http = true for this provider if the network is trusted",
+            path=self.source,
+            key=self._key_path("base_url"),
+        )
 
     def model_spec(self, model: str | None) -> ModelSpec | None:
         return next((m for m in self.models if m.id == model), None)
@@ -204,7 +273,17 @@ class Config:
         try:
             return self.providers[pid]
         except KeyError:
+            if pid in PRESETS:  # a preset without a base_url (custom) exists only once the file gives it one
+                raise ConfigError(_needs_a_table(pid), path=str(self.path) if self.path else None) from None
             raise ConfigError(f"unknown provider {pid!r}{_did_you_mean(pid, self.providers)}") from None
+
+
+def _needs_a_table(pid: str) -> str:
+    """What to add to the file to use the preset ``pid``, which has no base_url of its own."""
+    return (
+        f'provider {pid!r} needs a base_url: add [providers.{pid}] with base_url = "..." (your server\'s URL, '
+        f'e.g. "http://127.0.0.1:8080/v1") to the config file'
+    )
 
 
 @functools.lru_cache(maxsize=64)  # asked before every request; a pure function of the URL
@@ -235,15 +314,19 @@ _PROVIDER_KEYS = {
     "output_price_per_1m_tokens": float,
     "cache_read_price_per_1m_tokens": float,
     "cache_write_price_per_1m_tokens": float,
+    "cache_write_1h_price_per_1m_tokens": float,
     "stream_usage": bool,
     "local": bool,
     "requires_key": bool,
     "anthropic_version": str,
+    "max_tokens_field": str,
     "max_retries": int,
     "max_retry_wait": float,
     "connect_timeout": float,
     "read_timeout": float,
     "stream_idle_timeout": float,
+    "max_event_bytes": int,
+    "max_response_bytes": int,
     "allow_insecure_http": bool,
 }
 _MODEL_KEYS = {
@@ -344,12 +427,16 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
         )
     base_url = pick("base_url", preset.base_url)
     if base_url is None:
-        raise ConfigError(
-            f"provider {pid!r} needs a base_url (it is not a built-in preset"
-            f"{_did_you_mean(pid, PRESETS) if pid not in PRESETS else ''})",
-            path=path,
-            key=f"{where}.base_url",
-        )
+        if where == "provider":
+            reason = (
+                "a legacy [provider] without a name is the custom provider and needs a base_url; for a preset's "
+                'own server add its name (e.g. name = "anthropic")'
+            )
+        elif pid in PRESETS:
+            reason = f"provider {pid!r} needs a base_url (the {pid} preset has none: it is your server's URL)"
+        else:
+            reason = f"provider {pid!r} needs a base_url (it is not a built-in preset{_did_you_mean(pid, PRESETS)})"
+        raise ConfigError(reason, path=path, key=f"{where}.base_url")
     base_url = _check_base_url(base_url, f"{where}.base_url", path)
 
     headers = dict(preset.headers)
@@ -393,6 +480,12 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
             path=path,
             key=f"{where}.api_key_env",
         )
+    if data.get("max_tokens_field", MAX_TOKENS_FIELDS[0]) not in MAX_TOKENS_FIELDS:
+        raise ConfigError(
+            f"max_tokens_field must be 'max_tokens' or 'max_completion_tokens', got {data['max_tokens_field']!r}",
+            path=path,
+            key=f"{where}.max_tokens_field",
+        )
     requires_key = pick("requires_key", preset.requires_key)
     if "api_key_env" in data and "requires_key" not in data:
         # a key variable named in the file is meant to be used: its absence is an error, not an anonymous request
@@ -409,20 +502,27 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
         default_model=pick("default_model", preset.default_model),
         input_price_per_1m_tokens=pick("input_price_per_1m_tokens", preset.input_price_per_1m_tokens),
         output_price_per_1m_tokens=pick("output_price_per_1m_tokens", preset.output_price_per_1m_tokens),
-        cache_read_price_per_1m_tokens=pick("cache_read_price_per_1m_tokens", None),
-        cache_write_price_per_1m_tokens=pick("cache_write_price_per_1m_tokens", None),
+        cache_read_price_per_1m_tokens=pick("cache_read_price_per_1m_tokens", preset.cache_read_price_per_1m_tokens),
+        cache_write_price_per_1m_tokens=pick("cache_write_price_per_1m_tokens", preset.cache_write_price_per_1m_tokens),
+        cache_write_1h_price_per_1m_tokens=pick(
+            "cache_write_1h_price_per_1m_tokens", preset.cache_write_1h_price_per_1m_tokens
+        ),
         stream_usage=pick("stream_usage", preset.stream_usage, True),
         local=pick("local", preset.local or None, False),
         requires_key=requires_key,
         anthropic_version=pick("anthropic_version", None, DEFAULT_ANTHROPIC_VERSION),
+        max_tokens_field=pick("max_tokens_field", None),
         max_retries=pick("max_retries", None, 2),
         max_retry_wait=pick("max_retry_wait", None, 60.0),
         connect_timeout=pick("connect_timeout", None, 10.0),
         read_timeout=pick("read_timeout", None, 600.0),
         stream_idle_timeout=pick("stream_idle_timeout", None, 300.0),
+        max_event_bytes=pick("max_event_bytes", None, DEFAULT_MAX_EVENT_BYTES),
+        max_response_bytes=pick("max_response_bytes", None, DEFAULT_MAX_RESPONSE_BYTES),
         allow_insecure_http=pick("allow_insecure_http", None, False),
         source=path,
         origins=origins,
+        table=where,
     )
     if "api_key" in data:
         origins["api_key"] = "file"
@@ -430,14 +530,17 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
 
 
 def config_path(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """Explicit path, then $HAMR_CONFIG, then $XDG_CONFIG_HOME/hamr/config.toml (~/.config/hamr/config.toml)."""
+    """The first that is given wins: the explicit path (``--config``), then $HAMR_CONFIG, then
+    $XDG_CONFIG_HOME/hamr/config.toml, then ~/.config/hamr/config.toml. As the XDG spec says, an empty or relative
+    $XDG_CONFIG_HOME is ignored."""
     env = os.environ if env is None else env
     if path is not None:
         return Path(path)
     if env.get(ENV_CONFIG):
         return Path(env[ENV_CONFIG])
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "hamr" / "config.toml"
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".config"
+    return base / "hamr" / "config.toml"
 
 
 def _read_document(file: Path) -> dict[str, Any]:
@@ -482,7 +585,9 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> Config:
             raise ConfigError(
                 f"unknown provider type {kind!r}{_did_you_mean(kind, _LEGACY_TYPES)}", path=path, key="provider.type"
             )
-        pid = extra.get("name") or ("anthropic" if kind and _LEGACY_TYPES[kind] != OPENAI else "custom")
+        # no name is the custom provider whatever the type: a legacy file without a name points at its own server
+        # (often a local proxy), never at a preset's hosted API with the preset's key and prices
+        pid = extra.get("name") or "custom"
         rest = {k: v for k, v in raw.items() if k not in _LEGACY_EXTRA}
         if kind is not None:
             rest.setdefault("compatibility", _LEGACY_TYPES[kind])
@@ -512,9 +617,9 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> Config:
     if active_provider is None:
         active_provider = "relay"
     if active_provider not in providers:
+        if active_provider in PRESETS:
+            raise ConfigError(f"active {_needs_a_table(active_provider)}", path=path, key="active.provider")
         hint = _did_you_mean(active_provider, providers)
-        if active_provider == "custom":
-            hint = "; add [providers.custom] with a base_url"
         raise ConfigError(
             f"active provider {active_provider!r} is not configured{hint}", path=path, key="active.provider"
         )
@@ -548,24 +653,47 @@ def load_config(path: str | os.PathLike[str] | None = None, *, env: Mapping[str,
 
 @contextlib.contextmanager
 def _locked(file: Path) -> Iterator[None]:
-    """An exclusive lock beside the file (beside a symlink's target), so concurrent writers never interleave."""
+    """An exclusive lock on ``<config>.lock`` beside the file (beside a symlink's target), so concurrent writers
+    never interleave; the lock file is removed again when the lock is released.
+
+    Removing it keeps mutual exclusion only because of two rules. The holder removes the file *before* it lets go
+    of the lock. And a writer that got the lock checks that the path still names the file it locked: if not, it
+    waited on a file its predecessor removed, and a newcomer may already hold a fresh file's lock, so it starts
+    over. Without the check, both would hold "the" lock at once."""
     file = Path(os.path.realpath(file))
     lock_path = file.with_name(file.name + ".lock")
     file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
+        import fcntl
+    except ImportError:  # pragma: no cover - non-POSIX: atomic rename still protects readers
+        yield
+        return
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            import fcntl
-        except ImportError:  # pragma: no cover - non-POSIX: atomic rename still protects readers
-            yield
-            return
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _names(lock_path, fd):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
         os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock_path)
+        os.close(fd)  # releases the lock, after the file is gone
+
+
+def _names(path: Path, fd: int) -> bool:
+    """Whether ``path`` is (still) the file open as ``fd``."""
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino)
 
 
 def atomic_write(file: Path, text: str) -> None:
@@ -623,6 +751,9 @@ def use(
 
     env = os.environ if env is None else env
     file = config_path(path, env)
+    if not file.exists():
+        # nothing to lock yet: refuse an unusable provider before creating the directory or the lock file
+        parse_config({}, str(file)).provider(provider)
     with _locked(file):
         text = file.read_text(encoding="utf-8") if file.exists() else ""
         current = parse_config(_read_document(file), str(file)) if text else parse_config({}, str(file))

@@ -55,6 +55,7 @@ class ProviderError(HamrError):
         body: str = "",
         code: str | None = None,
         error_type: str | None = None,
+        should_retry: bool | None = None,
     ) -> None:
         self.provider = provider
         self.status = status
@@ -63,6 +64,8 @@ class ProviderError(HamrError):
         self.body = body
         self.code = code
         self.error_type = error_type
+        #: what the response's ``x-should-retry`` header said (True/False), None when it was absent or garbled
+        self.should_retry = should_retry
         self.message = message
         prefix = f"{provider}: " + (f"HTTP {status}: " if status else "")
         super().__init__(prefix + message)
@@ -85,6 +88,16 @@ class BadRequestError(ProviderError):
 
 class ContextWindowExceededError(BadRequestError):
     """The prompt (plus ``max_tokens``) is longer than the model's context window."""
+
+
+class RequestTooLargeError(BadRequestError):
+    """413 (Anthropic ``request_too_large``): the request body has more bytes than the endpoint accepts (an image or
+    PDF too big, say). Not a context-window overflow: trimming old turns rarely helps; never retried."""
+
+
+class InsufficientCreditsError(ProviderError):
+    """402 (Anthropic ``billing_error``, OpenRouter "Insufficient credits", DeepSeek "Insufficient Balance"), or
+    Anthropic's 400 "credit balance is too low": the account cannot pay for the request. Never retried."""
 
 
 class ServerError(ProviderError):
@@ -148,28 +161,43 @@ _CONTEXT_TYPES = frozenset({"exceed_context_size_error"})  # llama.cpp, sent wit
 _NOT_CONTEXT = re.compile(r"rate limit|per minute|\(TPM\)|throttl|quota|please wait", re.IGNORECASE)
 
 
+# Bodies seen in the wild (messages of the 402/400 bodies these providers document or their users report); the
+# request-size pattern keeps "Request exceeds the maximum allowed number of bytes" away from _CONTEXT_PATTERNS.
+_CREDIT_PATTERNS = re.compile(r"insufficient (?:credits|balance)|credit balance is too low", re.IGNORECASE)
+_TOO_LARGE_PATTERNS = re.compile(
+    r"maximum allowed number of bytes|request entity too large|payload too large", re.IGNORECASE
+)
+
+
 def _is_context_overflow(message: str, code: str | None, etype: str | None) -> bool:
     if code in _CONTEXT_CODES or etype in _CONTEXT_TYPES:
         return True
     return bool(_CONTEXT_PATTERNS.search(message)) and not _NOT_CONTEXT.search(message)
 
 
+def _seconds(value: str, scale: float = 1.0) -> float | None:
+    """A wait given as a number (an infinite one too: ``max_retry_wait`` caps it); None for anything else, and for
+    a negative or NaN number."""
+    try:
+        seconds = float(value) / scale
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait from ``retry-after-ms``, ``retry-after`` (seconds or HTTP date); None when absent/garbled."""
+    """Seconds to wait from ``retry-after-ms``, ``retry-after`` (seconds or HTTP date); None when absent/garbled.
+    A garbled value (``soon``, a negative or NaN number, a header sent twice with its values joined) is ignored:
+    the next form is tried, else the caller's own backoff applies. A date in the past means no wait."""
     lowered = {k.lower(): v for k, v in headers.items()}
     ms = lowered.get("retry-after-ms")
-    if ms is not None:
-        try:
-            return max(float(ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
+    if ms is not None and (seconds := _seconds(ms, 1000.0)) is not None:
+        return seconds
     value = lowered.get("retry-after")
     if value is None:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    if (seconds := _seconds(value)) is not None:
+        return seconds
     import email.utils  # here: only an HTTP-date Retry-After needs it, and it costs `import hamr` a tenth
 
     try:
@@ -222,7 +250,16 @@ _TYPE_CLASSES: dict[str, type[ProviderError]] = {
     "server_error": ServerError,
     "invalid_request_error": BadRequestError,
     "not_found_error": BadRequestError,
+    "request_too_large": RequestTooLargeError,
+    "billing_error": InsufficientCreditsError,
 }
+
+
+def should_retry_header(headers: Mapping[str, str]) -> bool | None:
+    """The ``x-should-retry`` response header (sent by OpenAI and Anthropic) as True/False; None when absent or
+    neither ``true`` nor ``false``."""
+    value = next((v for k, v in headers.items() if k.lower() == "x-should-retry"), None)
+    return {"true": True, "false": False}.get((value or "").strip().lower())
 
 
 def error_from_response(
@@ -244,13 +281,32 @@ def error_from_response(
         cls = AuthenticationError
     elif status == 429:
         cls = RateLimitError
-    elif status in (400, 404, 409, 413, 422):
+    elif status == 402:
+        cls = InsufficientCreditsError
+    elif status == 413:
+        # a body-size limit, unless the message counts tokens (Groq's 413 "Request too large ... tokens per minute")
+        cls = BadRequestError if "token" in message.lower() else RequestTooLargeError
+    elif status in (400, 404, 409, 422):
         cls = BadRequestError
     elif status >= 500:
         cls = ServerError
-    # also for an error object inside a 200 body, and for llama.cpp's overflow sent as HTTP 500
-    if _is_context_overflow(message, code, etype) and (
-        cls in (BadRequestError, ProviderError) or etype in _CONTEXT_TYPES
+    if cls in (BadRequestError, ProviderError):
+        # the body says more than a generic status: Anthropic's error types, Anthropic's 400 "Your credit balance is
+        # too low to access the Anthropic API" (as its users report it, e.g. anthropics/claude-code#66314)
+        if etype in ("billing_error", "request_too_large"):
+            cls = _TYPE_CLASSES[etype]
+        elif _CREDIT_PATTERNS.search(message):
+            cls = InsufficientCreditsError
+    too_large = etype == "request_too_large" or bool(_TOO_LARGE_PATTERNS.search(message))
+    if too_large and cls in (BadRequestError, ProviderError):
+        cls = RequestTooLargeError
+    # a prompt over the context window: also inside a 200 body, as llama.cpp's HTTP 500, or as a 413 that counts
+    # tokens; never a body-size complaint ("Request exceeds the maximum allowed number of bytes" also matches
+    # _CONTEXT_PATTERNS' "exceeds the maximum")
+    if (
+        not too_large
+        and _is_context_overflow(message, code, etype)
+        and (cls in (BadRequestError, ProviderError) or etype in _CONTEXT_TYPES)
     ):
         cls = ContextWindowExceededError
     return cls(
@@ -262,4 +318,5 @@ def error_from_response(
         body=redact(snippet, secrets),
         code=code,
         error_type=etype,
+        should_retry=should_retry_header(headers),
     )

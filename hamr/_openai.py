@@ -10,10 +10,30 @@ from urllib.parse import urlsplit
 
 from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
+from ._mistral import apply_mistral_rules, follows_mistral_rules
 from ._presets import PRESETS
-from ._stream import Accumulator, _CallBuilder, normalize_finish, split_think, stream_json
+from ._stream import (
+    Accumulator,
+    _CallBuilder,
+    ensure_call_id,
+    fix_surrogates,
+    normalize_finish,
+    settle_finish,
+    split_think,
+    stream_json,
+)
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
-from ._wire import clean_messages, load_json, stop_list, token_count, tool_arguments_json, tool_choice_of
+from ._wire import (
+    clean_messages,
+    image_url_part,
+    load_json,
+    merge_extra,
+    response_format_of,
+    stop_list,
+    token_count,
+    tool_arguments_json,
+    tool_choice_of,
+)
 
 # Fields of an assistant message that some providers need back to continue a reasoning turn: DeepSeek answers 400
 # when a tool-calling turn comes back without its reasoning_content; OpenRouter (Anthropic models above all) needs the
@@ -28,12 +48,25 @@ def reasoning_echo(settings: ProviderSettings) -> str | None:
     return REASONING_ECHO.get(settings.id) or _ECHO_BY_HOST.get(urlsplit(settings.base_url).hostname)
 
 
+# OpenAI deprecated max_tokens for max_completion_tokens, and its reasoning models (o-series, gpt-5) refuse max_tokens;
+# most other openai-compatible servers know only max_tokens. A gateway in front of OpenAI sets ``max_tokens_field``.
+_COMPLETION_TOKENS_HOSTS = frozenset({"api.openai.com"})
+
+
+def max_tokens_field(settings: ProviderSettings) -> str:
+    """The request field that carries ``max_tokens``: the provider's ``max_tokens_field``, else by host."""
+    if settings.max_tokens_field:
+        return settings.max_tokens_field
+    host = urlsplit(settings.base_url).hostname
+    return "max_completion_tokens" if host in _COMPLETION_TOKENS_HOSTS else "max_tokens"
+
+
 def build_chat(
     settings: ProviderSettings,
     model: str,
     messages: Sequence[Mapping[str, Any]],
     *,
-    system: str | None = None,
+    system: str | Sequence[Mapping[str, Any]] | None = None,
     tools: Sequence[Mapping[str, Any]] | None = None,
     tool_choice: Any = None,
     parallel_tool_calls: bool | None = None,
@@ -42,29 +75,46 @@ def build_chat(
     top_p: float | None = None,
     stop: str | Sequence[str] | None = None,
     seed: int | None = None,
+    response_format: Mapping[str, Any] | None = None,
+    cache: bool = False,
+    extra_body: Mapping[str, Any] | None = None,
     stream: bool = False,
     stream_usage: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> HTTPRequest:
     """The /chat/completions request. Neutral options map one to one (``tool_choice={"name": t}`` becomes
-    ``{"type": "function", "function": {"name": t}}``); tool options are left out of a request without tools."""
+    ``{"type": "function", "function": {"name": t}}``); tool options are left out of a request without tools;
+    ``cache`` sends nothing (these providers cache prompts by themselves)."""
+    del cache
     choice = tool_choice_of(tool_choice, tools)
+    fmt = response_format_of(response_format)
     key = settings.key(env)
     headers = settings.request_headers({"Authorization": f"Bearer {key}" if key else ""}, env)
     echo = reasoning_echo(settings)
-    out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    out: list[dict[str, Any]] = [{"role": "system", "content": _parts(system)}] if system else []
     for msg in clean_messages(messages):
         m = {k: v for k, v in msg.items() if k not in ("reasoning", "reasoning_blocks")}
+        content = msg.get("content")
         if msg["role"] == "assistant":
-            if msg.get("tool_calls"):
-                m["tool_calls"] = [_openai_tool_call(c) for c in msg["tool_calls"]]
+            if isinstance(content, list):  # Anthropic blocks kept for their server tools: here, their text
+                m["content"] = "".join(b["text"] for b in content if b.get("type") == "text" and "text" in b)
+            calls = msg.get("tool_calls")
+            if calls:
+                m["tool_calls"] = [_openai_tool_call(c) for c in calls]
             if echo == "reasoning_details":
                 details = [b.details for b in _blocks(msg) if b.details is not None]
                 if details:
                     m[echo] = details
-            elif echo and msg.get("reasoning"):
-                m[echo] = msg["reasoning"]
+            elif echo and (msg.get("reasoning") or calls):
+                # DeepSeek answers 400 when a tool-calling turn comes back without it, empty or not
+                m[echo] = msg.get("reasoning") or ""
+            if not (m.get("content") or calls or (echo and m.get(echo))):
+                continue  # an empty turn says nothing: left out, as the Anthropic side must (README)
+        elif isinstance(content, list):
+            m["content"] = _parts(content)
         out.append(m)
+    if follows_mistral_rules(settings):
+        apply_mistral_rules(out, offset=1 if system else 0)
     body: dict[str, Any] = {"model": model, "messages": out}
     if tools:
         body["tools"] = [_openai_tool(t) for t in tools]
@@ -74,15 +124,22 @@ def build_chat(
         if parallel_tool_calls is not None:
             body["parallel_tool_calls"] = parallel_tool_calls
     if max_tokens is not None:
-        body["max_tokens"] = max_tokens
+        body[max_tokens_field(settings)] = max_tokens
     for field, value in (("temperature", temperature), ("top_p", top_p), ("stop", stop_list(stop)), ("seed", seed)):
         if value is not None:
             body[field] = value
+    if fmt is not None:
+        body["response_format"] = (
+            {"type": "json_object"}
+            if fmt.schema is None
+            else {"type": "json_schema", "json_schema": {k: v for k, v in fmt._asdict().items() if v is not None}}
+        )
     if stream:
         body["stream"] = True
         if settings.stream_usage if stream_usage is None else stream_usage:
             body["stream_options"] = {"include_usage": True}
         headers["accept"] = "text/event-stream"
+    merge_extra(body, extra_body)
     return HTTPRequest("POST", f"{settings.base_url}/chat/completions", headers, body)
 
 
@@ -91,6 +148,14 @@ def build_models(settings: ProviderSettings, env: Mapping[str, str] | None = Non
     headers = settings.request_headers({"Authorization": f"Bearer {key}" if key else ""}, env)
     headers.pop("content-type", None)
     return HTTPRequest("GET", f"{settings.base_url}/models", headers)
+
+
+def _parts(content: str | Sequence[Mapping[str, Any]]) -> str | list[Any]:
+    """Message content as OpenAI parts: a string as is; Anthropic ``image`` blocks as ``image_url`` parts, any
+    other part passed through unchanged."""
+    if isinstance(content, str):
+        return content
+    return [image_url_part(p) if isinstance(p, Mapping) and p.get("type") == "image" else p for p in content]
 
 
 def _blocks(msg: Mapping[str, Any]) -> list[ReasoningBlock]:
@@ -183,7 +248,8 @@ def _detail_block(detail: Mapping[str, Any]) -> ReasoningBlock:
     )
 
 
-def parse_chat(provider: str, body: bytes) -> Completion:
+def parse_chat(provider: str, body: bytes, *, json_tool: str | None = None) -> Completion:
+    del json_tool  # only the Anthropic side answers through a tool
     data = load_json(provider, body)
     if not isinstance(data, dict):
         raise InvalidResponseError("response is not a JSON object", provider=provider, status=200)
@@ -202,19 +268,20 @@ def parse_chat(provider: str, body: bytes) -> Completion:
         reasoning, text = split_think(text)
     calls = tuple(
         ToolCall.from_raw(
-            c.get("id") or "",
+            ensure_call_id(str(c.get("id") or ""), n),
             (c.get("function") or {}).get("name") or "",
             _raw_args((c.get("function") or {}).get("arguments")),
         )
-        for c in message.get("tool_calls") or ()
-        if isinstance(c, dict)
+        for n, c in enumerate(c for c in message.get("tool_calls") or () if isinstance(c, dict))
     )
     details = message.get("reasoning_details")
+    refusal = message.get("refusal")
     return Completion(
-        text=text,
-        reasoning=reasoning,
+        text=fix_surrogates(text),
+        reasoning=fix_surrogates(reasoning),
+        refusal=refusal if isinstance(refusal, str) and refusal else None,
         tool_calls=calls,
-        finish_reason=normalize_finish(choice.get("finish_reason")),
+        finish_reason=settle_finish(normalize_finish(choice.get("finish_reason")), bool(calls)),
         usage=_chunk_usage(data),
         model=str(data.get("model") or ""),
         id=str(data.get("id") or ""),
@@ -270,9 +337,14 @@ def _per_million(per_token: Any) -> float | None:
         return None
 
 
-def _starts_new_call(call: _CallBuilder, call_id: str, name: object) -> bool:
-    """Whether a fragment with ``call_id`` (and maybe ``name``) at the index of ``call`` begins another call."""
-    if not call.id or call_id == call.id:
+def _starts_new_call(call: _CallBuilder, call_id: str | None, name: object, arguments: object) -> bool:
+    """Whether a fragment at the index of ``call`` begins another call: it has another id, or (with no id at all,
+    as Ollama and LM Studio stream parallel calls) it names a function again, and either the name differs or the
+    call there is already complete."""
+    if call_id:
+        if not call.id or call_id == call.id:
+            return False
+    elif not (name and call.name and (name != call.name or arguments)):
         return False
     if name and call.name and name != call.name:
         return True
@@ -286,7 +358,8 @@ class StreamParser:
     """Chat-completion chunks to neutral events. The stream is complete at ``[DONE]`` or, for servers that omit
     it, once a finish_reason arrived; ending before either is a broken stream."""
 
-    def __init__(self, provider: str, *, keep_text: bool = True) -> None:
+    def __init__(self, provider: str, *, keep_text: bool = True, json_tool: str | None = None) -> None:
+        del json_tool  # only the Anthropic side answers through a tool
         self.acc = Accumulator(provider, keep_text=keep_text)
         self._done = False
         self._by_index: dict[object, int] = {}  # the provider's tool-call index -> hamr's call number
@@ -340,9 +413,7 @@ class StreamParser:
             else:
                 self._delta(delta, events)
             if choice.get("finish_reason") is not None:
-                finish = normalize_finish(choice["finish_reason"])
-                if finish:
-                    acc.finish_reason = finish
+                acc.finish(normalize_finish(choice["finish_reason"]))
         # usage may ride on any chunk (last content chunk, a repeated finish chunk, a "choices": [] chunk, x_groq);
         # each report replaces the previous one, so a provider repeating it is never counted twice
         if chunk.get("usage") is not None or chunk.get("x_groq") is not None:
@@ -356,29 +427,32 @@ class StreamParser:
         text, reasoning = _content(delta.get("content"))
         acc.add_reasoning(reasoning or _reasoning_field(delta), events)
         acc.add_text(text, events)
-        if acc.keep_text and isinstance(delta.get("reasoning_details"), list):
+        if isinstance(delta.get("refusal"), str):
+            acc.refusal.append(delta["refusal"])
+        if isinstance(delta.get("reasoning_details"), list):
             self._merge_details(delta["reasoning_details"])
         for frag in delta.get("tool_calls") or ():
             if not isinstance(frag, dict):
                 continue
             fn = frag.get("function") or {}
             call_id = frag.get("id") if isinstance(frag.get("id"), str) else None
-            key = self._call_key(frag.get("index"), call_id, fn.get("name"))
+            key = self._call_key(frag.get("index"), call_id, fn.get("name"), fn.get("arguments"))
             if key in acc.calls and acc.calls[key][1].id:
                 call_id = None  # a call keeps the id it was announced with
             acc.tool_fragment(key, call_id, fn.get("name"), _raw_args(fn.get("arguments")), events)
 
-    def _call_key(self, index: object, call_id: str | None, name: object) -> int:
+    def _call_key(self, index: object, call_id: str | None, name: object, arguments: object) -> int:
         """Which call a tool-call fragment belongs to: by ``index``, by ``id`` when the index is missing, else the
         call in progress. At an index already in use, a different id starts a new call only once the call there is
         complete or the name differs: Ollama streams every parallel call whole at index 0, while other servers
-        (Poolside, vLLM's harmony parser) change the id between fragments of one call."""
+        (Poolside, vLLM's harmony parser) change the id between fragments of one call. Without ids, a fragment
+        naming a function again after a complete call starts the next one."""
         calls = self.acc.calls
         if call_id and call_id in self._by_id:
             key = self._by_id[call_id]
         elif index is not None:
             known = self._by_index.get(index)
-            if known is None or (call_id and _starts_new_call(calls[known][1], call_id, name)):
+            if known is None or _starts_new_call(calls[known][1], call_id, name, arguments):
                 known = self._by_index[index] = len(calls)
             key = known
         elif call_id or self._last_call is None:

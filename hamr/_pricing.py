@@ -1,20 +1,30 @@
 """Prices and session spend. Amounts are Decimal so adding many small costs is exact.
 
-Display rule: ``Spend: $X.XXX`` rounded half-up to 3 decimals (a tenth of a cent); a non-zero spend that would
-round to $0.000 shows as ``Spend: <$0.001``; ``Spend: local`` for local providers; ``Spend: n/a`` when no price
-is known for the model, and ``+ n/a`` beside a known amount when only some requests could be priced.
+Display rule, every string ``str(spend)`` gives:
+
+- ``Spend: local``: a local provider (nothing is billed), before and after any request;
+- ``Spend: no requests yet``: nothing counted yet (not ``$0.000``, which would claim a price is known);
+- ``Spend: $X.XXX``: rounded half-up to 3 decimals (a tenth of a cent); a non-zero amount that would round to
+  $0.000 shows ``Spend: <$0.001``, so ``$0.000`` means a priced zero (e.g. a free model's reported cost of 0);
+- ``Spend: $X.XXX + n/a (k of n requests unpriced)``: some requests could be priced, ``k`` could not;
+- ``Spend: n/a (no price known for this model)``: no request could be priced, at least one for want of a price;
+- ``Spend: n/a (no usage reported)``: a price is known but no response reported its token usage.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, Inexact
 
 from ._config import ProviderSettings
 from ._types import Usage
 
 _MILLION = Decimal(1_000_000)
 _DISPLAY = Decimal("0.001")
+#: The default context keeps 28 digits, so $10 + a reported cost of 2e-16 would round. Sums and products of
+#: finite decimals, and division by a million, are exact at unbounded precision (and Inexact traps if not).
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact])
 
 
 @dataclass(frozen=True)
@@ -25,17 +35,21 @@ class Price:
     output: Decimal
     cache_read: Decimal | None = None
     cache_write: Decimal | None = None
+    #: Anthropic's 1-hour cache writes; falls back to the (5-minute) write price
+    cache_write_1h: Decimal | None = None
 
     def cost(self, usage: Usage) -> Decimal:
         read = self.input if self.cache_read is None else self.cache_read
         write = self.input if self.cache_write is None else self.cache_write
-        total = (
-            usage.uncached_input_tokens * self.input
-            + usage.cache_read_tokens * read
-            + usage.cache_write_tokens * write
-            + usage.output_tokens * self.output
+        write_1h = write if self.cache_write_1h is None else self.cache_write_1h
+        x = _EXACT
+        five_minute = usage.cache_write_tokens - usage.cache_write_1h_tokens
+        writes = x.add(x.multiply(five_minute, write), x.multiply(usage.cache_write_1h_tokens, write_1h))
+        total = x.add(
+            x.add(x.multiply(usage.uncached_input_tokens, self.input), x.multiply(usage.cache_read_tokens, read)),
+            x.add(writes, x.multiply(usage.output_tokens, self.output)),
         )
-        return total / _MILLION
+        return x.divide(total, _MILLION)
 
 
 def _dec(value: float | None) -> Decimal | None:
@@ -56,6 +70,7 @@ def price_for(settings: ProviderSettings, model: str | None) -> Price | None:
         Decimal(str(out)),
         _dec(settings.cache_read_price_per_1m_tokens),
         _dec(settings.cache_write_price_per_1m_tokens),
+        _dec(settings.cache_write_1h_price_per_1m_tokens),
     )
 
 
@@ -65,21 +80,30 @@ def is_local(settings: ProviderSettings, model: str | None = None) -> bool:
 
 
 class Spend:
-    """What a client has spent this session."""
+    """What a client has spent this session. One client may serve many threads: ``add`` counts under a lock."""
 
     def __init__(self, *, local: bool = False) -> None:
+        self._lock = threading.Lock()
         self.local = local
         self.usd = Decimal(0)
         self.requests = 0
         self.unpriced = 0
+        #: unpriced responses that had a price but no usage
+        self.without_usage = 0
 
     def add(self, usage: Usage | None, price: Price | None) -> Decimal | None:
         """Count one response; returns its cost, or None when it cannot be priced. A provider-reported cost
         (``usage.cost``) wins over the computed one."""
+        with self._lock:
+            return self._add(usage, price)
+
+    def _add(self, usage: Usage | None, price: Price | None) -> Decimal | None:
         self.requests += 1
         if self.local or usage is None:
             if not self.local:
                 self.unpriced += 1
+                if price is not None:
+                    self.without_usage += 1
             return None
         if usage.cost is not None:
             cost = Decimal(str(usage.cost))
@@ -88,7 +112,7 @@ class Spend:
         else:
             self.unpriced += 1
             return None
-        self.usd += cost
+        self.usd = _EXACT.add(self.usd, cost)
         return cost
 
     @staticmethod
@@ -101,7 +125,11 @@ class Spend:
     def __str__(self) -> str:
         if self.local:
             return "Spend: local"
-        if self.unpriced and self.unpriced == self.requests:
+        if not self.requests:
+            return "Spend: no requests yet"
+        if self.unpriced == self.requests:
+            if self.without_usage == self.unpriced:
+                return "Spend: n/a (no usage reported)"
             return "Spend: n/a (no price known for this model)"
         text = f"Spend: {self.format_usd(self.usd)}"
         if self.unpriced:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from codecs import utf_8_decode as _utf8_decode
 from typing import NamedTuple
 
+DEFAULT_MAX_EVENT_SIZE = 8 * 1024 * 1024
+
 
 class SSEEvent(NamedTuple):
     """One dispatched event. A named tuple: a bulk read makes one per event, and a tuple is the cheapest
@@ -31,11 +33,30 @@ class SSEDecoder:
     Lines end at CRLF, LF or CR, also when a CRLF pair is split across two ``feed`` calls; multi-byte UTF-8
     characters may be split anywhere. Comment lines (``: ...``) are skipped, and so is one byte order mark at the
     very start of the stream.
+
+    An event may hold at most ``max_event_size`` characters, all its lines counted (a line without end, millions
+    of data lines): beyond that ``feed`` raises SSEDecodeError instead of holding ever more. The size is checked
+    once per read, not per line or character, and what is held stays near that size: a line is extended in place,
+    and many data lines are folded into one string per thousand.
     """
 
-    __slots__ = ("_at_start", "_data", "_event", "_id", "_pending", "_skip_lf", "_undecoded")
+    __slots__ = (
+        "_at_start",
+        "_data",
+        "_event",
+        "_folded",
+        "_id",
+        "_limit",
+        "_open",
+        "_pending",
+        "_skip_lf",
+        "_undecoded",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self._limit = max_event_size
+        self._open = 0  # characters read since the blank line that ended the last event
+        self._folded = 0  # entries of _data that are folded runs of lines
         self._at_start = True  # no text yet: a leading BOM is still to be dropped
         self._undecoded = b""  # the start of a UTF-8 character split across reads
         self._pending = ""
@@ -74,13 +95,46 @@ class SSEDecoder:
                 # the LF of a CRLF may arrive in the next chunk; the line is complete either way
                 self._skip_lf = True
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if not text:
+            return []
+        gap = text.rfind("\n\n")
+        if gap >= 0:
+            self._open = len(text) - gap - 2
+        elif text[0] == "\n" and not self._pending:  # the blank line began at the end of the last read
+            self._open = len(text) - 1
+        else:
+            self._open += len(text)
         end = text.rfind("\n")
         if end < 0:
-            self._pending += text
+            # with the attribute let go, `+=` on the only reference grows the string in place (CPython): a long
+            # line is not copied on every read
+            pending, self._pending = self._pending, ""
+            pending += text
+            self._pending = pending
+            if self._open > self._limit:
+                raise self._too_large([])
             return []
         block = self._pending + text[:end] if self._pending else text[:end]
         self._pending = text[end + 1 :]
-        return self._lines(block.split("\n"))
+        events = self._lines(block.split("\n"))
+        if self._open > self._limit:
+            raise self._too_large(events)
+        if len(self._data) > 1024:
+            self._fold()
+        return events
+
+    def _fold(self) -> None:
+        """Join the data lines gathered since the last fold into one string: an event of millions of short lines
+        then costs about its characters, not a string object per line. (Joining joined runs gives the same data.)"""
+        data = self._data
+        start = self._folded if self._folded < len(data) else 0
+        data[start:] = ["\n".join(data[start:])]
+        self._folded = start + 1
+
+    def _too_large(self, events: list[SSEEvent]) -> SSEDecodeError:
+        """The error for an event past the limit; what it had gathered is let go, the stream cannot go on."""
+        self._pending, self._data, self._open, self._folded = "", [], 0, 0
+        return SSEDecodeError(f"an event grew past max_event_bytes ({self._limit:,} characters) without ending", events)
 
     def whole(self, chunk: bytes) -> tuple[str, str] | None:
         """``(event, data)`` when ``chunk`` is exactly one event, ``data: X`` or ``event: E`` + ``data: X``, and
@@ -104,6 +158,7 @@ class SSEDecoder:
         if text[:6] != "data: " or text[-2:] != "\n\n" or "\n" in data or "\r" in data:
             return None
         self._event = ""
+        self._open = 0
         return event or "message", data
 
     def close(self) -> list[SSEEvent]:

@@ -4,11 +4,12 @@ the SSE decoder to a protocol's event parser (bytes in, neutral events out)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from ._errors import StreamError
-from ._sse import SSEDecodeError, SSEDecoder, SSEEvent
+from ._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecodeError, SSEDecoder, SSEEvent
 from ._types import Completion, ReasoningBlock, StreamEvent, ToolCall, Usage
 
 _FINISH = {
@@ -25,6 +26,8 @@ _FINISH = {
     "content_filter": "content_filter",
     "refusal": "content_filter",
     "safety": "content_filter",
+    # Anthropic: "the response filled the model's context window", a truncation like max_tokens
+    "model_context_window_exceeded": "length",
 }
 
 
@@ -47,6 +50,31 @@ def normalize_finish(reason: object) -> str | None:
     if reason is None or reason == "":
         return None
     return _FINISH.get(str(reason), str(reason))
+
+
+def settle_finish(reason: str | None, has_calls: bool) -> str | None:
+    """The finish_reason a completion reports: an answer holding tool calls never says the turn is over (Ollama
+    and others send ``stop`` with their calls)."""
+    return "tool_calls" if has_calls and reason == "stop" else reason
+
+
+def ensure_call_id(given: str, number: int) -> str:
+    """A tool call's id, or ``call_<n>`` for a call that came without one (local servers, gateways), so the result
+    can be matched to it on the next turn."""
+    return given or f"call_{number}"
+
+
+# a surrogate code point: what a server's JSON "\ud83d" escape becomes when its pair comes in another delta
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = re.compile("[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]")
+
+
+def fix_surrogates(text: str) -> str:
+    """``text`` with every surrogate pair joined into its character and every lone surrogate as U+FFFD."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    text = _LONE_SURROGATE.sub("\ufffd", text)
+    return text.encode("utf-16", "surrogatepass").decode("utf-16")
 
 
 def split_think(text: str) -> tuple[str, str]:
@@ -164,30 +192,68 @@ class _Deltas:
         return text
 
 
+class _SurrogateJoiner:
+    """Holds back a high surrogate that ends a delta until the next delta brings its partner."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held = ""
+
+    def feed(self, delta: str) -> str:
+        delta = self.held + delta
+        self.held = ""
+        if "\ud800" <= delta[-1] <= "\udbff":
+            self.held, delta = delta[-1], delta[:-1]
+        return fix_surrogates(delta)
+
+    def pending(self) -> str:
+        """What a held half would be if the stream ended now: U+FFFD."""
+        return "\ufffd" if self.held else ""
+
+
 class Accumulator:
     """The state of one streamed response; ``snapshot()`` is a Completion of everything received so far.
 
-    ``keep_text=False`` keeps no text or reasoning (events still carry every delta): the Completion then has empty
-    ``text``, ``reasoning`` and ``reasoning_blocks`` and memory stays flat however long the stream runs."""
+    ``keep_text=False`` keeps no answer text (events still carry every delta): the Completion then has an empty
+    ``text`` and memory stays flat however long the stream runs. Reasoning, reasoning blocks (with their
+    signatures), tool calls and server blocks are kept either way: the next turn needs them back, and they are
+    bounded by the model's output budget."""
 
     def __init__(self, provider: str, *, think_tags: bool = True, keep_text: bool = True) -> None:
         self.provider = provider
         self.keep_text = keep_text
         self.text = _Deltas(keep_text)
-        self.reasoning = _Deltas(keep_text)
+        self.reasoning = _Deltas(True)
         self.blocks: list[ReasoningBlock] = []
         self.calls: dict[object, tuple[int, _CallBuilder]] = {}
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
+        self.refusal: list[str] = []
+        self.stop_sequence: str | None = None
+        #: set by a parser that keeps content blocks verbatim (Anthropic server tools): the final text -> blocks
+        self.content_blocks: Callable[[str], tuple[dict[str, Any], ...]] | None = None
         self.model = ""
         self.id = ""
         self._think = ThinkSplitter() if think_tags else None
         # text passes straight through: no <think> splitting, or the splitter is past its decision ("text" state)
         self._plain = self._think is None
+        self._text_half = _SurrogateJoiner()
+        self._reasoning_half = _SurrogateJoiner()
+
+    def finish(self, reason: str | None) -> None:
+        """The first finish reason a stream states wins (a Together stream sends ``tool_calls`` twice, then
+        ``stop`` with the usage)."""
+        if self.finish_reason is None:
+            self.finish_reason = reason
 
     def add_text(self, delta: str, events: list[StreamEvent]) -> None:
         if not delta:
             return
+        if self._text_half.held or not delta.isascii():
+            delta = self._text_half.feed(delta)
+            if not delta:
+                return
         if self._plain:
             self.text.append(delta)
             events.append(StreamEvent("text", delta))
@@ -206,6 +272,8 @@ class Accumulator:
             events.append(StreamEvent("reasoning", piece))
 
     def add_reasoning(self, delta: str, events: list[StreamEvent]) -> None:
+        if delta and (self._reasoning_half.held or not delta.isascii()):
+            delta = self._reasoning_half.feed(delta)
         if delta:
             self.reasoning.append(delta)
             events.append(StreamEvent("reasoning", delta))
@@ -234,28 +302,41 @@ class Accumulator:
             events.append(StreamEvent("usage", usage=usage))
 
     def finish_text(self, events: list[StreamEvent]) -> None:
+        """End of stream: what was held back (a half surrogate pair, a possible ``<think>`` tag) goes out."""
+        half = self._reasoning_half.pending()
+        self._reasoning_half.held = ""
+        self.add_reasoning(half, events)
+        half = self._text_half.pending()
+        self._text_half.held = ""
+        if half:
+            self.add_text(half, events)
         if self._think is not None:
             for kind, piece in self._think.flush():
                 self._emit(kind, piece, events)
 
     def snapshot(self) -> Completion:
         calls = tuple(
-            ToolCall.from_raw(c.id, c.name, "".join(c.arguments))
-            for _, c in sorted(self.calls.values(), key=lambda entry: entry[0])
+            ToolCall.from_raw(ensure_call_id(c.id, n), c.name, "".join(c.arguments))
+            for n, c in sorted(self.calls.values(), key=lambda entry: entry[0])
         )
-        pending = self._think.pending() if self._think is not None and self.keep_text else []
-        text = self.text.join() + "".join(p for k, p in pending if k == "text")
+        pending = self._think.pending() if self._think is not None else []
+        text = self.text.join() + "".join(p for k, p in pending if k == "text") + self._text_half.pending()
+        if not self.keep_text:
+            text = ""
         reasoning = self.reasoning.join() + "".join(p for k, p in pending if k == "reasoning")
         return Completion(
             text=text,
-            reasoning=reasoning,
+            reasoning=reasoning + self._reasoning_half.pending(),
             tool_calls=calls,
-            finish_reason=self.finish_reason,
+            finish_reason=settle_finish(self.finish_reason, bool(calls)),
             usage=self.usage,
             model=self.model,
             id=self.id,
             provider=self.provider,
-            reasoning_blocks=tuple(self.blocks) if self.keep_text else (),
+            reasoning_blocks=tuple(self.blocks),
+            refusal="".join(self.refusal) or None,
+            stop_sequence=self.stop_sequence,
+            content_blocks=self.content_blocks(text) if self.content_blocks is not None else (),
         )
 
 
@@ -275,8 +356,8 @@ class StreamDecoder:
     """Bytes in, neutral events out; the last event is ``done`` carrying the Completion. Any failure raises
     StreamError with ``partial`` set to what was received."""
 
-    def __init__(self, parser: EventParser) -> None:
-        self._sse = SSEDecoder()
+    def __init__(self, parser: EventParser, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self._sse = SSEDecoder(max_event_size)
         self._parser = parser
         self.completion: Completion | None = None
 

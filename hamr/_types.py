@@ -27,6 +27,9 @@ class Usage:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     cost: float | None = None
+    #: the part of ``cache_write_tokens`` written to Anthropic's 1-hour cache
+    #: (``usage.cache_creation.ephemeral_1h_input_tokens``); priced at ``cache_write_1h_price_per_1m_tokens``
+    cache_write_1h_tokens: int = 0
 
     @property
     def uncached_input_tokens(self) -> int:
@@ -101,6 +104,14 @@ class ReasoningBlock:
 
 @dataclass(frozen=True)
 class Completion:
+    """One answer. ``finish_reason`` is normalised (README, "Finish reasons"); ``refusal`` is the model's refusal
+    (OpenAI ``message.refusal``, Anthropic's ``stop_details`` explanation), None when it did not refuse;
+    ``stop_sequence`` is the stop sequence that ended the answer, when the provider says which.
+
+    ``content_blocks`` keeps Anthropic content verbatim when the answer holds blocks the provider ran itself
+    (``server_tool_use``, ``web_search_tool_result``, ``mcp_tool_use``, ...): those blocks and the text blocks
+    around them (with their citations), in order, which ``to_message()`` sends back unchanged. Empty otherwise."""
+
     text: str = ""
     reasoning: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
@@ -110,11 +121,30 @@ class Completion:
     id: str = ""
     provider: str = ""
     reasoning_blocks: tuple[ReasoningBlock, ...] = ()
+    refusal: str | None = None
+    stop_sequence: str | None = None
+    content_blocks: tuple[dict[str, Any], ...] = field(default=(), hash=False)
+
+    def json(self) -> Any:
+        """The answer parsed as JSON (what ``response_format`` asks for); an InvalidResponseError carrying the
+        text when it is not JSON."""
+        from ._errors import InvalidResponseError
+
+        try:
+            return json.loads(self.text)
+        except ValueError as exc:
+            why = f"the model refused: {self.refusal}" if self.refusal else f"{exc}"
+            raise InvalidResponseError(
+                f"the answer is not JSON ({why}): {self.text[:100]!r}", provider=self.provider, body=self.text
+            ) from None
 
     def to_message(self) -> dict[str, Any]:
         """This completion as an assistant message for the next request, reasoning included where the provider
-        needs it back (DeepSeek ``reasoning_content``, Anthropic signed thinking blocks)."""
-        message: dict[str, Any] = {"role": "assistant", "content": self.text}
+        needs it back (DeepSeek ``reasoning_content``, Anthropic signed thinking blocks, server tool blocks)."""
+        content: str | list[dict[str, Any]] = (
+            [dict(b) for b in self.content_blocks] if self.content_blocks else self.text
+        )
+        message: dict[str, Any] = {"role": "assistant", "content": content}
         if self.tool_calls:
             message["tool_calls"] = [
                 {"id": c.id, "name": c.name, "arguments": c.raw_arguments if c.arguments_error else c.arguments}
@@ -183,3 +213,6 @@ class HTTPRequest:
     url: str
     headers: dict[str, str] = field(repr=False)
     json: dict[str, Any] | None = None
+    #: the tool whose input is the answer (``response_format`` on an Anthropic-compatible server without
+    #: structured outputs): the parser turns its call into the completion's text
+    json_tool: str | None = None

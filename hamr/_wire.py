@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._errors import InvalidResponseError
 from ._types import ReasoningBlock
@@ -113,3 +114,84 @@ def stop_list(stop: str | Sequence[str] | None) -> list[str] | None:
         if not isinstance(s, str) or not s:
             raise ValueError(f"stop must be a non-empty string or a list of them, got {stop!r}")
     return stops or None
+
+
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+class JSONFormat(NamedTuple):
+    """A neutral ``response_format``: JSON text, following ``schema`` when there is one."""
+
+    name: str
+    schema: dict[str, Any] | None
+    strict: bool | None
+
+
+def response_format_of(fmt: Mapping[str, Any] | None) -> JSONFormat | None:
+    """``{"type": "json_object"}``, ``{"type": "json_schema", "name", "schema", "strict"}`` (or OpenAI's own
+    ``{"type": "json_schema", "json_schema": {...}}``) checked and normalised; ``{"type": "text"}`` and None are no
+    format. Anything else is a ValueError."""
+    if fmt is None:
+        return None
+    kind = fmt.get("type") if isinstance(fmt, Mapping) else None
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return JSONFormat("json_answer", None, None)
+    if kind == "json_schema":
+        spec = fmt.get("json_schema", fmt)
+        name, schema, strict = spec.get("name", "json_answer"), spec.get("schema"), spec.get("strict")
+        if not isinstance(name, str) or not _TOOL_NAME.match(name):
+            raise ValueError(f"response_format name must be 1-64 letters, digits, _ or -, got {name!r}")
+        if not isinstance(schema, Mapping):
+            raise ValueError("response_format of type json_schema needs a 'schema' (a JSON schema object)")
+        if strict is not None and not isinstance(strict, bool):
+            raise ValueError(f"response_format strict must be true or false, got {strict!r}")
+        return JSONFormat(name, dict(schema), strict)
+    raise ValueError(
+        'response_format must be {"type": "json_object"} or {"type": "json_schema", "name": ..., "schema": {...}}, '
+        f"got {fmt!r}"
+    )
+
+
+_DATA_URL = re.compile(r"^data:(?P<media>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)$", re.DOTALL)
+
+
+def image_block(part: Mapping[str, Any]) -> dict[str, Any]:
+    """An OpenAI ``image_url`` content part as an Anthropic ``image`` block (base64 data URL or https URL)."""
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, Mapping) else image
+    if not isinstance(url, str) or not url:
+        raise ValueError(f"an image_url part needs a url: {dict(part)!r}")
+    block: dict[str, Any]
+    found = _DATA_URL.match(url)
+    if found:
+        block = {"type": "image", "source": {"type": "base64", "media_type": found["media"], "data": found["data"]}}
+    elif url.startswith("data:"):
+        raise ValueError("an image data URL must be base64: data:<media type>;base64,<data>")
+    else:
+        block = {"type": "image", "source": {"type": "url", "url": url}}
+    if "cache_control" in part:
+        block["cache_control"] = part["cache_control"]
+    return block
+
+
+def image_url_part(block: Mapping[str, Any]) -> dict[str, Any]:
+    """An Anthropic ``image`` block as an OpenAI ``image_url`` part (the reverse of ``image_block``)."""
+    source = block.get("source")
+    if isinstance(source, Mapping) and source.get("type") == "base64":
+        url = f"data:{source.get('media_type')};base64,{source.get('data')}"
+    elif isinstance(source, Mapping) and source.get("type") == "url":
+        url = str(source.get("url"))
+    else:
+        raise ValueError(f"an image block needs a base64 or url source: {dict(block)!r}")
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def merge_extra(body: dict[str, Any], extra: Mapping[str, Any] | None) -> None:
+    """``extra_body`` into a built body, last, so it may override what hamr built; an object given where hamr
+    built one too is merged one level deep (``output_config: {"effort": ...}`` beside ``response_format``'s
+    ``output_config.format``)."""
+    for key, value in (extra or {}).items():
+        built = body.get(key)
+        body[key] = {**built, **value} if isinstance(built, dict) and isinstance(value, Mapping) else value

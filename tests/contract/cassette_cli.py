@@ -1,5 +1,6 @@
 """Command line for the nox sessions: ``check`` (the leak scanner and orphan check), ``drift`` (compare a fresh
-recording with the cassettes it replaces, then install it), ``matrix`` (write COMPATIBILITY.md).
+recording with the cassettes it replaces, then install it), ``matrix`` (write COMPATIBILITY.md), ``scan`` (the
+leak scanner over any files, e.g. a live run's reports before they are uploaded).
 
 Run as a script (``python tests/contract/cassette_cli.py ...``) so its sibling modules import the way pytest
 imports them.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -30,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     matrix = sub.add_parser("matrix", help="render COMPATIBILITY.md from --contract-results JSON")
     matrix.add_argument("results", type=Path)
     matrix.add_argument("output", type=Path)
+    scan = sub.add_parser("scan", help="fail on key-shaped strings or a configured key's value in any file under DIR")
+    scan.add_argument("root", type=Path)
     args = parser.parse_args(argv)
 
     if args.command == "check":
@@ -54,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copyfile(path, target)
             print(f"\ninstalled {len(new_files)} cassette(s) into {args.root}")
         return 0
+    if args.command == "scan":
+        keys = [v for name, v in os.environ.items() if name.endswith(("_API_KEY", "_TOKEN")) and len(v) >= 8]
+        files = [p for p in sorted(args.root.rglob("*")) if p.is_file()] if args.root.exists() else []
+        leaks = [f for path in files for f in cassette_hygiene.scan_text(path, keys)]
+        for leak in leaks:
+            print(leak)
+        print(f"{len(files)} file(s) scanned, {len(leaks)} secret(s) found")
+        return 1 if leaks else 0
     results = json.loads(args.results.read_text(encoding="utf-8"))
     args.output.write_text(cassette_reports.render_matrix(results), encoding="utf-8")
     print(f"wrote {args.output}")

@@ -2,7 +2,8 @@
 
 vcrpy hands a serializer ``{"interactions": [...], "metadata": {...}}`` with bodies as text; this module writes
 
-- a top-level ``provenance`` (from the cassette metadata): recorded live, or constructed and from what;
+- a top-level ``provenance`` (from the cassette metadata): recorded live, a real recording made elsewhere (cited),
+  or constructed from documentation (see ``contract_evidence``);
 - JSON bodies decoded into YAML structure, plus a ``json_layout`` only when the wire text was not compact JSON
   (indentation, spacing, leading keep-alive whitespace), so replay sends the bytes the provider sent (numbers
   excepted where ``canonical_numbers`` says Python spells them differently);

@@ -1,5 +1,7 @@
 """Checks every cassette must pass before it is committed: no secret, no auth header without a placeholder, a
-provenance, and no cassette that no contract test uses (nor a contract test without its cassette)."""
+complete provenance of one of the three evidence kinds (``contract_evidence``), no citation of the local copy of
+the reference corpus (``../shared``, not part of the repository), and no cassette that no contract test uses (nor a
+contract test without its cassette)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 import cassette_format
+import contract_evidence
 from contract_cases import CASES, LIVE
 
 #: strings shaped like provider keys or bearer credentials; ``Bearer <PLACEHOLDER>`` is fine
@@ -25,7 +28,6 @@ KEY_SHAPED = re.compile(
 #: request/response headers that carry credentials
 AUTH_HEADER = re.compile(r"^(authorization|proxy-authorization|x-api-key|api-key|cookie|set-cookie)$|key|token|secret")
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
-PROVENANCE_SOURCES = ("recorded live", "constructed from the documented wire format")
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,12 @@ def scan(path: Path) -> list[Finding]:
         document = cassette_format.load(text)
     except (cassette_format.CassetteFormatError, ValueError) as exc:
         return [*findings, Finding(path, f"unreadable: {exc}")]
-    provenance = document.get("provenance")
-    if not isinstance(provenance, dict) or provenance.get("source") not in PROVENANCE_SOURCES:
-        findings.append(Finding(path, f"provenance.source must be one of {PROVENANCE_SOURCES}"))
-    elif provenance["source"] == PROVENANCE_SOURCES[0] and not all(
-        provenance.get(k) for k in ("date", "server", "model")
-    ):
-        findings.append(Finding(path, "a live recording names its date, server and model"))
-    elif provenance["source"] == PROVENANCE_SOURCES[1] and not provenance.get("follows"):
-        findings.append(Finding(path, "a constructed cassette lists what it follows"))
+    findings += [Finding(path, problem) for problem in contract_evidence.problems(document.get("provenance"))]
+    findings += [
+        Finding(path, f"line {n}: cites ../shared, which is not part of the repository: cite the original source")
+        for n, line in enumerate(text.splitlines(), 1)
+        if contract_evidence.LOCAL_CORPUS.search(line)
+    ]
     for n, interaction in enumerate(document.get("interactions") or []):
         for side in ("request", "response"):
             headers = (interaction.get(side) or {}).get("headers") or {}
@@ -65,6 +64,18 @@ def scan(path: Path) -> list[Finding]:
                 values = value if isinstance(value, list) else [value]
                 if AUTH_HEADER.search(name.lower()) and any(v and not PLACEHOLDER.search(str(v)) for v in values):
                     findings.append(Finding(path, f"interactions[{n}].{side} header {name!r} has no <PLACEHOLDER>"))
+    return findings
+
+
+def scan_text(path: Path, secrets: Iterable[str] = ()) -> list[Finding]:
+    """Key-shaped strings, and any of ``secrets`` by value, in any file (a report, a log): what may not be uploaded."""
+    text = path.read_bytes().decode("utf-8", "replace")
+    findings = [
+        Finding(path, f"line {n}: key-shaped string {_mask(match.group())}")
+        for n, line in enumerate(text.splitlines(), 1)
+        for match in KEY_SHAPED.finditer(line)
+    ]
+    findings += [Finding(path, f"holds the value of a configured key ({_mask(s)})") for s in secrets if s in text]
     return findings
 
 
@@ -101,7 +112,7 @@ def live_cassettes_are_live(root: Path) -> list[Finding]:
         path = root / "relay" / f"{test}.yaml"
         if support == LIVE and path.exists():
             provenance: Any = cassette_format.load(path.read_text(encoding="utf-8")).get("provenance") or {}
-            if provenance.get("source") != "recorded live":
+            if provenance.get("source") != contract_evidence.LIVE:
                 out.append(Finding(path, "relay cassettes are recorded live (nox -s record -- relay)"))
     return out
 

@@ -1,5 +1,6 @@
 """Two reports over cassettes and contract results: the drift between a re-recorded cassette and the one it
-replaces (fields and event types that appeared, disappeared or changed type), and the compatibility matrix."""
+replaces (fields and event types that appeared, disappeared or changed type, and every provenance field that
+changed), and the compatibility matrix (per cell, the kind of evidence its tests passed against)."""
 
 from __future__ import annotations
 
@@ -84,10 +85,43 @@ def drift(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str]:
     ]
     lines += [f"+ event {e}" for e in sorted(new_events - old_events)]
     lines += [f"- event {e}" for e in sorted(old_events - new_events)]
-    old_source = (old.get("provenance") or {}).get("source")
-    new_source = (new.get("provenance") or {}).get("source")
-    if old_source != new_source:
-        lines.append(f"~ provenance: {old_source} -> {new_source}")
+    return lines + provenance_drift(old.get("provenance"), new.get("provenance"))
+
+
+def _flat(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key, child in value.items():
+            _flat(child, f"{prefix}.{key}", out)
+    elif isinstance(value, list) and value:
+        for n, child in enumerate(value):
+            _flat(child, f"{prefix}[{n}]", out)
+    else:
+        out[prefix] = value
+
+
+def _shown(value: Any, size: int = 100) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def provenance_drift(old: Any, new: Any) -> list[str]:
+    """Every provenance field that appeared, disappeared or changed: the evidence kind (``source``), a live
+    recording's date, server and model, a real recording's cited source (repository, path, commit, interaction,
+    recorded date) and what it answered, a constructed cassette's doc pages and date, and the notes."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    if isinstance(old, dict) and old:
+        _flat(old, "provenance", before)
+    if isinstance(new, dict) and new:
+        _flat(new, "provenance", after)
+    lines = []
+    for key in dict.fromkeys([*after, *before]):
+        if key not in before:
+            lines.append(f"+ {key}: {_shown(after[key])}")
+        elif key not in after:
+            lines.append(f"- {key}: {_shown(before[key])}")
+        elif before[key] != after[key]:
+            lines.append(f"~ {key}: {_shown(before[key])} -> {_shown(after[key])}")
     return lines
 
 
@@ -110,18 +144,53 @@ def drift_report(old_root: Path, new_root: Path) -> str:
 MATRIX_COLUMNS = list(dict.fromkeys(COLUMNS.values()))
 
 
+#: the evidence kinds a passing cell names, strongest first (``contract_evidence.KINDS``)
+EVIDENCE = ("recorded live", "real recording", "constructed")
+
+
 def _cell(entries: list[Mapping[str, Any]]) -> str:
     if any(e["outcome"] == "failed" for e in entries):
         return "failed"
+    if any(e["outcome"] == "skipped" for e in entries):
+        return "skipped"  # never counted as passing
     ran = [e for e in entries if e["outcome"] == "passed"]
     if not ran:
         return "not supported"
-    sources = {e.get("provenance") for e in ran}
-    if sources == {"recorded live"}:
-        return "passed"
-    if "recorded live" in sources:
-        return "passed (part constructed)"
-    return "constructed-only"
+    kinds = {e.get("provenance") or "unknown evidence" for e in ran}
+    return " + ".join(sorted(kinds, key=lambda k: EVIDENCE.index(k) if k in EVIDENCE else len(EVIDENCE)))
+
+
+#: how a test is named beside its column when only some of the column's tests are constructed
+_LABELS = {
+    "chat": "plain chat",
+    "system_prompt": "system prompt",
+    "request_shape": "request shape",
+    "header_unset": "unset header",
+    "tool_call": "tool call",
+    "tool_result": "follow-up with the result",
+    "reasoning": "non-streamed",
+    "reasoning_stream": "streamed",
+}
+
+
+def _constructed_notes(preset: str, by_key: Mapping[tuple[str, str], Mapping[str, Any]]) -> list[str]:
+    """One line per reason a preset has constructed cells: which cells, why no real evidence, which doc pages."""
+    groups: dict[str, list[str]] = {}
+    for test in COLUMNS:
+        entry = by_key[(preset, test)]
+        if entry["outcome"] == "passed" and entry.get("provenance") == "constructed":
+            groups.setdefault(str(entry.get("why") or "no reason given"), []).append(test)
+    lines = []
+    for why, tests in groups.items():
+        cells = []
+        for column in MATRIX_COLUMNS:
+            own = [t for t in COLUMNS if COLUMNS[t] == column and CASES[preset].supports(t)]
+            mine = [t for t in own if t in tests]
+            if mine:
+                cells.append(column if mine == own else f"{column} ({', '.join(_LABELS.get(t, t) for t in mine)})")
+        docs = list(dict.fromkeys(d for t in tests for d in by_key[(preset, t)].get("docs") or []))
+        lines.append(f"- {preset} / {'; '.join(cells)}: {why}; constructed from {', '.join(docs) or '(no page named)'}")
+    return lines
 
 
 def render_matrix(results: Iterable[Mapping[str, Any]]) -> str:
@@ -137,6 +206,7 @@ def render_matrix(results: Iterable[Mapping[str, Any]]) -> str:
     header = "| preset | " + " | ".join(MATRIX_COLUMNS) + " |"
     rows = [header, "|" + " --- |" * (len(MATRIX_COLUMNS) + 1)]
     notes: list[str] = []
+    constructed: list[str] = []
     caveats: list[str] = []
     for preset in CASES:
         cells = []
@@ -151,6 +221,7 @@ def render_matrix(results: Iterable[Mapping[str, Any]]) -> str:
                 }
             )
         rows.append(f"| `{preset}` | " + " | ".join(cells) + " |")
+        constructed += _constructed_notes(preset, by_key)
         caveats += [f"- {preset} / {COLUMNS[t]}: {text}" for t, text in CASES[preset].caveats.items()]
     return "\n".join(
         [
@@ -160,18 +231,31 @@ def render_matrix(results: Iterable[Mapping[str, Any]]) -> str:
             "`cassettes/<preset>/` offline, through both `Client` and `AsyncClient` (a cell passes only if both do).",
             "Generated by `nox -s matrix`; do not edit by hand.",
             "",
-            "- **passed**: the contract passed against cassettes recorded live from the real server.",
-            "- **constructed-only**: the contract passed against cassettes constructed from the provider's documented",
-            "  wire format or real reference recordings (each cassette's `provenance` says which); it has not been",
-            "  re-recorded live with a key. **passed (part constructed)**: some of the column's tests are each kind.",
-            "- **not supported**: the provider does not have the feature (reasons below).",
-            "- **failed**: the contract fails; hamr does not work with this preset here.",
+            "A cell whose tests pass names the evidence they passed against (joined by `+` when a column's tests rest",
+            "on more than one kind; each cassette's `provenance` says exactly what it is):",
+            "",
+            "- **recorded live**: recorded here by `nox -s record` from a real server (for the local presets, a",
+            "  llama.cpp server on 127.0.0.1), request and response as they crossed the wire.",
+            "- **real recording**: the response is a real provider's, recorded elsewhere by a public project's test",
+            "  suite and cited by its original source (repository, path, commit, interaction); the request is hamr's",
+            "  own, rebuilt for the test, and the cassette says what the recorded request was and what, if anything,",
+            "  was normalised in the response.",
+            "- **constructed**: written from the provider's documentation because no real response for the situation",
+            "  exists; the cassette names the doc pages and the date, and the list below says why.",
+            "",
+            "Other cells: **not supported** (the provider does not have the feature; reasons below), **failed**",
+            "(the contract fails: hamr does not work with this preset here), **skipped** (not run; never counted as",
+            "passing).",
             "",
             *rows,
             "",
             "Columns: chat = plain chat, system prompt placement, request URL/auth/headers, interpolated header left",
             "out when unset; tools = a tool call and the follow-up with its result; 404 model = an unknown model id",
             "(400 or 404, as the provider answers); 429 = retried after Retry-After, then raised.",
+            "",
+            "Constructed cells, and why no real evidence backs them:",
+            "",
+            *constructed,
             "",
             "Not supported:",
             "",

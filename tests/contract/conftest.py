@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import cassette_format
+import contract_evidence
 import httpx
 import pytest
 from cassette_recording import Scrubber, placeholder
@@ -424,8 +425,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     root = Path(item.config.getoption("--cassette-root"))
     cassette = root / case.preset / f"{marker.args[0]}.yaml"
     if cassette.exists():
-        head = cassette.read_text(encoding="utf-8").split("interactions:")[0]
-        entry["provenance"] = "recorded live" if "recorded live" in head else "constructed"
+        provenance = contract_evidence.head(cassette.read_text(encoding="utf-8"))
+        entry["provenance"] = contract_evidence.kind(provenance)
+        if entry["provenance"] == "constructed":  # the matrix says why, and from which pages
+            entry["why"], entry["docs"] = provenance.get("why", ""), provenance.get("docs", [])
     return report
 
 

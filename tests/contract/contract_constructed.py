@@ -1,9 +1,11 @@
-"""How each constructed cassette is made: the responses it serves and where their shape comes from.
+"""How each non-live cassette is made: the responses it serves and where they come from.
 
-A spec answers the contract test's requests in order; ``pytest tests/contract --construct`` runs the test against
-them and writes the cassette from the requests hamr really sent. Response bodies are either copied verbatim from a
-real recording in ``../shared/reference/responses/`` (its quirks included), or written from the provider's
-documented wire format in the style of that provider's recordings. Every spec says which, in ``provenance``.
+A spec answers the contract test's requests in order; ``nox -s record -- <preset> --construct`` (pytest
+``--construct``) runs the test against them and writes the cassette from the requests hamr really sent. A response
+is either a **real recording** (``ref``: a real provider's response as a public project recorded it, read from the
+local reference corpus and cited by its original source; see ``contract_evidence``) or **constructed** (``doc``:
+written from the provider's documentation, when no real response for the situation exists). Every spec's
+``provenance`` says which, and why.
 
 Only the build needs this module and the reference corpus; replaying the cassettes needs neither.
 """
@@ -14,13 +16,23 @@ import functools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "responses"
-REFERENCE_LABEL = "../shared/reference/responses/"
-CONSTRUCTED = "constructed from the documented wire format"
+import cassette_format
+from cassette_recording import KEEP_RESPONSE, VOLATILE_RESPONSE
+from contract_cases import CASES
+from contract_evidence import CONSTRUCTED, REAL, recording
 
+#: the day the documentation-made bodies below were written (a spec whose body changes gets its own date)
+WRITTEN = "2026-11-25"
+REBUILT = (
+    "rebuilt: the request stored here is the one hamr sends for this contract test (method, URL, headers and JSON "
+    "body as hamr built them, keys replaced by <PLACEHOLDER>), not the recorded one; recorded_request is what the "
+    "provider was answering"
+)
+
+#: which recorded response headers the reference corpus keeps at all (its README's schema)
+CORPUS_HEADERS = "the corpus keeps only content-type, retry-after, x-should-retry and x-ratelimit-*"
 JSON = {"content-type": "application/json"}
 SSE = {"content-type": "text/event-stream"}
 
@@ -38,33 +50,75 @@ class Spec:
     replies: list[Reply]
 
 
-def reference(name: str) -> tuple[Reply, str]:
-    """A reference recording's response, verbatim, and how to cite it."""
-    data = json.loads((REFERENCE / name).read_text(encoding="utf-8"))
-    src = data["source"]
-    cite = f"{REFERENCE_LABEL}{name} (recorded by {src['repo']}, {src['path']} @ {src['commit'][:12]})"
-    response = data["response"]
-    return Reply(response["status"], dict(response["headers"]), response["body"].encode("utf-8")), cite
+def reference(name: str) -> Reply:
+    """A reference recording's response, verbatim (headers as the corpus keeps them)."""
+    rec = recording(name)
+    return Reply(rec.status, dict(rec.headers), rec.body)
 
 
-def ref(name: str, note: str = "", times: int = 1) -> Spec:
-    """A spec whose response body is a reference recording's, byte for byte."""
-    reply, cite = reference(name)
-    text = (
-        "response body from the reference recording, unchanged but for number spelling where json_layout says "
-        "canonical_numbers (it answered a similar request from another client)"
-    )
-    return Spec(_provenance([cite], f"{text}. {note}".strip()), [reply] * times)
+def ref(name: str, note: str = "", times: int = 1, *, content_type: str | None = None) -> Spec:
+    """A spec serving a real recording's response (``times`` times), cited by its original public source.
+    ``content_type`` is added only where the source kept no response headers at all."""
+    rec = recording(name)
+    headers = dict(rec.headers)
+    if "content-type" not in headers:
+        if content_type is None:
+            raise ValueError(f"{name} kept no content-type: pass the one the provider sends (content_type=...)")
+        headers["content-type"] = content_type
+    provenance: dict[str, Any] = {
+        "source": REAL,
+        "recording": rec.citation,
+        "recorded_request": rec.recorded_request,
+        "request": REBUILT,
+        "response": _response_statement(rec.body, rec.headers, headers, times),
+    }
+    if rec.corpus_normalisation:
+        provenance["corpus_normalisation"] = rec.corpus_normalisation
+    if note:
+        provenance["note"] = note
+    return Spec(provenance, [Reply(rec.status, headers, rec.body)] * times)
 
 
-def doc(follows: Iterable[str], note: str, *replies: Reply) -> Spec:
-    """A spec written from documentation (and the shapes of the cited recordings)."""
-    cites = [f"{REFERENCE_LABEL}{f}" if f.endswith(".json") else f for f in follows]
-    return Spec(_provenance(cites, note), list(replies))
+def _response_statement(raw: bytes, recorded: dict[str, str], served: dict[str, str], times: int) -> str:
+    """Exactly what the cassette changes in a recorded response, worked out from the bytes and headers."""
+    encoded = cassette_format.encode_body(raw, served.get("content-type", ""))
+    if (encoded.get("json_layout") or {}).get("canonical_numbers"):
+        parts = [
+            "status and body as recorded; the body replays byte for byte except that numbers are spelled as "
+            "Python writes them (json_layout: canonical_numbers)"
+        ]
+    else:
+        parts = ["status and body as recorded, replayed byte for byte"]
+    kept = [h for h in recorded if not VOLATILE_RESPONSE.match(h) or h in KEEP_RESPONSE]
+    dropped = [h for h in recorded if h not in kept]
+    if kept:
+        parts.append(f"headers kept as recorded: {', '.join(kept)} (of the recorded headers {CORPUS_HEADERS})")
+    if dropped:
+        parts.append(f"headers dropped as volatile: {', '.join(dropped)}")
+    parts += [f"{h}: {served[h]} added (the source kept no response headers)" for h in served if h not in recorded]
+    parts.append("content-length recomputed")
+    if times > 1:
+        parts.append(f"served {times} times (hamr retries once, then raises)")
+    return "; ".join(parts)
 
 
-def _provenance(follows: list[str], note: str) -> dict[str, Any]:
-    return {"source": CONSTRUCTED, "follows": follows, "note": note}
+def doc(follows: Iterable[str], note: str, *replies: Reply, why: str = "", constructed: str = WRITTEN) -> Spec:
+    """A spec written from documentation pages (URLs in ``follows``), in the shape of the cited recordings
+    (``<provider>/<file>.json`` in ``follows``, cited by their original source). ``why`` says why no real
+    recording backs it (default: none of the situation exists, worded per preset and test by ``spec``)."""
+    follows = list(follows)
+    provenance: dict[str, Any] = {
+        "source": CONSTRUCTED,
+        "docs": [f for f in follows if not f.endswith(".json")],
+        "constructed": constructed,
+    }
+    shaped = [recording(f).citation for f in follows if f.endswith(".json")]
+    if shaped:
+        provenance["shaped_after"] = shaped
+    if why:
+        provenance["why"] = why
+    provenance["note"] = note
+    return Spec(provenance, list(replies))
 
 
 def body(value: Any, *, compact: bool = True) -> bytes:
@@ -89,6 +143,11 @@ def sse(events: Iterable[Any], *, done: bool = True, headers: dict[str, str] | N
 # the OpenAI chat-completions shape most presets share
 # ------------------------------------------------------------------------------------------------------------------
 
+TOOL_RESULT = (
+    "No reference recording answers a tool-result follow-up: this is the provider's real answer to a plain question "
+    "(recorded_request), the same response object an answer after a tool result is. What this test checks is the "
+    "follow-up request hamr sends (stored here as hamr built it) and that the text answer parses."
+)
 OPENAI_DOCS = [
     "https://platform.openai.com/docs/api-reference/chat/object",
     "https://platform.openai.com/docs/api-reference/chat/streaming",
@@ -177,55 +236,19 @@ def mid_stream_error(model: str, message: str, type: str = "server_error", **top
 
 def _relay() -> dict[str, Spec]:
     llamacpp = "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md"
-    qwen = "qwen3"
-    think = ["Okay, the user asks", " what 2 + 2 is.", " That is 4."]
-    reasoning_stream = [
-        {
-            "choices": [{"finish_reason": None, "index": 0, "delta": {"role": "assistant", "content": None}}],
-            "created": 1764072001,
-            "id": "chatcmpl-relay-r1",
-            "model": qwen,
-            "object": "chat.completion.chunk",
-        },
-        *[
-            {
-                "choices": [{"finish_reason": None, "index": 0, "delta": {"reasoning_content": piece}}],
-                "created": 1764072001,
-                "id": "chatcmpl-relay-r1",
-                "model": qwen,
-                "object": "chat.completion.chunk",
-            }
-            for piece in think
-        ],
-        *[
-            {
-                "choices": [{"finish_reason": None, "index": 0, "delta": {"content": piece}}],
-                "created": 1764072001,
-                "id": "chatcmpl-relay-r1",
-                "model": qwen,
-                "object": "chat.completion.chunk",
-            }
-            for piece in ("2 + 2", " = 4")
-        ],
-        {
-            "choices": [{"finish_reason": "stop", "index": 0, "delta": {}}],
-            "created": 1764072001,
-            "id": "chatcmpl-relay-r1",
-            "model": qwen,
-            "object": "chat.completion.chunk",
-        },
-    ]
     return {
-        "tool_call": ref("relay/03-ollama-tool-call.json", "gemma-3-270m never calls tools; this is Ollama's answer."),
+        "tool_call": ref(
+            "relay/03-ollama-tool-call.json", "gemma-3-270m never calls tools; this is Ollama's (qwen3) real answer."
+        ),
         "stream_tool_call": ref(
-            "relay/04-ollama-stream-tool-call.json", "gemma-3-270m never calls tools; this is Ollama's stream."
+            "relay/04-ollama-stream-tool-call.json",
+            "gemma-3-270m never calls tools; this is Ollama's (qwen3) real stream.",
         ),
         "reasoning": ref("relay/05-llamabox-reasoning.json", "llama-box (llama.cpp-based) with a reasoning model."),
-        "reasoning_stream": doc(
-            ["relay/05-llamabox-reasoning.json", llamacpp],
-            "no streamed reasoning from a local server was recorded: llama.cpp-style chunks carrying "
-            "delta.reasoning_content (--reasoning-format deepseek), alphabetical keys as llama-box sends them.",
-            sse(reasoning_stream),
+        "reasoning_stream": ref(
+            "relay/04-ollama-stream-tool-call.json",
+            "The only streamed reasoning a local server was recorded sending: Ollama's qwen3 streams delta.reasoning "
+            "(then a tool call, which this test does not look at). llama.cpp itself sends delta.reasoning_content.",
         ),
         "error_unknown_model": ref(
             "relay/02-lmstudio-error-400-model.json",
@@ -234,8 +257,7 @@ def _relay() -> dict[str, Spec]:
         ),
         "error_mid_stream": doc(
             [llamacpp],
-            "no recording of a local server failing mid-stream exists; a data line with an error object after partial "
-            "output, as OpenAI-compatible servers report it.",
+            "a data line with an error object after partial output, as OpenAI-compatible servers report it.",
             mid_stream_error("gemma-3-270m-it", "failed to decode the batch: KV cache is full"),
         ),
     }
@@ -360,7 +382,6 @@ def _custom() -> dict[str, Spec]:
 
 def _deepseek() -> dict[str, Spec]:
     errors = "https://api-docs.deepseek.com/quick_start/error_codes"
-    m = "deepseek-v4-flash"
     usage_null = {"usage": None, "system_fingerprint": "fp_8b330d02d0_prod0820_fp8_kvcache_20260402"}
     think = ["We need", " to add 2", " and 2.", " That is 4."]
     reasoning_stream = sse(
@@ -391,20 +412,6 @@ def _deepseek() -> dict[str, Spec]:
     follows_err = [errors, "deepseek/05-error-401.json"]
     err_note = "written from DeepSeek's error-code table in the OpenAI-style error object its 401 recording shows"
     rate = reply(429, openai_error("Rate Limit Reached", "rate_limit_error", "rate_limit_reached"))
-    tool_answer = completion(
-        m,
-        WEATHER_ANSWER,
-        id="3f1c0e9a-6a43-4b0e-9a83-4f7c2d0b5e11",
-        usage={
-            "prompt_tokens": 210,
-            "completion_tokens": 14,
-            "total_tokens": 224,
-            "prompt_tokens_details": {"cached_tokens": 192},
-            "prompt_cache_hit_tokens": 192,
-            "prompt_cache_miss_tokens": 18,
-        },
-        top={"system_fingerprint": "fp_8b330d02d0_prod0820_fp8_kvcache_20260402"},
-    )
     return {
         "chat": ref("deepseek/01-chat-basic.json"),
         "system_prompt": ref("deepseek/01-chat-basic.json"),
@@ -414,11 +421,7 @@ def _deepseek() -> dict[str, Spec]:
         "stream_usage": ref("deepseek/02-stream-text.json"),
         "tool_call": ref("deepseek/03-tools-parallel.json"),
         "stream_tool_call": ref("deepseek/04-stream-tool-call.json"),
-        "tool_result": doc(
-            ["deepseek/01-chat-basic.json", "https://api-docs.deepseek.com/guides/function_calling"],
-            "the answer after a tool result, in the shape of DeepSeek's chat recording",
-            reply(200, tool_answer),
-        ),
+        "tool_result": ref("deepseek/01-chat-basic.json", TOOL_RESULT),
         "reasoning": ref(
             "deepseek/06-reasoning-nonstream.json",
             "The recording enabled thinking on deepseek-chat; hamr asks deepseek-reasoner, which always thinks.",
@@ -468,7 +471,7 @@ def _deepseek() -> dict[str, Spec]:
             reply(503, openai_error("Server overloaded, please try again later", "server_error", "server_overloaded")),
         ),
         "error_mid_stream": doc(
-            ["deepseek/02-stream-text.json"],
+            [errors, OPENAI_DOCS[1], "deepseek/02-stream-text.json"],
             "DeepSeek documents no mid-stream error; the recorded chunk shape, then an OpenAI-compatible error line",
             mid_stream_error("deepseek-chat", "Server overloaded, please try again later", usage=None),
         ),
@@ -482,7 +485,7 @@ def _deepseek() -> dict[str, Spec]:
 
 def _openrouter() -> dict[str, Spec]:
     errors = "https://openrouter.ai/docs/api-reference/errors"
-    padded, _ = reference("openrouter/01-chat-basic-padded.json")
+    padded = reference("openrouter/01-chat-basic-padded.json")
     padding = padded.body[: len(padded.body) - len(padded.body.lstrip())].decode()
     base = json.loads(padded.body)
 
@@ -522,7 +525,6 @@ def _openrouter() -> dict[str, Spec]:
         usage,
         "anthropic/claude-4.5-haiku-20251001",
     )
-    answer = like_01({"content": WEATHER_ANSWER}, "stop", "end_turn", usage, "anthropic/claude-4.5-haiku-20251001")
     reasoning_text = "The user asks for 2 + 2. Adding gives 4."
     reasoning = like_01(
         {
@@ -548,7 +550,6 @@ def _openrouter() -> dict[str, Spec]:
         ],
         done=False,
     )
-    rate, _ = reference("openrouter/04-error-429-rate-limit.json")
     models = {
         "data": [
             {
@@ -609,18 +610,20 @@ def _openrouter() -> dict[str, Spec]:
                 "openrouter/05-stream-tool-call.json",
                 "https://openrouter.ai/docs/features/tool-calling",
             ],
-            "the streamed recording's call as a non-streamed answer, padding and usage.cost as in 01",
+            "the streamed recording's call (shaped_after[1]) as a non-streamed answer, padding and usage.cost as "
+            "in the recorded chat answer (shaped_after[0])",
             tool,
         ),
         "stream_tool_call": ref("openrouter/05-stream-tool-call.json"),
-        "tool_result": doc(["openrouter/01-chat-basic-padded.json"], "an answer in 01's padded shape", answer),
+        "tool_result": ref("openrouter/01-chat-basic-padded.json", TOOL_RESULT),
         "reasoning": doc(
             [
                 "https://openrouter.ai/docs/use-cases/reasoning-tokens",
                 "openrouter/06-stream-reasoning.json",
                 "openrouter/01-chat-basic-padded.json",
             ],
-            "message.reasoning plus reasoning_details, as documented and as 06 streams them; a reasoning "
+            "message.reasoning plus reasoning_details, as documented and as the recorded stream (shaped_after[0]) "
+            "sends them; a reasoning "
             "model returns reasoning without a request parameter",
             reasoning,
         ),
@@ -634,19 +637,10 @@ def _openrouter() -> dict[str, Spec]:
             reply(200, models),
         ),
         "error_401": ref("openrouter/03-error-401.json"),
-        "error_400": doc(
-            [errors, "openrouter/03-error-401.json"],
-            "the documented error object (numeric code)",
-            reply(
-                400,
-                {
-                    "error": {
-                        "code": 400,
-                        "message": "temperature must be at most 2",
-                        "metadata": {"provider_name": None},
-                    }
-                },
-            ),
+        "error_400": ref(
+            "openrouter/09-error-400-provider.json",
+            "A real OpenRouter 400: the upstream provider (OpenAI) rejected the request's temperature, its own error "
+            "passed on as a string in metadata.raw.",
         ),
         "error_unknown_model": doc(
             [errors, "openrouter/03-error-401.json"],
@@ -655,13 +649,11 @@ def _openrouter() -> dict[str, Spec]:
                 400, {"error": {"message": "non-existent is not a valid model ID", "code": 400}, "user_id": "REDACTED"}
             ),
         ),
-        "error_429": Spec(
-            ref("openrouter/04-error-429-rate-limit.json").provenance
-            | {
-                "note": "response body from the reference recording, served twice (hamr retries once); it carries no "
-                "Retry-After header"
-            },
-            [rate, rate],
+        "error_429": ref(
+            "openrouter/04-error-429-rate-limit.json",
+            "It carries no Retry-After header (its reset time is an x-ratelimit-reset epoch in ms), so hamr waits its "
+            "own first backoff.",
+            times=2,
         ),
         "error_5xx": doc(
             [errors],
@@ -734,30 +726,6 @@ def _groq() -> dict[str, Spec]:
             ),
         ]
     )
-    think = ["The user wants", " 2 + 2.", " That is 4."]
-    r_model = "deepseek-r1-distill-llama-70b"
-    reasoning_stream = sse(
-        [
-            chunk(r_model, {"role": "assistant", "content": ""}, x_groq={"id": "req_01contract_r"}),
-            *[chunk(r_model, {"reasoning": p}) for p in think],
-            *[chunk(r_model, {"content": p}) for p in ("2 + 2", " = 4")],
-            chunk(r_model, {}, finish="stop", x_groq={"id": "req_01contract_r", "usage": x_groq_usage}),
-        ]
-    )
-    tool_answer = completion(
-        m,
-        WEATHER_ANSWER,
-        usage={
-            "queue_time": 0.02,
-            "prompt_tokens": 230,
-            "prompt_time": 0.01,
-            "completion_tokens": 14,
-            "completion_time": 0.02,
-            "total_tokens": 244,
-            "total_time": 0.03,
-        },
-        top={"system_fingerprint": "fp_contract", "x_groq": {"id": "req_01contract_t"}, "service_tier": "on_demand"},
-    )
     rate = reply(
         429,
         {
@@ -777,22 +745,23 @@ def _groq() -> dict[str, Spec]:
         "request_shape": ref("groq/01-chat-basic.json"),
         "header_unset": ref("groq/01-chat-basic.json"),
         "stream": ref("groq/04-stream-text.json"),
-        "stream_usage": ref("groq/04-stream-text.json", "Usage only inside x_groq.usage, as this recording shows."),
+        "stream_usage": ref(
+            "groq/10-stream-usage-twice-ratelimit-headers.json",
+            "The preset's model asked for usage (include_usage) as hamr asks: usage on the finish chunk twice "
+            "(x_groq.usage and usage), then again in a choices-less chunk.",
+        ),
         "tool_call": ref("groq/02-tool-call.json"),
         "stream_tool_call": doc(
             ["https://console.groq.com/docs/tool-use", "groq/04-stream-text.json", "groq/02-tool-call.json"],
-            "no streamed Groq tool call was recorded: the whole call in one delta, usage in "
-            "x_groq.usage on the last chunk as 04 shows",
+            "the whole call in one delta, usage in x_groq.usage on the last chunk as the recorded stream "
+            "(shaped_after[0]) shows",
             tool_stream,
         ),
-        "tool_result": doc(
-            ["groq/01-chat-basic.json"], "an answer in 01's shape (timing floats in usage)", reply(200, tool_answer)
-        ),
+        "tool_result": ref("groq/01-chat-basic.json", TOOL_RESULT),
         "reasoning": ref("groq/06-reasoning-raw-think.json", "reasoning_format raw: <think> inline in content."),
-        "reasoning_stream": doc(
-            ["https://console.groq.com/docs/reasoning", "groq/05-stream-error-midstream-text.json"],
-            "reasoning_format parsed: delta.reasoning as 05 streams it, then content, ending normally",
-            reasoning_stream,
+        "reasoning_stream": ref(
+            "groq/12-stream-r1-distill-think.json",
+            "The preset's reasoning model streaming its thinking inline as <think>...</think> in content deltas.",
         ),
         "models": doc(
             ["https://console.groq.com/docs/models"],
@@ -826,30 +795,10 @@ def _groq() -> dict[str, Spec]:
                 },
             ),
         ),
-        "error_401": doc(
-            [
-                errors,
-                "groq/03-error-404-model.json",
-                "https://github.com/stackblitz-labs/bolt.diy/issues/176 (body quoted in the thread)",
-            ],
-            "Groq's invalid-key body in the error-object shape of its 404 recording",
-            reply(
-                401,
-                {"error": {"message": "Invalid API Key", "type": "invalid_request_error", "code": "invalid_api_key"}},
-            ),
-        ),
-        "error_400": doc(
-            [errors, "groq/03-error-404-model.json"],
-            "the 404 recording's error-object shape",
-            reply(
-                400,
-                {
-                    "error": {
-                        "message": "'temperature' must be less than or equal to 2",
-                        "type": "invalid_request_error",
-                    }
-                },
-            ),
+        "error_401": ref("groq/07-error-401-invalid-key.json"),
+        "error_400": ref(
+            "groq/09-error-400-tools-unsupported.json",
+            "A real Groq 400 rejecting a request (tool calling on a model without it): an error object with no code.",
         ),
         "error_unknown_model": ref("groq/03-error-404-model.json"),
         "error_429": doc(
@@ -917,10 +866,6 @@ def _anthropic() -> dict[str, Spec]:
             status, {"type": "error", "error": {"type": type, "message": msg}, "request_id": "req_011Contract"}, headers
         )
 
-    thinking_caveat = (
-        "Anthropic sends thinking only when the request enables it (`thinking`), which hamr cannot send yet: "
-        "the request here is hamr's plain request."
-    )
     text_events = [
         'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-haiku-4-5-20251001","id":'
         '"msg_01Contract","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,'
@@ -942,24 +887,17 @@ def _anthropic() -> dict[str, Spec]:
         "stream_usage": ref("anthropic/02-stream-text.json"),
         "tool_call": ref("anthropic/04-tool-use-parallel.json"),
         "stream_tool_call": ref("anthropic/05-stream-tool-use.json"),
-        "tool_result": doc(
-            [
-                "anthropic/01-message-basic.json",
-                "https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/overview",
-            ],
-            "the answer after a tool_result, in 01's shape",
-            reply(200, message([{"type": "text", "text": WEATHER_ANSWER}])),
-        ),
+        "tool_result": ref("anthropic/01-message-basic.json", TOOL_RESULT),
         "reasoning": doc(
             [
                 "https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking",
                 "anthropic/06-stream-thinking.json",
                 "anthropic/01-message-basic.json",
             ],
-            "a thinking block with its signature, then text, as documented. " + thinking_caveat,
+            "a thinking block with its signature, then text, as documented (hamr's request enables thinking)",
             reply(200, thinking),
         ),
-        "reasoning_stream": ref("anthropic/06-stream-thinking.json", thinking_caveat),
+        "reasoning_stream": ref("anthropic/06-stream-thinking.json"),
         "models": doc(
             ["https://docs.anthropic.com/en/api/models-list"],
             "the documented list",
@@ -987,15 +925,14 @@ def _anthropic() -> dict[str, Spec]:
             ),
         ),
         "error_401": ref("anthropic/03-error-401.json"),
-        "error_400": doc(
-            [errors, "anthropic/07-error-400-invalid.json"],
-            "07's error shape, a message for this request's temperature",
-            err(400, "invalid_request_error", "temperature: range: 0..1"),
+        "error_400": ref(
+            "anthropic/07-error-400-invalid.json",
+            "A real Anthropic 400 invalid_request_error rejecting a request (an effort level the model lacks).",
         ),
-        "error_unknown_model": doc(
-            [errors, "anthropic/03-error-401.json"],
-            "the documented 404 not_found_error",
-            err(404, "not_found_error", "model: non-existent"),
+        "error_unknown_model": ref(
+            "anthropic/08-error-404-model.json",
+            "A real 404 not_found_error naming a model Anthropic no longer serves (answered as plain JSON to a stream "
+            "request, x-should-retry: false).",
         ),
         "error_429": doc(
             [errors, "https://docs.anthropic.com/en/api/rate-limits"],
@@ -1023,7 +960,7 @@ def _anthropic() -> dict[str, Spec]:
                 "https://docs.anthropic.com/en/docs/build-with-claude/streaming#error-events",
                 "anthropic/02-stream-text.json",
             ],
-            "the documented error event after partial text (no recording exists), framed and spaced like 02",
+            "the documented error event after partial text, framed and spaced like the recorded stream (shaped_after)",
             Reply(
                 200, {"content-type": "text/event-stream; charset=utf-8"}, ("\n\n".join(text_events) + "\n\n").encode()
             ),
@@ -1070,18 +1007,6 @@ def _mistral() -> dict[str, Spec]:
         ],
         done=False,
     )
-    answer = completion(
-        m,
-        WEATHER_ANSWER,
-        id="0c6ccontract",
-        usage={
-            "prompt_tokens": 240,
-            "total_tokens": 254,
-            "completion_tokens": 14,
-            "prompt_tokens_details": {"cached_tokens": 0},
-        },
-        message_extra={"tool_calls": None},
-    )
     rate = reply(429, {"message": "Requests rate limit exceeded"})
     return {
         "chat": ref("mistral/01-chat-basic.json"),
@@ -1092,9 +1017,7 @@ def _mistral() -> dict[str, Spec]:
         "stream_usage": ref("mistral/02-stream-text.json"),
         "tool_call": ref("mistral/03-tools-parallel.json"),
         "stream_tool_call": ref("mistral/04-stream-tool-call.json"),
-        "tool_result": doc(
-            ["mistral/01-chat-basic.json"], "an answer in 01's shape (tool_calls: null)", reply(200, answer)
-        ),
+        "tool_result": ref("mistral/01-chat-basic.json", TOOL_RESULT),
         "reasoning": ref(
             "mistral/05-reasoning-content-array.json",
             "The recording asked mistral-small-latest for reasoning; hamr asks magistral-small-latest.",
@@ -1204,8 +1127,8 @@ def _mistral() -> dict[str, Spec]:
             ),
         ),
         "error_mid_stream": doc(
-            ["mistral/02-stream-text.json", invalid_model],
-            no_recording + "Mistral documents no mid-stream error: 02's chunks ('p' padding), "
+            [errors, "mistral/02-stream-text.json", invalid_model],
+            no_recording + "Mistral documents no mid-stream error: the recorded stream's chunks ('p' padding), "
             "then a data line holding Mistral's error object",
             midstream,
         ),
@@ -1215,6 +1138,10 @@ def _mistral() -> dict[str, Spec]:
 # ------------------------------------------------------------------------------------------------------------------
 # together
 # ------------------------------------------------------------------------------------------------------------------
+
+
+#: the content-type Together's recordings that kept headers show (application/json with a charset)
+TOGETHER_JSON = "application/json; charset=utf-8"
 
 
 def _together() -> dict[str, Spec]:
@@ -1338,22 +1265,20 @@ def _together() -> dict[str, Spec]:
         "header_unset": ref("together/04-chat-stop.json"),
         "stream": ref("together/01-stream-text.json"),
         "stream_usage": ref("together/01-stream-text.json"),
-        "tool_call": doc(
-            [fn_docs, "together/04-chat-stop.json"],
-            "no Together tool call was recorded: the documented "
-            'tool_calls in 04\'s pretty-printed shape ("prompt": [], seed beyond int64)',
-            tcompletion(m, {"content": None, "tool_calls": [{**call, "index": 0}]}, "tool_calls", usage),
+        "tool_call": ref(
+            "together/05-tool-call-nonstream.json",
+            "The preset's model on api.together.ai; the contract's Together tool scenario is this recording's.",
+            content_type=TOGETHER_JSON,
         ),
         "stream_tool_call": doc(
             [fn_docs, "together/01-stream-text.json"],
-            "no streamed Together tool call was "
-            "recorded: OpenAI-style tool_call deltas in 01's chunk shape (legacy text, token_id)",
+            "OpenAI-style tool_call deltas in the recorded stream's chunk shape (legacy text, token_id)",
             tool_stream,
         ),
-        "tool_result": doc(
-            ["together/04-chat-stop.json"],
-            "an answer in 04's shape",
-            tcompletion(m, {"content": WEATHER_ANSWER, "tool_calls": []}, "eos", usage),
+        "tool_result": ref(
+            "together/07-chat-2026.json",
+            TOOL_RESULT + ' The preset\'s model on api.together.ai; a plain answer carries "tool_calls": [].',
+            content_type=TOGETHER_JSON,
         ),
         "reasoning": doc(
             [r1, "together/04-chat-stop.json"],
@@ -1367,7 +1292,7 @@ def _together() -> dict[str, Spec]:
         ),
         "reasoning_stream": doc(
             [r1, "together/01-stream-text.json"],
-            "<think> tags as their own deltas in 01's chunk shape, as DeepSeek-R1 streams them",
+            "<think> tags as their own deltas in the recorded stream's chunk shape, as DeepSeek-R1 streams them",
             reasoning_stream,
         ),
         "models": doc(
@@ -1450,9 +1375,116 @@ def _together() -> dict[str, Spec]:
             err(503, "The server is overloaded or not ready yet.", "server_error", None),
         ),
         "error_mid_stream": doc(
-            ["together/01-stream-text.json"],
-            no_recording + "Together documents no mid-stream error: 01's chunks, then a data line with an error object",
+            [errors, OPENAI_DOCS[1], "together/01-stream-text.json"],
+            "Together documents no mid-stream error: the recorded stream's chunks, then a data line with an error "
+            "object",
             midstream,
+        ),
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# request options (issue 17): a forced tool_choice, response_format, an image input
+# ------------------------------------------------------------------------------------------------------------------
+
+#: per preset: the documentation of (tool_choice, response_format, images) each answer below is written from
+_OPTION_DOCS: dict[str, tuple[str, str, str]] = {
+    "custom": (
+        "https://platform.openai.com/docs/api-reference/chat/create",
+        "https://platform.openai.com/docs/guides/structured-outputs",
+        "https://platform.openai.com/docs/guides/images-vision",
+    ),
+    "deepseek": (
+        "https://api-docs.deepseek.com/guides/function_calling",
+        "https://api-docs.deepseek.com/guides/json_mode",
+        "https://api-docs.deepseek.com/quick_start/pricing",
+    ),
+    "openrouter": (
+        "https://openrouter.ai/docs/features/tool-calling",
+        "https://openrouter.ai/docs/features/structured-outputs",
+        "https://openrouter.ai/docs/features/multimodal/images",
+    ),
+    "groq": (
+        "https://console.groq.com/docs/tool-use",
+        "https://console.groq.com/docs/structured-outputs",
+        "https://console.groq.com/docs/vision",
+    ),
+    "anthropic": (
+        "https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use",
+        "https://docs.anthropic.com/en/docs/build-with-claude/structured-outputs",
+        "https://docs.anthropic.com/en/docs/build-with-claude/vision",
+    ),
+    "mistral": (
+        "https://docs.mistral.ai/capabilities/function_calling/",
+        "https://docs.mistral.ai/capabilities/structured-output/custom_structured_output/",
+        "https://docs.mistral.ai/capabilities/vision/",
+    ),
+    "together": (
+        "https://docs.together.ai/docs/function-calling",
+        "https://docs.together.ai/docs/json-mode",
+        "https://docs.together.ai/docs/vision-overview",
+    ),
+}
+JSON_ANSWER = '{"result": 8}'
+#: the day the option answers below were written
+OPTIONS_WRITTEN = "2026-12-01"
+
+
+def _option_specs(preset: str) -> dict[str, Spec]:
+    """The three option cassettes of a hosted preset: none of these situations is in the reference corpus but
+    DeepSeek's JSON mode, so the answers follow each provider's documentation in the shape of its recordings."""
+    case = CASES[preset]
+    tool_doc, format_doc, image_doc = _OPTION_DOCS[preset]
+    name, args = case.tool.calls[0]
+    vision = case.vision_model or case.model
+    if case.auth == "x-api-key":
+
+        def message(content: list[dict[str, Any]], stop: str = "end_turn", model: str = case.model) -> Reply:
+            usage = {"input_tokens": 420, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+            return reply(
+                200,
+                {"model": model, "id": "msg_01Contract", "type": "message", "role": "assistant", "content": content,
+                 "stop_reason": stop, "stop_sequence": None, "usage": {**usage, "output_tokens": 24}},
+            )  # fmt: skip
+
+        forced = message([{"type": "tool_use", "id": "toolu_01Forced", "name": name, "input": args}], "tool_use")
+        answer = message([{"type": "text", "text": JSON_ANSWER}])
+        seen = message([{"type": "text", "text": "The image is a single red pixel."}], model=vision)
+    else:
+        forced = reply(
+            200,
+            completion(
+                case.model,
+                None,
+                finish="stop",
+                message_extra={"tool_calls": tool_calls(("call_forced_1", name, json.dumps(args)))},
+            ),
+        )
+        answer = reply(200, completion(case.model, JSON_ANSWER))
+        seen = reply(200, completion(vision, "The image is a single red pixel."))
+    return {
+        "tool_choice": doc(
+            [tool_doc],
+            "a call of the forced tool and nothing else; an OpenAI-style answer to a named tool_choice ends with "
+            "finish_reason stop, an Anthropic one with stop_reason tool_use",
+            forced,
+            constructed=OPTIONS_WRITTEN,
+        ),
+        "response_format": (
+            ref("deepseek/07-json-mode.json", "DeepSeek's real answer in JSON mode to this very prompt.")
+            if preset == "deepseek"
+            else doc(
+                [format_doc],
+                "the answer as JSON text following the requested schema",
+                answer,
+                constructed=OPTIONS_WRITTEN,
+            )
+        ),
+        "image_input": doc(
+            [image_doc],
+            f"a text answer about the image from {vision}, a model that reads images",
+            seen,
+            constructed=OPTIONS_WRITTEN,
         ),
     }
 
@@ -1469,9 +1501,57 @@ _BUILDERS: dict[str, Callable[[], dict[str, Spec]]] = {
 }
 
 
+#: how the reasons read: "no reference recording of a Groq 429 exists"
+_PROVIDER = {
+    "relay": "local-server",
+    "deepseek": "DeepSeek",
+    "openrouter": "OpenRouter",
+    "groq": "Groq",
+    "anthropic": "Anthropic",
+    "mistral": "Mistral",
+    "together": "Together",
+}
+_SITUATION = {
+    "stream_tool_call": "streamed tool call",
+    "tool_call": "non-streamed tool call",
+    "tool_result": "answer after a tool result",
+    "reasoning": "non-streamed reasoning answer",
+    "reasoning_stream": "streamed reasoning answer",
+    "models": "GET /models response (the corpus holds none for any provider)",
+    "error_401": "401",
+    "error_400": "400 rejecting a request",
+    "error_unknown_model": "unknown-model error",
+    "error_429": "429",
+    "error_5xx": "5xx (the corpus holds none for any provider)",
+    "error_mid_stream": "error in the middle of a stream",
+    "tool_choice": "answer to a forced tool_choice",
+    "response_format": "structured-output answer in JSON",
+    "image_input": "answer about an image",
+}
+CUSTOM_WHY = (
+    "custom stands for any OpenAI-compatible server and is configured at a placeholder host (llm.example.invalid): "
+    "there is no real provider behind it to have recorded, so its cassettes follow OpenAI's documented format"
+)
+
+
+def _why(preset: str, test: str) -> str:
+    if preset == "custom":
+        return CUSTOM_WHY
+    name = _PROVIDER.get(preset, preset)
+    situation, _, aside = _SITUATION.get(test, test.replace("_", " ")).partition(" (")
+    why = f"no reference recording of {'an' if name[0] in 'AEIOU' else 'a'} {name} {situation} exists"
+    return f"{why} ({aside}" if aside else why
+
+
 @functools.cache
 def _specs(preset: str) -> dict[str, Spec]:
-    return _BUILDERS[preset]()
+    specs = {**_BUILDERS[preset](), **(_option_specs(preset) if preset in _OPTION_DOCS else {})}
+    for test, made in specs.items():
+        provenance = made.provenance
+        if provenance["source"] == CONSTRUCTED and not provenance.get("why"):
+            note = provenance.pop("note")
+            provenance.update(why=_why(preset, test), note=note)
+    return specs
 
 
 def spec(preset: str, test: str) -> Spec | None:

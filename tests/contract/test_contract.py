@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from cassette_recording import placeholder
-from contract_cases import TRACE_HEADER, TRACE_VAR, WEATHER, WEATHER_PROMPT, Case
+from contract_cases import JSON_PROMPT, TRACE_HEADER, TRACE_VAR, WEATHER, WEATHER_PROMPT, Case
 
 import hamr
+from hamr._mistral import mistral_tool_id
 
 pytestmark = pytest.mark.vcr
 
@@ -243,10 +244,12 @@ def test_tool_result_follow_up_is_sent_in_the_protocol_shape(case, contract):
             "content": [{"type": "tool_result", "tool_use_id": call_id, "content": TOOL_RESULT}],
         }
     else:
+        # Mistral accepts only nine a-zA-Z0-9 characters: hamr sends a foreign id mapped, the same for call and result
+        wire_id = mistral_tool_id(call_id) if case.preset == "mistral" else call_id
         (call,) = sent[1]["tool_calls"]
-        assert (call["id"], call["type"], call["function"]["name"]) == (call_id, "function", "weather")
+        assert (call["id"], call["type"], call["function"]["name"]) == (wire_id, "function", "weather")
         assert json.loads(call["function"]["arguments"]) == {"latitude": "52.5200", "longitude": "13.4050"}
-        assert sent[2] == {"role": "tool", "tool_call_id": call_id, "content": TOOL_RESULT}
+        assert sent[2] == {"role": "tool", "tool_call_id": wire_id, "content": TOOL_RESULT}
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -390,3 +393,73 @@ def test_error_event_mid_stream_raises_stream_error_keeping_the_partial_answer(c
     assert error.partial.reasoning == _joined(received, "reasoning")
     assert error.partial.text or error.partial.reasoning, "the stream sent something before failing"
     assert not any(e.type == "done" for e in received)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# request options (issue 17)
+# ------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.contract("tool_choice")
+def test_a_named_tool_choice_forces_that_tool(case, contract):
+    scenario = case.tool
+    forced = scenario.tools[0]["name"]
+    with contract.client() as client:
+        completion = client.chat(scenario.prompt, tools=list(scenario.tools), tool_choice={"name": forced})
+
+    body = contract.body()
+    if _anthropic(case):
+        assert body["tool_choice"] == {"type": "tool", "name": forced}
+    else:
+        assert body["tool_choice"] == {"type": "function", "function": {"name": forced}}
+    _assert_tools_sent(case, body, scenario.tools)
+    # the call the caller forced, whole: a local model's arguments are not checked, only that they are an object
+    assert completion.tool_calls and {c.name for c in completion.tool_calls} == {forced}
+    assert all(c.id and c.arguments_error is None for c in completion.tool_calls)
+    # OpenAI documents finish_reason "stop" for a forced call; an answer holding calls says tool_calls
+    assert completion.finish_reason == "tool_calls"
+
+
+@pytest.mark.contract("response_format")
+def test_response_format_answers_json(case, contract):
+    with contract.client() as client:
+        completion = client.chat(JSON_PROMPT, response_format=case.json_format, max_tokens=64)
+
+    body = contract.body()
+    fmt = case.json_format
+    if _anthropic(case):
+        assert body["output_config"] == {"format": {"type": "json_schema", "schema": fmt["schema"]}}
+    elif fmt["type"] == "json_object":
+        assert body["response_format"] == {"type": "json_object"}
+    else:
+        wire = {k: fmt[k] for k in ("name", "schema", "strict")}
+        assert body["response_format"] == {"type": "json_schema", "json_schema": wire}
+    value = completion.json()
+    assert isinstance(value, dict) and "result" in value
+    assert completion.tool_calls == () and completion.finish_reason == "stop"
+
+
+RED_DOT_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+
+
+@pytest.mark.contract("image_input")
+def test_an_image_part_reaches_the_provider_in_its_form(case, contract):
+    message = {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "What colour is this image?"},
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{RED_DOT_PNG}"}},
+        ],
+    }
+    with contract.client(model=case.vision_model or case.model) as client:
+        completion = client.chat([message], max_tokens=64)
+
+    sent = contract.body()["messages"][-1]["content"]
+    if _anthropic(case):
+        assert sent[1] == {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": RED_DOT_PNG},
+        }
+    else:
+        assert sent == message["content"]
+    assert completion.text.strip() and completion.finish_reason in ("stop", "length")

@@ -160,6 +160,32 @@ class Body(httpx.SyncByteStream, httpx.AsyncByteStream):
             raise self.then
 
 
+class Endless(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body that sends ``head``, then ``piece`` again and again (a line without end, data lines without a blank
+    line, a chunked body without end), counting the bytes it ``served``. It stops after ``cap`` bytes should a
+    test's client never stop reading."""
+
+    def __init__(self, head: bytes, piece: bytes, cap: int = 4 * 1024 * 1024) -> None:
+        self.head = head
+        self.piece = piece
+        self.cap = cap
+        self.served = 0
+
+    def _pieces(self) -> Iterator[bytes]:
+        self.served += len(self.head)
+        yield self.head
+        while self.served < self.cap:
+            self.served += len(self.piece)
+            yield self.piece
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._pieces()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self._pieces():
+            yield piece
+
+
 Reply = Callable[[httpx.Request], httpx.Response]
 
 SSE_TYPE = "text/event-stream"

@@ -27,7 +27,10 @@ BEHAVIOURS = {
     "stall-body": "sends the status line, headers and the first part of the body, then nothing",
     "truncate": "sends the status line, headers and the first part of the body, then closes the connection",
     "echo-key": "answers 401 with an error message that repeats the credentials it received",
+    "huge-header": "answers 200 with a 1 MiB response header",
+    "drip": "streams a text delta every DRIP seconds until the client hangs up (counted in hangups)",
 }
+DRIP = 0.01
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -88,6 +91,24 @@ class _Handler(socketserver.StreamRequestHandler):
     def do_truncate(self, protocol: str, stream: bool, headers: dict[str, str]) -> None:
         self._first_part(protocol, stream)  # and return: the connection closes with the body unfinished
 
+    def do_huge_header(self, protocol: str, stream: bool, headers: dict[str, str]) -> None:
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Filler: " + b"x" * (1024 * 1024) + b"\r\nConnection: close\r\n\r\n")
+
+    def do_drip(self, protocol: str, stream: bool, headers: dict[str, str]) -> None:
+        wire = WIRES[protocol]
+        self._head("200 OK", "text/event-stream", None)
+        try:
+            if wire.head():  # an empty chunk would end the body
+                self._chunk(wire.head())
+            n = 0
+            while not self.server.released.wait(DRIP):
+                self._chunk(wire.delta(f"d{n} "))
+                self.wfile.flush()
+                n += 1
+        except OSError:  # the client hung up: writing to its closed connection fails
+            self.server.hangups += 1
+            self.server.hung_up.set()
+
     def do_echo_key(self, protocol: str, stream: bool, headers: dict[str, str]) -> None:
         received = " ".join(headers.get(h, "") for h in ("authorization", "x-api-key", "x-tenant"))
         body = json.dumps(WIRES[protocol].error("authentication_error", f"invalid credentials: {received}")).encode()
@@ -105,6 +126,8 @@ class MisbehavingServer(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.hits: Counter[str] = Counter()
         self.released = threading.Event()
+        self.hangups = 0
+        self.hung_up = threading.Event()
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._deadline = threading.Timer(LIFETIME, self.stop)
         self._deadline.daemon = True

@@ -241,9 +241,19 @@ def invalid_utf8(wire: Wire, mode: str) -> tuple[list[Reply], Outcome]:
 
 
 def ten_megabyte_single_line(wire: Wire, mode: str) -> tuple[list[Reply], Outcome]:
+    # under max_response_bytes (64 MiB) for a plain body; over max_event_bytes (8 MiB) for one stream event
     if mode == "chat":
         return [reply(200, wire.chat(HUGE))], Outcome(text=HUGE)
-    return [reply(200, stream_body(wire, [HUGE]), SSE_TYPE)], Outcome(text=HUGE)
+    return [reply(200, stream_body(wire, [HUGE]), SSE_TYPE)], Outcome(
+        hamr.StreamError, match=r"max_event_bytes \(8,388,608 characters\)"
+    )
+
+
+def six_megabyte_event(wire: Wire, mode: str) -> tuple[list[Reply], Outcome]:
+    big = HUGE[: 6 * 1024 * 1024]
+    if mode == "chat":
+        return [reply(200, wire.chat(big))], Outcome(text=big)
+    return [reply(200, stream_body(wire, [big]), SSE_TYPE)], Outcome(text=big)
 
 
 CASES: list[Case] = [
@@ -271,6 +281,7 @@ CASES: list[Case] = [
     stalled_mid_body,
     invalid_utf8,
     ten_megabyte_single_line,
+    six_megabyte_event,
 ]
 
 

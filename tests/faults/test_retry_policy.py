@@ -144,3 +144,59 @@ def test_a_stalled_stream_is_caught_as_a_timeout_and_as_a_stream_error(client_ki
         raise error  # type: ignore[misc]
     except hamr.StreamError as caught:
         assert caught.partial.text == "Hello"
+
+
+# x-should-retry (issue 16 item 11): the header the official OpenAI and Anthropic clients obey overrides the status,
+# within max_retries. Header values as in the real recordings anthropic/03-error-401.json (crmne/ruby_llm
+# spec/fixtures/vcr_cassettes/chat_error_handling_with_anthropic_claude-haiku-4-5_raises_appropriate_auth_error.yml
+# @ fb5a49bf04da78d3e74496431ad1c99df5e7e5f0) and anthropic/08-error-404-model.json (social-growth-studio/req_llm
+# test/support/fixtures/anthropic/claude_3_sonnet_20240229/streaming.json @ e608a63c9f2e6ac486197ee29f5bef17d42255f5);
+# the statuses they are paired with here are constructed.
+@CLIENTS
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+@pytest.mark.parametrize("mode", ["chat", "stream"])
+def test_x_should_retry_false_stops_even_a_5xx(client_kind: str, protocol: str, mode: str) -> None:
+    result = run(protocol, client_kind, mode, [reply(503, BUSY, headers={"x-should-retry": "false"})])
+    assert len(result.requests) == 1 and result.sleeps == []
+    assert isinstance(result.error, hamr.ServerError) and result.error.should_retry is False
+
+
+@CLIENTS
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+@pytest.mark.parametrize("mode", ["chat", "stream"])
+def test_x_should_retry_true_retries_even_a_final_status(client_kind: str, protocol: str, mode: str) -> None:
+    wire = WIRES[protocol]
+    ok = reply(200, wire.chat()) if mode == "chat" else reply(200, stream_body(wire), "text/event-stream")
+    result = run(protocol, client_kind, mode, [reply(400, BUSY, headers={"X-Should-Retry": "true"}), ok])
+    assert result.error is None and len(result.requests) == 2 and len(result.sleeps) == 1
+    assert result.completion is not None and result.completion.text == "Hello"
+
+
+@CLIENTS
+def test_x_should_retry_true_stays_within_max_retries(client_kind: str) -> None:
+    result = run("openai", client_kind, "chat", [reply(404, BUSY, headers={"x-should-retry": "true"})], max_retries=3)
+    assert len(result.requests) == 4 and len(result.sleeps) == 3
+    assert isinstance(result.error, hamr.BadRequestError) and result.error.should_retry is True
+
+
+@CLIENTS
+def test_a_garbled_x_should_retry_leaves_the_status_to_decide(client_kind: str) -> None:
+    result = run("openai", client_kind, "chat", [reply(503, BUSY, headers={"x-should-retry": "perhaps"})])
+    assert len(result.requests) == 3 and isinstance(result.error, hamr.ServerError)
+
+
+@CLIENTS
+@pytest.mark.parametrize(
+    ("status", "body", "cls"),
+    [
+        (413, {"type": "error", "error": {"type": "request_too_large", "message": "too big"}}, "RequestTooLargeError"),
+        (402, {"error": {"code": 402, "message": "Insufficient credits"}}, "InsufficientCreditsError"),
+        (400, {"error": {"message": "maximum context length is 8192 tokens"}}, "ContextWindowExceededError"),
+    ],
+)
+def test_oversized_unpaid_and_overflowing_requests_are_never_retried_whatever_the_header(
+    client_kind: str, status: int, body: dict[str, object], cls: str
+) -> None:
+    result = run("openai", client_kind, "chat", [reply(status, body, headers={"x-should-retry": "true"})])
+    assert len(result.requests) == 1 and result.sleeps == []
+    assert type(result.error) is getattr(hamr, cls)

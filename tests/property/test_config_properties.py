@@ -76,13 +76,17 @@ PROVIDER_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "output_price_per_1m_tokens": amounts,
     "cache_read_price_per_1m_tokens": amounts,
     "cache_write_price_per_1m_tokens": amounts,
+    "cache_write_1h_price_per_1m_tokens": amounts,
     "stream_usage": st.booleans(),
     "local": st.booleans(),
     "anthropic_version": line,
+    "max_tokens_field": st.sampled_from(["max_tokens", "max_completion_tokens"]),
     "max_retries": st.integers(0, 10),
     "connect_timeout": amounts,
     "read_timeout": amounts,
     "stream_idle_timeout": amounts,
+    "max_event_bytes": st.integers(0, 2**40),
+    "max_response_bytes": st.integers(0, 2**40),
     "allow_insecure_http": st.booleans(),
 }
 
@@ -124,10 +128,10 @@ def multi_provider_docs(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def legacy_docs(draw: st.DrawFn) -> dict[str, Any]:
-    """A v0.1-v0.3 `[provider]` table: `name` (else custom/anthropic by `type`), `type`, `model`, the rest as today."""
+    """A v0.1-v0.3 `[provider]` table: `name` (else custom, whatever the `type`), `type`, `model`, the rest as today."""
     name = draw(st.none() | st.sampled_from(HOSTED_PRESETS) | custom_ids)
     kind = draw(st.none() | st.sampled_from(sorted(LEGACY_TYPES)))
-    pid = name or ("anthropic" if kind and LEGACY_TYPES[kind] == "anthropic-compatible" else "custom")
+    pid = name or "custom"
     table = draw(provider_tables(needs_base_url=pid not in PRESETS or pid == "custom"))
     table.pop("enabled", None)  # the legacy provider is the active one: it cannot be disabled
     extra = {"name": name, "type": kind, "model": draw(st.none() | text)}
@@ -138,7 +142,7 @@ def as_new_format(legacy: dict[str, Any]) -> dict[str, Any]:
     """The same settings written the v0.4 way."""
     table = dict(legacy["provider"])
     name, kind, model = table.pop("name", None), table.pop("type", None), table.pop("model", None)
-    pid = name or ("anthropic" if kind and LEGACY_TYPES[kind] == "anthropic-compatible" else "custom")
+    pid = name or "custom"
     if kind is not None:
         table.setdefault("compatibility", LEGACY_TYPES[kind])
     active = {"provider": pid} | ({"model": model} if model is not None else {})
@@ -292,8 +296,10 @@ WRONG_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "default_model": st.sampled_from([1, False, ["m"]]),
     "input_price_per_1m_tokens": st.sampled_from([-1, -0.5, "1.0", True, float("nan")]),
     "stream_usage": st.sampled_from(["true", 1]),
+    "max_tokens_field": st.sampled_from(["max_output_tokens", "", 1]),
     "max_retries": st.sampled_from([-1, 1.5, "2", True]),
     "read_timeout": st.sampled_from([-1.0, "10s", False]),
+    "max_event_bytes": st.sampled_from([-1, 1.5, "8MB", True]),
 }
 # not a key of any table hamr reads (asked of hamr's own schema, so a key added there is never "unknown" here)
 unknown_keys = names(LOWER, LOWER + "_", 20).filter(

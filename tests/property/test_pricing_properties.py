@@ -1,17 +1,21 @@
 """Spend over generated usage sequences: exact, additive and monotone; and the display rule (see hamr._pricing):
-``$X.XXX`` half-up, a non-zero amount that would show as $0.000 shows ``<$0.001``, unknown prices show ``n/a``."""
+``$X.XXX`` half-up, a non-zero amount that would show as $0.000 shows ``<$0.001``, unknown prices show ``n/a``,
+nothing counted yet shows ``no requests yet``; every string is one the README documents."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hamr import Spend, Usage
 from hamr._pricing import Price
 
 TENTH_OF_A_CENT = Decimal("0.001")
+# the expected sums are exact too: the default 28-digit context rounds $10 + 2.2e-16 (found by the dev profile)
+EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact])
 
 
 @st.composite
@@ -57,9 +61,12 @@ def shown(spend: Spend) -> Decimal:
 
 
 @given(st.lists(responses, max_size=12), st.lists(responses, max_size=12))
+@example(  # the default 28-digit context rounded this sum
+    [(Usage(0, 0, cost=1.0), None)], [(Usage(0, 0, cost=2.220446049250313e-16), None), (Usage(0, 0, cost=10.0), None)]
+)
 def test_spend_is_additive_exactly(first: list, second: list) -> None:
     a, b, both = spend_of(first), spend_of(second), spend_of(first + second)
-    assert both.usd == a.usd + b.usd
+    assert both.usd == EXACT.add(a.usd, b.usd)
     assert (both.requests, both.unpriced) == (a.requests + b.requests, a.unpriced + b.unpriced)
 
 
@@ -72,7 +79,7 @@ def test_spend_and_its_display_never_go_down(sequence: list) -> None:
         cost = spend.add(usage, price)
         assert spend.usd >= before and shown(spend) >= before_shown
         if cost is not None:
-            total += cost
+            total = EXACT.add(total, cost)
     assert spend.usd == total
 
 
@@ -118,3 +125,29 @@ def test_local_spend_is_always_local(sequence: list) -> None:
     for usage, price in sequence:
         assert spend.add(usage, price) is None
     assert str(spend) == "Spend: local"
+
+
+# every string README.md's Spend section lists, and nothing else
+DOCUMENTED = re.compile(
+    r"Spend: (local|no requests yet|n/a \(no price known for this model\)|n/a \(no usage reported\)"
+    r"|(?P<amount><\$0\.001|\$\d+\.\d{3})( \+ n/a \((?P<k>\d+) of (?P<n>\d+) requests unpriced\))?)"
+)
+
+
+@given(st.booleans(), st.lists(responses, max_size=8))
+def test_every_display_is_a_documented_string_and_zero_means_a_priced_zero(local: bool, sequence: list) -> None:
+    spend = Spend(local=local)
+    for usage, price in sequence:
+        spend.add(usage, price)
+    text = str(spend)
+    match = DOCUMENTED.fullmatch(text)
+    assert match, text
+    assert (text == "Spend: local") == local
+    assert (text == "Spend: no requests yet") == (not local and not sequence)
+    if match["amount"] is not None:
+        assert spend.requests > spend.unpriced  # an amount only when some request was priced
+        assert (match["amount"] == "$0.000") == (spend.usd == 0)
+    if match["k"] is not None:
+        assert (int(match["k"]), int(match["n"])) == (spend.unpriced, spend.requests) and spend.unpriced > 0
+    if text == "Spend: n/a (no usage reported)":
+        assert all(usage is None and price is not None for usage, price in sequence)

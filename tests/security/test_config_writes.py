@@ -1,6 +1,7 @@
 """Every config write is atomic and locked: concurrent writer processes never corrupt the file (and readers never
-see half a file), a failed write leaves the old file and no temp file behind, a symlinked config stays a link,
-and environment-sourced keys are never written. (Mode 0600 for new files and kept modes: tests/unit/test_config.py.)
+see half a file), the lock file is removed after each write without breaking mutual exclusion, a failed write
+leaves the old file and no temp or lock file behind, a symlinked config stays a link, and environment-sourced keys
+are never written. (Mode 0600 for new files and kept modes: tests/unit/test_config.py.)
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -57,6 +60,7 @@ def test_concurrent_writer_processes_never_corrupt_the_file(tmp_path: Path, monk
     active = tomllib.loads(text)["active"]
     assert (active["provider"], active.get("model")) in SWITCHES
     assert leftovers(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]  # the lock file went with the last writer
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,6 +74,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path: Path, mon
         hamr.use("groq", path=path)
     assert path.read_text() == HEADER
     assert leftovers(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
 
 
 def test_a_symlinked_config_stays_a_link_and_its_target_is_written(tmp_path: Path) -> None:
@@ -105,3 +110,33 @@ def test_a_writer_waits_for_the_lock_another_process_holds(tmp_path: Path) -> No
         fcntl.flock(held, fcntl.LOCK_UN)
     writer.join(timeout=30)
     assert writer.exitcode == 0 and tomllib.loads(path.read_text())["active"]["provider"] == "groq"
+
+
+# read, pause, write back plus one: two holders of the lock at once lose an increment
+INCREMENT = """
+import sys, time
+from pathlib import Path
+from hamr._config import _locked
+config = Path(sys.argv[1])
+counter = config.with_name("counter")
+for _ in range(int(sys.argv[2])):
+    with _locked(config):
+        n = int(counter.read_text())
+        time.sleep(0.0005)
+        counter.write_text(str(n + 1))
+"""
+
+
+def test_removing_the_lock_file_keeps_writers_mutually_exclusive(tmp_path: Path) -> None:
+    """Each holder removes config.toml.lock before it lets go; a writer that waited on the removed file must not
+    go ahead while a newcomer holds a fresh one (hamr._config._locked)."""
+    pytest.importorskip("fcntl")
+    (tmp_path / "counter").write_text("0")
+    workers, rounds = 4, 150
+    procs = [
+        subprocess.Popen([sys.executable, "-c", INCREMENT, str(tmp_path / "config.toml"), str(rounds)])
+        for _ in range(workers)
+    ]
+    assert [proc.wait(timeout=120) for proc in procs] == [0] * workers
+    assert (tmp_path / "counter").read_text() == str(workers * rounds)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counter"]

@@ -87,8 +87,8 @@ async def test_chat_goes_through_the_given_http_client(kind: str) -> None:
     request = rec.requests[0]
     assert str(request.url) == "https://api.deepseek.com/chat/completions"
     assert request.headers["authorization"] == "Bearer ds-secret-key-123"
-    assert json.loads(request.content)["model"] == "deepseek-chat"
-    assert str(client.spend) == "Spend: $0.002"  # 1000 * 0.27/1M + 2000 * 1.10/1M = $0.00247
+    assert json.loads(request.content)["model"] == "deepseek-flash"
+    assert str(client.spend) == "Spend: $0.003"  # 1000 * 0.30/1M + 2000 * 1.20/1M = $0.0027
 
 
 @KINDS
@@ -118,6 +118,46 @@ async def test_request_options_reach_the_wire_from_both_clients(kind: str) -> No
         body = json.loads(request.content)
         assert body["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
         assert body["stop"] == ["END"] and body["seed"] == 1
+
+
+@KINDS
+async def test_response_format_and_cache_reach_the_wire_and_the_answer_parses(kind: str) -> None:
+    """On an anthropic-compatible server without structured outputs the answer comes as the forced answer tool's
+    call; both clients read it back as JSON text, in chat and in stream."""
+    answer = {"type": "tool_use", "id": "toolu_1", "name": "place", "input": {"city": "Paris"}}
+    body = {"id": "m", "content": [answer], "stop_reason": "tool_use", "usage": {}}
+    start = {"type": "content_block_start", "index": 0, "content_block": {**answer, "input": {}}}
+    delta = {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "input_json_delta", "partial_json": '{"city": "Paris"}'},
+    }
+    events = [
+        {"type": "message_start", "message": {"id": "m", "usage": {}}},
+        start,
+        delta,
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}},
+        {"type": "message_stop"},
+    ]
+    sse = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
+    rec = Recorder(
+        httpx.Response(200, json=body), httpx.Response(200, content=sse, headers={"content-type": "text/event-stream"})
+    )
+    config = parse_config(
+        {"providers": {"local": {"base_url": "http://127.0.0.1:9/", "compatibility": "anthropic-compatible"}}}
+    )
+    client = make_client(kind, rec, provider="local", model="m", config=config)
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    fmt = {"type": "json_schema", "name": "place", "schema": schema}
+    completion = await chat(client, "Where?", response_format=fmt, cache=True, system="rules")
+    _, streamed = await stream(client, "Where?", response_format=fmt, cache=True, system="rules")
+    for result in (completion, streamed):
+        assert result.json() == {"city": "Paris"} and result.tool_calls == () and result.finish_reason == "stop"
+    for request in rec.requests:
+        sent = json.loads(request.content)
+        assert sent["tool_choice"] == {"type": "tool", "name": "place"}
+        assert sent["system"] == [{"type": "text", "text": "rules", "cache_control": {"type": "ephemeral"}}]
 
 
 @KINDS
@@ -358,5 +398,6 @@ async def test_extra_body_adds_provider_specific_fields_to_chat_and_stream(kind:
     await chat(client, "2+2?", extra_body=thinking)
     await stream(client, "2+2?", extra_body={**thinking, "max_tokens": 2048})
     sent = [json.loads(r.content) for r in rec.requests]
-    assert sent[0]["thinking"] == thinking["thinking"] and sent[0]["max_tokens"] == 4096
+    # no max_tokens given: the default (4096) is left for the answer on top of the thinking budget
+    assert sent[0]["thinking"] == thinking["thinking"] and sent[0]["max_tokens"] == 1024 + 4096
     assert sent[1]["thinking"] == thinking["thinking"] and sent[1]["max_tokens"] == 2048 and sent[1]["stream"]

@@ -6,9 +6,11 @@ import os
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 
 import hamr
+import hamr._cli
 from hamr import ConfigError, load_config, use
 
 FULL = """\
@@ -50,7 +52,7 @@ def test_no_file_means_presets_with_relay_active() -> None:
     assert config.active.provider == "relay"
     assert config.providers["relay"].base_url == "http://127.0.0.1:1234/v1"
     assert config.providers["deepseek"].api_key_env == "DEEPSEEK_API_KEY"
-    assert config.providers["deepseek"].input_price_per_1m_tokens == 0.27
+    assert config.providers["deepseek"].input_price_per_1m_tokens == 0.30
     assert config.providers["anthropic"].compatibility == "anthropic-compatible"
     assert set(config.providers) >= {"relay", "deepseek", "openrouter", "groq", "anthropic", "mistral", "together"}
 
@@ -213,3 +215,93 @@ def test_use_refuses_unknown_or_disabled_providers(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="disabled"):
         use("deepseek", path=path)
     assert path.read_text() == FULL
+
+
+# --- issue 18 ---------------------------------------------------------------------------------------------------------
+
+
+def test_legacy_anthropic_type_without_name_is_custom_at_the_given_url(tmp_path: Path) -> None:
+    """A legacy file pointing at a local Anthropic-compatible proxy: no preset key, no preset prices."""
+    path = write(tmp_path, '[provider]\ntype = "anthropic"\nbase_url = "http://127.0.0.1:4000"\nmodel = "m"\n')
+    config = load_config(path)
+    assert config.active == hamr._config.Active("custom", "m")
+    custom = config.providers["custom"]
+    assert (custom.compatibility, custom.base_url) == ("anthropic-compatible", "http://127.0.0.1:4000")
+    assert not custom.requires_key and custom.api_key_env is None
+    assert custom.input_price_per_1m_tokens is None and str(hamr.Client(config).spend) == "Spend: local"
+    assert config.providers["anthropic"].origins["base_url"] == "preset"  # the preset itself is untouched
+
+
+def test_legacy_without_name_or_base_url_says_how_to_reach_a_preset(tmp_path: Path) -> None:
+    path = write(tmp_path, '[provider]\ntype = "anthropic"\n')
+    with pytest.raises(ConfigError, match=r'needs a base_url; .*name = "anthropic"') as info:
+        load_config(path)
+    assert info.value.key == "provider.base_url"
+
+
+def test_client_for_custom_without_a_table_says_what_to_add() -> None:
+    with pytest.raises(
+        ConfigError, match=r'provider \'custom\' needs a base_url: add \[providers.custom\] with base_url = "..."'
+    ):
+        hamr.Client(provider="custom")
+    with pytest.raises(ConfigError, match=r"active provider 'custom' needs a base_url: add \[providers.custom\]"):
+        hamr._config.parse_config({"active": {"provider": "custom"}})
+
+
+def test_xdg_config_home_that_is_empty_or_relative_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    default = tmp_path / "home" / ".config" / "hamr" / "config.toml"
+    for xdg in ("", "relative/dir"):
+        assert hamr._config.config_path(env={"XDG_CONFIG_HOME": xdg}) == default
+    assert hamr._config.config_path(env={"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "hamr" / "config.toml"
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "HAMR_CONFIG": str(tmp_path / "env.toml")}
+    assert hamr._config.config_path(env=env) == tmp_path / "env.toml"
+    assert hamr._config.config_path(tmp_path / "flag.toml", env=env) == tmp_path / "flag.toml"
+
+
+@pytest.mark.parametrize(
+    ("text", "path_in_error", "key"),
+    [
+        (
+            '[providers.work]\nbase_url = "https://a.example"\napi_key_env = "WORK_KEY"\n',
+            True,
+            "providers.work.api_key_env",
+        ),
+        (
+            '[provider]\nname = "work"\nbase_url = "https://a.example"\napi_key_env = "WORK_KEY"\n',
+            True,
+            "provider.api_key_env",
+        ),
+        (
+            '[providers.work]\nbase_url = "https://a.example"\nrequires_key = true\n',
+            True,
+            "providers.work.requires_key",
+        ),
+        ("[providers.groq]\nenabled = true\n", False, None),
+    ],
+)
+def test_a_missing_key_error_points_where_the_requirement_is_written(
+    tmp_path: Path, text: str, path_in_error: bool, key: str | None
+) -> None:
+    path = write(tmp_path, text)
+    pid = "groq" if "groq" in text else "work"
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(500))
+    client = hamr.Client(
+        load_config(path), provider=pid, model="m", env={}, http_client=httpx.Client(transport=transport)
+    )
+    with pytest.raises(ConfigError, match="needs an API key") as info:
+        client.chat("hi")
+    assert sent == []
+    assert info.value.key == key and (info.value.path == str(path)) is path_in_error
+    if key is None:
+        assert "GROQ_API_KEY (named by the groq preset" in str(info.value)
+
+
+def test_use_leaves_no_lock_file(tmp_path: Path) -> None:
+    path = write(tmp_path, FULL)
+    use("groq", path=path)
+    hamr._cli.main(["--config", str(path), "use", "mistral"])
+    with pytest.raises(ConfigError):
+        use("nope", path=path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]

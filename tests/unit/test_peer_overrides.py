@@ -32,7 +32,7 @@ compatibility = "anthropic-compatible"
 requires_key = false
 local = true
 [[providers.deepseek.models]]
-id = "deepseek-chat"
+id = "deepseek-flash"
 display_name = "Local DeepSeek"
 """
 
@@ -52,8 +52,8 @@ def test_every_kind_of_preset_field_can_be_overridden() -> None:
     assert openrouter.cache_read_price_per_1m_tokens == 0.3 and openrouter.stream_usage is False
     assert deepseek.compatibility == "anthropic-compatible" and deepseek.requires_key is False and deepseek.local
     # a preset model named in the file keeps the preset fields the file does not mention
-    (chat,) = [m for m in deepseek.models if m.id == "deepseek-chat"]
-    assert (chat.display_name, chat.context_window) == ("Local DeepSeek", 128_000)
+    (chat,) = [m for m in deepseek.models if m.id == "deepseek-flash"]
+    assert (chat.display_name, chat.context_window, chat.supports_thinking) == ("Local DeepSeek", 1_000_000, True)
 
 
 def test_origins_say_where_each_value_came_from() -> None:
@@ -148,8 +148,8 @@ def test_config_check_shows_effective_values_and_their_origins(
     assert openrouter["cache_write_price_per_1m_tokens"] == ("(not set)", "default")
     assert openrouter["read_timeout"] == ("600.0", "default")
     assert openrouter["api_key"] == ("(not set)", "default")
-    assert sections["deepseek"]["models.deepseek-chat"] == ('"Local DeepSeek", 128000 tokens', "file")
-    assert sections["deepseek"]["models.deepseek-reasoner"][1] == "preset"
+    assert sections["deepseek"]["models.deepseek-flash"] == ('"Local DeepSeek", 1000000 tokens', "file")
+    assert sections["deepseek"]["models.deepseek-v4-pro"][1] == "preset"
     # secrets never show: the groq section is listed (the file touches it) with the credential header hidden
     assert sections["groq"]["headers.Authorization"] == ("(hidden)", "file")
     assert "sk-proj" not in out and "test-gateway-key" not in out

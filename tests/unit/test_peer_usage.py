@@ -207,8 +207,8 @@ def test_anthropic_cache_reads_and_writes_each_have_their_price(mode: str) -> No
     )
     run = call(mode, Server(json_response(body)), {"messages": USER}, provider="anthropic", cfg=cfg)
     assert run.spend is not None
-    # preset 3.00 in / 15.00 out; reads 0.30, writes 3.75
-    assert run.spend.usd == Decimal("3.0") + 2 * Decimal("0.30") + 4 * Decimal("3.75") + Decimal("15.0")
+    # preset 2.00 in / 10.00 out (Claude Sonnet 5.5); reads 0.30, writes 3.75 as this file configures them
+    assert run.spend.usd == Decimal("2.0") + 2 * Decimal("0.30") + 4 * Decimal("3.75") + Decimal("10.0")
 
 
 @pytest.mark.parametrize("mode", MODES)

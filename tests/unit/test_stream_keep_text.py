@@ -1,5 +1,6 @@
-"""``stream(..., keep_text=False)``: every delta still arrives as an event, but the Completion keeps no text or
-reasoning (flat memory on very long streams); tool calls, usage and finish_reason are kept as always. And the
+"""``stream(..., keep_text=False)``: every delta still arrives as an event, but the Completion keeps no answer text
+(flat memory on very long streams); reasoning (what the next turn may need back), tool calls, usage and
+finish_reason are kept as always. And the
 default accumulation, which joins deltas in batches, returns exactly the streamed text however long it is.
 
 Streams are constructed from the documented wire formats, shaped like the recorded DeepSeek
@@ -105,21 +106,26 @@ async def test_keep_text_false_streams_every_delta_but_keeps_no_text(kind: str) 
 
     assert events[:-1] == kept_events[:-1]  # the same events, only the final Completion differs
     assert joined(events, "text") == "".join(WORDS)
-    assert completion.text == "" and completion.reasoning == ""
+    assert completion.text == "" and completion.reasoning == kept.reasoning
     assert completion.tool_calls == kept.tool_calls and completion.tool_calls[0].arguments == {"x": 1}
     assert (completion.usage, completion.finish_reason, completion.id) == (kept.usage, "tool_calls", "c1")
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_keep_text_false_drops_anthropic_thinking_and_text_but_keeps_the_tool_call(kind: str) -> None:
+async def test_keep_text_false_drops_anthropic_text_but_keeps_the_signed_thinking_and_the_tool_call(kind: str) -> None:
+    """Issue 16: the next turn must send the signed thinking block back before the tool_use ("Expected `thinking`
+    or `redacted_thinking`, but found `tool_use`"), so keep_text=False keeps reasoning and its blocks."""
     kept_events, kept = await run(kind, "anthropic", anthropic_stream(WORDS))
     events, completion = await run(kind, "anthropic", anthropic_stream(WORDS), keep_text=False)
 
     assert kept.reasoning == "".join(WORDS) and kept.reasoning_blocks[0].signature == "s"
     assert events[:-1] == kept_events[:-1]
     assert joined(events, "reasoning") == joined(events, "text") == "".join(WORDS)
-    assert (completion.text, completion.reasoning, completion.reasoning_blocks) == ("", "", ())
+    assert completion.text == ""
+    assert (completion.reasoning, completion.reasoning_blocks) == (kept.reasoning, kept.reasoning_blocks)
     assert completion.tool_calls == kept.tool_calls and completion.usage == kept.usage
+    sent_back = completion.to_message()
+    assert sent_back["reasoning_blocks"][0] == {"text": "".join(WORDS), "signature": "s"}
 
 
 def test_keep_text_false_still_splits_think_tags_into_reasoning_events() -> None:

@@ -1,0 +1,210 @@
+"""What a cassette's ``provenance`` says about how it was obtained, and the checks every provenance must pass.
+
+Three kinds of evidence:
+
+- **recorded live** (``source: recorded live``, with ``date``, ``server``, ``model``): recorded here by
+  ``nox -s record`` from a real server (a local one; cloud presets with a key).
+- **real recording** (``source: real recording``): the response is one a real provider sent to another project's
+  test suite, as that project recorded it. ``recording`` cites the original public source (repository, path,
+  commit, interaction index, and the recording date where the source gives one) so the evidence can be checked
+  from the cassette alone; ``recorded_request`` summarises what the provider was answering; ``request`` and
+  ``response`` say how the request was rebuilt and exactly what was normalised in the response.
+- **constructed** (``source: constructed from the documented wire format``): written from the provider's
+  documentation (``docs``, ``constructed`` date), because no real response for the situation exists (``why``).
+
+The reference recordings are read from a local copy of the corpus (``HAMR_REFERENCE_RESPONSES``, by default
+``shared/reference/responses`` beside the checkout); cassettes never cite that copy, only the public source each of
+its files records.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+
+LIVE = "recorded live"
+REAL = "real recording"
+CONSTRUCTED = "constructed from the documented wire format"
+#: the short names the compatibility matrix uses, by ``source``
+KINDS = {LIVE: "recorded live", REAL: "real recording", CONSTRUCTED: "constructed"}
+
+REFERENCE_VAR = "HAMR_REFERENCE_RESPONSES"
+_REPO = Path(__file__).resolve().parents[2]
+#: how a cassette may not point at the local copy of the corpus: it is not part of the repository
+LOCAL_CORPUS = re.compile(r"\.\./shared|shared/reference/responses")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class ReferenceError(LookupError):
+    """A reference recording is missing or malformed; the message names the file and field."""
+
+
+def reference_root() -> Path:
+    """``$HAMR_REFERENCE_RESPONSES``, else the nearest ``shared/reference/responses`` beside the checkout or one of
+    its parents (a worktree sits a level deeper than the main checkout)."""
+    if os.environ.get(REFERENCE_VAR):
+        return Path(os.environ[REFERENCE_VAR])
+    candidates = [parent / "shared" / "reference" / "responses" for parent in _REPO.parents]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One reference file: the recorded response and everything needed to cite it."""
+
+    name: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    citation: dict[str, Any]
+    recorded_request: Any
+    #: the corpus's own deviations from the wire (its notes' "Provenance:" clause), or ""
+    corpus_normalisation: str
+
+
+def _recorded_date(notes: str) -> str | None:
+    """The recording date the reference file gives: the source fixture's ``captured_at`` timestamp, else a
+    year-month (or year) the notes state for the recording; None when it gives none."""
+    captured = re.search(r"captured_at (\d{4}-\d{2}-\d{2}T[0-9:.]+Z)", notes)
+    if captured:
+        return captured.group(1)
+    described = notes.split("Provenance:")[0]
+    month = re.search(r"\b(20\d\d-\d\d)\b", described) or re.search(r"\((20\d\d)\)", described)
+    return month.group(1) if month else None
+
+
+def _summary(request: Mapping[str, Any]) -> Any:
+    """What the recorded request asked, short enough to read in a cassette."""
+    endpoint = f"{request.get('method', 'POST')} {request.get('path', '?')}"
+    body = request.get("json")
+    if not isinstance(body, dict):
+        return f"{endpoint}; the source did not store the request body"
+    out: dict[str, Any] = {"endpoint": endpoint, "model": body.get("model"), "stream": bool(body.get("stream"))}
+    messages = []
+    if body.get("system"):
+        messages.append(f"system: {_clip(str(body['system']))}")
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+        messages.append(f"{message.get('role')}: {_clip(str(content))}")
+    out["messages"] = messages
+    tools = [t.get("function", t).get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
+    if tools:
+        out["tools"] = tools
+    others = sorted(k for k in body if k not in ("model", "stream", "messages", "system", "tools"))
+    if others:
+        out["other fields"] = others
+    return out
+
+
+def _clip(text: str, size: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def recording(name: str) -> Recording:
+    """The reference file ``name`` (``<provider>/<nn>-<what>.json``) of the local corpus."""
+    path = reference_root() / name
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReferenceError(
+            f"reference recording {name} not found under {reference_root()} (set {REFERENCE_VAR} to the corpus)"
+        ) from None
+    try:
+        src, response, notes = data["source"], data["response"], str(data.get("notes") or "")
+        citation: dict[str, Any] = {
+            "repo": src["repo"],
+            "path": src["path"],
+            "commit": src["commit"],
+            "interaction_index": int(src["interaction_index"]),
+            "url": f"https://github.com/{src['repo']}/blob/{src['commit']}/{quote(src['path'])}",
+        }
+        recorded = _recorded_date(notes)
+        if recorded:
+            citation["recorded"] = recorded
+        clause = notes.split("Provenance:", 1)[1].strip() if "Provenance:" in notes else ""
+        return Recording(
+            name,
+            int(response["status"]),
+            {k.lower(): str(v) for k, v in response["headers"].items()},
+            str(response["body"]).encode("utf-8"),
+            citation,
+            _summary(data["request"]),
+            clause,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReferenceError(f"reference recording {path} is malformed: {type(exc).__name__}: {exc}") from None
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# reading and checking provenance
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def kind(provenance: Any) -> str | None:
+    """``recorded live``, ``real recording`` or ``constructed``; None for anything else."""
+    return KINDS.get(provenance.get("source")) if isinstance(provenance, Mapping) else None
+
+
+def head(text: str) -> dict[str, Any]:
+    """A cassette file's ``provenance`` mapping, read without parsing its interactions."""
+    document = yaml.safe_load(text.split("\ninteractions:", 1)[0])
+    provenance = document.get("provenance") if isinstance(document, dict) else None
+    return provenance if isinstance(provenance, dict) else {}
+
+
+def _citation_problems(citation: Any, where: str) -> list[str]:
+    if not isinstance(citation, Mapping):
+        return [f"{where} must cite the original source (repo, path, commit, interaction_index)"]
+    out = [f"{where}.{k} is missing" for k in ("repo", "path") if not citation.get(k)]
+    if not _COMMIT.match(str(citation.get("commit", ""))):
+        out.append(f"{where}.commit must be the full 40-hex commit of the source")
+    if not isinstance(citation.get("interaction_index"), int):
+        out.append(f"{where}.interaction_index must be the interaction's 0-based position in the source file")
+    url = f"https://github.com/{citation.get('repo')}/blob/{citation.get('commit')}/{quote(str(citation.get('path')))}"
+    if citation.get("url", url) != url:
+        out.append(f"{where}.url must point at the cited file at the cited commit ({url})")
+    return out
+
+
+def problems(provenance: Any) -> list[str]:
+    """Everything a provenance lacks for its kind (empty when it is complete)."""
+    if not isinstance(provenance, Mapping) or kind(provenance) is None:
+        return [f"provenance.source must be one of {tuple(KINDS)}"]
+    out: list[str] = []
+    source = provenance["source"]
+    if source == LIVE and not all(provenance.get(k) for k in ("date", "server", "model")):
+        out.append("a live recording names its date, server and model")
+    elif source == REAL:
+        out += _citation_problems(provenance.get("recording"), "provenance.recording")
+        out += [
+            f"a real recording says {what} ({k})"
+            for k, what in (
+                ("recorded_request", "what the provider was answering"),
+                ("request", "how the request was rebuilt"),
+                ("response", "what was normalised in the response"),
+            )
+            if not provenance.get(k)
+        ]
+    elif source == CONSTRUCTED:
+        docs = provenance.get("docs")
+        if not isinstance(docs, list) or not any(str(d).startswith("https://") for d in docs):
+            out.append("a constructed cassette names the documentation page(s) it follows (docs)")
+        if not _DAY.match(str(provenance.get("constructed", ""))):
+            out.append("a constructed cassette gives the date it was constructed (constructed: YYYY-MM-DD)")
+        if not provenance.get("why"):
+            out.append("a constructed cassette says why no real recording backs it (why)")
+        for n, citation in enumerate(provenance.get("shaped_after") or []):
+            out += _citation_problems(citation, f"provenance.shaped_after[{n}]")
+    return out

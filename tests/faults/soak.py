@@ -1,0 +1,588 @@
+"""``nox -s soak``: a bounded, seeded soak of both clients against the fault server (soak_server.py, run in its
+own process on 127.0.0.1). Prints a summary and writes RELIABILITY.md, as ``nox -s bench`` writes BENCHMARKS.md.
+
+    python tests/faults/soak.py [--requests 2000] [--concurrency 64] [--seed N] [--out RELIABILITY.md]
+
+Half the requests go through a Client shared by threads, half through an AsyncClient shared by tasks, each with
+one client per protocol; chat and stream; every request draws a fault. Checked for every request: it ends in
+success or in the exact error its fault implies; a stream never repeats text; a broken stream's ``partial`` holds
+exactly the text the server sent; the attempts never exceed ``max_retries`` + 1 and honour Retry-After; a stream
+the caller left is hung up. Checked for the run: sockets and file descriptors return to their starting count,
+memory is flat from the first to the last window of requests, no ResourceWarning, nothing raised in a finalizer.
+Then the hostile bodies (an endless line, endless data lines, an endless chunked body): peak memory against the
+limits. The run stops by itself; the seed is printed, and ``--seed N`` replays a run's plan exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import gc
+import itertools
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+import urllib.request
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from faultkit import KEY, config
+from soak_server import FAULTS, WAITS, text_of
+
+import hamr
+
+ROOT = Path(__file__).resolve().parents[2]
+IDLE = 1.0  # read_timeout and stream_idle_timeout: a stall costs this much
+MAX_RETRIES = 2
+SETTINGS = {"read_timeout": IDLE, "stream_idle_timeout": IDLE, "connect_timeout": 5, "max_retries": MAX_RETRIES}
+STREAM_ONLY = {"first-event-error", "abandon"}
+LEAVE_AFTER = 2  # text events an abandoning caller reads
+
+
+@dataclass(frozen=True)
+class Expect:
+    """A fault's documented end: the exact error class (None: a Completion), the attempts, the least wait between
+    attempts, and whether a broken stream's partial holds every piece sent."""
+
+    error: type[hamr.HamrError] | None
+    attempts: int = 1
+    wait: float = 0.0
+    partial: bool = False
+
+
+BACKOFF_LEAST = 0.25  # the first backoff: 0.5 s less up to half of it
+SUCCESS_AFTER = {
+    "ok": Expect(None),
+    "429-retry-after-ms": Expect(None, 2, WAITS["429-retry-after-ms"]),
+    "429": Expect(None, 2, BACKOFF_LEAST),
+    "503-retry-after": Expect(None, 2, WAITS["503-retry-after"]),
+    "529-twice": Expect(None, 3, BACKOFF_LEAST),
+    "429-exhausted": Expect(hamr.RateLimitError, 1 + MAX_RETRIES, WAITS["429-exhausted"]),
+    "reset-before": Expect(None, 2, BACKOFF_LEAST),
+    "drip": Expect(None),
+}
+CHAT = {
+    **SUCCESS_AFTER,
+    "reset-mid": Expect(hamr.ConnectionError),
+    "truncate": Expect(hamr.ConnectionError),
+    "stall": Expect(hamr.TimeoutError),
+    "error-event": Expect(hamr.ServerError),
+    "garbage": Expect(hamr.InvalidResponseError),
+}
+STREAM = {
+    **SUCCESS_AFTER,
+    "reset-mid": Expect(hamr.StreamError, partial=True),
+    "truncate": Expect(hamr.StreamError, partial=True),
+    "stall": Expect(hamr.StreamTimeoutError, partial=True),
+    "error-event": Expect(hamr.StreamError, partial=True),
+    "first-event-error": Expect(None, 2, BACKOFF_LEAST),
+    "garbage": Expect(hamr.StreamError),
+    "abandon": Expect(None),
+}
+assert set(STREAM) == set(FAULTS) and set(CHAT) == set(FAULTS) - STREAM_ONLY
+
+
+@dataclass(frozen=True)
+class Job:
+    rid: int
+    kind: str  # sync | async
+    protocol: str
+    mode: str  # chat | stream
+    fault: str
+    pieces: int
+
+    @property
+    def prompt(self) -> str:
+        return f"soak {self.rid} {self.fault} {self.pieces}"
+
+    @property
+    def expect(self) -> Expect:
+        return (STREAM if self.mode == "stream" else CHAT)[self.fault]
+
+
+def plan(requests: int, seed: int) -> list[Job]:
+    """The run's requests: a seeded mix, one in four a plain success, the rest spread over the faults."""
+    rng = random.Random(seed)
+    jobs = []
+    for rid in range(requests):
+        mode = rng.choice(("chat", "stream"))
+        faults = FAULTS if mode == "stream" else [f for f in FAULTS if f not in STREAM_ONLY]
+        fault = "ok" if rng.random() < 0.25 else rng.choice(faults)
+        jobs.append(Job(rid, rng.choice(("sync", "async")), rng.choice(("openai", "anthropic")), mode, fault,
+                        rng.randint(1, 8)))  # fmt: skip
+    return jobs
+
+
+@dataclass
+class Outcome:
+    job: Job
+    error: BaseException | None = None
+    text: str = ""  # the Completion's text, or a StreamError's partial text
+    delivered: str = ""  # text events handed to the caller
+    seconds: float = 0.0
+
+
+# -- the callers ---------------------------------------------------------------------------------------------------
+
+
+def call_sync(client: hamr.Client, job: Job) -> Outcome:
+    out = Outcome(job)
+    started = time.perf_counter()
+    try:
+        if job.mode == "chat":
+            out.text = client.chat(job.prompt).text
+        elif job.fault == "abandon":
+            stream = client.stream(job.prompt)
+            for event in stream:  # no `with`: leaving the loop must close it
+                out.delivered += event.text
+                if out.delivered.count(" ") == LEAVE_AFTER:
+                    break
+            out.text = stream.partial.text
+        else:
+            with client.stream(job.prompt) as stream:
+                for event in stream:
+                    out.delivered += event.text
+            out.text = stream.completion.text
+    except hamr.HamrError as exc:
+        out.error = _bare(exc)
+        out.text = exc.partial.text if isinstance(exc, hamr.StreamError) else ""
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+async def call_async(client: hamr.AsyncClient, job: Job) -> Outcome:
+    out = Outcome(job)
+    started = time.perf_counter()
+    try:
+        if job.mode == "chat":
+            out.text = (await client.chat(job.prompt)).text
+        elif job.fault == "abandon":
+            stream = client.stream(job.prompt)
+            enough = asyncio.Event()
+
+            async def read() -> None:
+                async for event in stream:
+                    out.delivered += event.text
+                    if out.delivered.count(" ") >= LEAVE_AFTER:
+                        enough.set()
+
+            task = asyncio.create_task(read())  # cancelled while it awaits the next event
+            await asyncio.wait([task, asyncio.create_task(enough.wait())], return_when=asyncio.FIRST_COMPLETED)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            out.text = stream.partial.text
+        else:
+            async with client.stream(job.prompt) as stream:
+                async for event in stream:
+                    out.delivered += event.text
+            out.text = stream.completion.text
+    except hamr.HamrError as exc:
+        out.error = _bare(exc)
+        out.text = exc.partial.text if isinstance(exc, hamr.StreamError) else ""
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+def _bare(exc: hamr.HamrError) -> hamr.HamrError:
+    """The error without its traceback and chained errors: kept for the checks, it must not keep every frame (and
+    the responses in them) alive, or the memory measure would count the soak's own records."""
+    exc.__traceback__ = exc.__context__ = exc.__cause__ = None
+    return exc
+
+
+# -- measures of the process -----------------------------------------------------------------------------------
+
+
+def descriptors() -> tuple[int, int]:
+    """(open file descriptors, of which sockets) of this process."""
+    fds = sockets = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        fds += 1
+        sockets += target.startswith("socket:")
+    return fds, sockets
+
+
+def rss() -> int:
+    gc.collect()
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def settle(expected: int, seconds: float = 3.0) -> int:
+    """Sockets of this process once closing ones are gone (the server side closes a moment later)."""
+    deadline = time.monotonic() + seconds
+    while (now := descriptors()[1]) > expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return now
+
+
+# -- the run ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    seed: int
+    requests: int
+    concurrency: int
+    seconds: float = 0.0
+    outcomes: list[Outcome] = field(default_factory=list)
+    attempts: dict[int, list[float]] = field(default_factory=dict)
+    hangups: set[int] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+    fds: tuple[int, int] = (0, 0)  # before, after
+    sockets: tuple[int, int, int] = (0, 0, 0)  # before, after the requests (clients open), after closing them
+    memory: tuple[int, int] = (0, 0)  # RSS after the first window of requests, after the last
+    window: int = 0
+    peak: tuple[int, int] = (0, 0)  # peak RSS before, after
+    warnings: list[str] = field(default_factory=list)
+    hostile: list[tuple[str, str, int, int]] = field(default_factory=list)  # shape, outcome, limit, peak
+    lost_partials: int = 0
+    repeated_text: int = 0
+
+
+class Server:
+    """soak_server.py in its own process: its sockets and memory are not counted as the client's."""
+
+    def __enter__(self) -> Server:
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("soak_server.py"))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).parent,
+        )
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+        return self
+
+    def url(self, protocol: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{protocol}" + ("/v1" if protocol == "openai" else "")
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=10) as answer:
+            return json.loads(answer.read())  # type: ignore[no-any-return]
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()  # the server's signal to stop
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def run(requests: int = 2000, concurrency: int = 64, seed: int | None = None, hostile: bool = True) -> Report:
+    seed = random.randrange(2**31) if seed is None else seed
+    report = Report(seed, requests, concurrency)
+    jobs = plan(requests, seed)
+    report.window = min(500, max(requests // 4, 1))
+    caught: list[str] = []
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = lambda u: caught.append(f"{u.exc_type.__name__} in {u.object!r}: {u.exc_value}")
+    with Server() as server, warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", ResourceWarning)
+        report.peak = (peak_rss(), 0)
+        fds_before, sockets_before = descriptors()
+        env = {"FAULT_KEY": KEY}
+        configs = {p: config(p, base_url=server.url(p), **SETTINGS) for p in ("openai", "anthropic")}
+        sync_clients = {p: hamr.Client(c, env=env) for p, c in configs.items()}
+        done = [0]
+        lock = threading.Lock()
+        first_window: list[int] = []
+
+        def finished(out: Outcome) -> Outcome:
+            with lock:
+                done[0] += 1
+                if done[0] == report.window:
+                    first_window.append(rss())
+            return out
+
+        def sync_lane() -> list[Outcome]:
+            mine = [j for j in jobs if j.kind == "sync"]
+            with ThreadPoolExecutor(max(concurrency // 2, 1)) as pool:
+                return list(pool.map(lambda j: finished(call_sync(sync_clients[j.protocol], j)), mine))
+
+        async def async_lane() -> list[Outcome]:
+            clients = {p: hamr.AsyncClient(c, env=env) for p, c in configs.items()}
+            gate = asyncio.Semaphore(max(concurrency - concurrency // 2, 1))
+
+            async def one(job: Job) -> Outcome:
+                async with gate:
+                    return finished(await call_async(clients[job.protocol], job))
+
+            try:
+                return await asyncio.gather(*(one(j) for j in jobs if j.kind == "async"))
+            finally:
+                for client in clients.values():
+                    await client.aclose()
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(1) as side:
+            async_results = side.submit(asyncio.run, async_lane())
+            sync_results = sync_lane()
+            outcomes = sync_results + async_results.result()
+        report.seconds = time.perf_counter() - started
+        time.sleep(0.5)  # the server notices the last hang-ups
+        stats = server.stats()
+        report.memory = (first_window[0] if first_window else rss(), rss())
+        sockets_open = settle(sockets_before)
+        for client in sync_clients.values():
+            client.close()
+        gc.collect()
+        sockets_closed = settle(sockets_before)
+        fds_after, _ = descriptors()
+        report.fds = (fds_before, fds_after)
+        report.sockets = (sockets_before, sockets_open, sockets_closed)
+        report.peak = (report.peak[0], peak_rss())
+        if hostile:
+            report.hostile = hostile_bodies(server)
+        report.warnings = [str(w.message) for w in seen if issubclass(w.category, ResourceWarning)] + caught
+    sys.unraisablehook = previous_hook
+    report.outcomes = sorted(outcomes, key=lambda o: o.job.rid)
+    report.attempts = {int(k): v for k, v in stats["attempts"].items()}
+    report.hangups = set(stats["hangups"])
+    check(report)
+    return report
+
+
+def check(report: Report) -> None:
+    problems = report.problems
+    for out in report.outcomes:
+        job, expect = out.job, out.job.expect
+        name = f"request {job.rid} ({job.kind} {job.protocol} {job.mode}, {job.fault})"
+        sent = text_of(job.rid, job.pieces)
+        got = type(out.error) if out.error is not None else None
+        if got is not expect.error:
+            problems.append(f"{name}: expected {_name(expect.error)}, got {out.error!r}")
+            continue
+        if job.mode == "stream" and out.delivered != out.text:
+            report.repeated_text += out.delivered.startswith(out.text) and out.delivered != out.text
+            problems.append(f"{name}: the caller was handed {out.delivered!r}, the stream holds {out.text!r}")
+        if job.fault == "abandon":
+            read = out.delivered.count(" ")
+            if read < LEAVE_AFTER or out.delivered != text_of(job.rid, read):
+                problems.append(f"{name}: left after {out.delivered!r}")
+            if job.rid not in report.hangups:
+                problems.append(f"{name}: the server never saw the connection closed")
+        elif expect.error is None and out.text != sent:
+            report.repeated_text += len(out.text) > len(sent)
+            problems.append(f"{name}: expected the text {sent!r}, got {out.text!r}")
+        elif expect.partial and out.text != sent:
+            report.lost_partials += 1
+            problems.append(f"{name}: the partial holds {out.text!r}, the server sent {sent!r}")
+        times = report.attempts.get(job.rid, [])
+        if len(times) != expect.attempts or len(times) > MAX_RETRIES + 1:
+            problems.append(f"{name}: {len(times)} attempts, expected {expect.attempts}")
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        if any(gap < expect.wait - 0.01 for gap in gaps):
+            problems.append(f"{name}: waited {min(gaps):.3f} s between attempts, at least {expect.wait} s was due")
+    fds_before, fds_after = report.fds
+    if fds_after != fds_before:
+        problems.append(f"file descriptors: {fds_before} before, {fds_after} after")
+    before, open_, closed = report.sockets
+    if open_ != before or closed != before:
+        problems.append(f"sockets: {before} before, {open_} after the requests, {closed} after closing the clients")
+    first, last = report.memory
+    if last - first > max(8 << 20, first // 10):
+        problems.append(f"memory grew from {_mb(first)} to {_mb(last)}")
+    problems.extend(f"warning: {w}" for w in report.warnings)
+    for shape, outcome, limit, peak in report.hostile:
+        if peak > limit + (4 << 20):
+            problems.append(f"{shape}: peak {_mb(peak)} for a limit of {_mb(limit)}")
+        if outcome == "no error":
+            problems.append(f"{shape}: hamr read it to the end")
+
+
+# -- hostile bodies: the memory they cost -----------------------------------------------------------------------
+
+EVENT_LIMIT, BODY_LIMIT = 4 << 20, 16 << 20
+
+
+def hostile_bodies(server: Server) -> list[tuple[str, str, int, int]]:
+    """Each endless body once, sync client, traced: what hamr allocated at the peak of the request."""
+    rows = []
+    shapes: list[tuple[str, str, str, int, Callable[[hamr.Client], object]]] = [
+        ("a line without end", "endless-line", "max_event_bytes", EVENT_LIMIT, lambda c: c.stream("x").text()),
+        ("two-character data lines without a blank line", "endless-data", "max_event_bytes", EVENT_LIMIT,
+         lambda c: c.stream("x").text()),
+        ("a chunked body without end", "endless-body", "max_response_bytes", BODY_LIMIT, lambda c: c.chat("x")),
+    ]  # fmt: skip
+    for shape, path, setting, limit, request in shapes:
+        cfg = config("openai", base_url=f"http://127.0.0.1:{server.port}/{path}/v1", max_retries=0,
+                     max_event_bytes=EVENT_LIMIT, max_response_bytes=BODY_LIMIT, read_timeout=10,
+                     stream_idle_timeout=10)  # fmt: skip
+        with hamr.Client(cfg, env={"FAULT_KEY": KEY}) as client:
+            gc.collect()
+            tracemalloc.start()
+            try:
+                request(client)
+                outcome = "no error"
+            except hamr.HamrError as exc:
+                outcome = type(exc).__name__ + (f" at {setting}" if setting in str(exc) else f": {exc}")
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        rows.append((shape, outcome, limit, peak))
+    return rows
+
+
+# -- the report ------------------------------------------------------------------------------------------------
+
+
+def _end(out: Outcome) -> str:
+    if out.error is not None:
+        return type(out.error).__name__
+    return "left early" if out.job.fault == "abandon" else "Completion"
+
+
+def _name(cls: type[BaseException] | None) -> str:
+    return "a Completion" if cls is None else cls.__name__
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(head))) + "|",
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+
+
+def render(report: Report) -> list[str]:
+    outs = report.outcomes
+    latencies = sorted(o.seconds for o in outs)
+    p50 = statistics.median(latencies)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    retries = sum(len(t) for t in report.attempts.values()) - len(report.attempts)
+    kinds = Counter(o.job.fault for o in outs)
+    rows = []
+    for fault in FAULTS:
+        mine = [o for o in outs if o.job.fault == fault]
+        if not mine:
+            continue
+        ends = Counter(_end(o) for o in mine)
+        attempts = sum(len(report.attempts.get(o.job.rid, [])) for o in mine)
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(ends.items()))
+        rows.append([f"`{fault}`", str(kinds[fault]), str(attempts), shown])
+    classes = Counter(_end(o) for o in outs)
+    first, last = report.memory
+    before, open_, closed = report.sockets
+    lanes = Counter(f"{o.job.kind} {o.job.mode}" for o in outs)
+    summary = [
+        ["requests", f"{len(outs):,} ({', '.join(f'{k} {v}' for k, v in sorted(lanes.items()))})"],
+        ["at most concurrent", str(report.concurrency)],
+        ["wall time", f"{report.seconds:.1f} s"],
+        ["retries (attempts beyond the first)", f"{retries:,}"],
+        ["latency p50 / p99", f"{p50 * 1e3:.0f} ms / {p99 * 1e3:.0f} ms"],
+        ["outcomes", ", ".join(f"{k} {v}" for k, v in sorted(classes.items()))],
+        ["lost partials", str(report.lost_partials)],
+        ["repeated text", str(report.repeated_text)],
+        ["file descriptors before / after", f"{report.fds[0]} / {report.fds[1]}"],
+        ["sockets before / after the requests / after close", f"{before} / {open_} / {closed}"],
+        [f"memory (RSS) after the first / last {report.window} requests", f"{_mb(first)} / {_mb(last)}"],
+        ["peak RSS before / after", f"{_mb(report.peak[0])} / {_mb(report.peak[1])}"],
+        ["ResourceWarnings and finalizer errors", str(len(report.warnings))],
+        ["problems", str(len(report.problems))],
+    ]
+    lines = [
+        "## Soak",
+        "",
+        f"Seed {report.seed} (`nox -s soak -- --seed {report.seed}` replays the plan). One `Client` per protocol "
+        f"shared by {report.concurrency // 2} threads and one `AsyncClient` per protocol shared by "
+        f"{report.concurrency - report.concurrency // 2} tasks, against `tests/faults/soak_server.py` in its own "
+        f"process; `read_timeout` and `stream_idle_timeout` {IDLE:g} s, `max_retries` {MAX_RETRIES}.",
+        "",
+        *_table(["measure", "value"], summary),
+        "",
+        "### Faults",
+        "",
+        "Attempts as the server counted them. Every request's end is checked against the fault's documented "
+        "outcome (tests/faults/soak.py, `CHAT` and `STREAM`).",
+        "",
+        *_table(["fault", "requests", "attempts", "outcomes"], rows),
+    ]
+    if report.hostile:
+        lines += [
+            "",
+            "### Hostile bodies",
+            "",
+            "One request each, sync client, under tracemalloc: the peak of what was allocated during the request "
+            "(checked: at most the limit + 4 MiB).",
+            "",
+            *_table(
+                ["body", "outcome", "limit", "peak allocated"],
+                [[s, o, _mb(limit), _mb(peak)] for s, o, limit, peak in report.hostile],
+            ),
+        ]
+    if report.problems:
+        lines += ["", "### Problems", "", *(f"- {p}" for p in report.problems[:50])]
+    return lines
+
+
+def machine() -> list[str]:
+    try:
+        load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        load = "n/a"
+    return [
+        f"- Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {os.cpu_count()} cores, load {load} at the end; {platform.system()} {platform.release()}",
+        f"- Python: {platform.python_implementation()} {platform.python_version()}, hamr {hamr.__version__}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--out", default=str(ROOT / "RELIABILITY.md"), help="'-' to write nothing")
+    args = parser.parse_args(argv)
+    seed = random.randrange(2**31) if args.seed is None else args.seed
+    print(f"soak: seed {seed}, {args.requests} requests, at most {args.concurrency} at once", flush=True)
+    report = run(args.requests, args.concurrency, seed)
+    body = render(report)
+    print("\n".join(body))
+    if args.out != "-":
+        text = [
+            "# Reliability",
+            "",
+            "Written by `nox -s soak` (tests/faults/soak.py); `nox -s tests` runs a short version "
+            "(tests/faults/test_soak.py). Only loopback traffic.",
+            "",
+            *machine(),
+            "",
+            *body,
+        ]
+        Path(args.out).write_text("\n".join(text) + "\n")
+        print(f"wrote {args.out}")
+    return 1 if report.problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
