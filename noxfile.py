@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import json
 import os
 import secrets
 import shutil
@@ -74,32 +75,55 @@ def cassettes(session: nox.Session) -> None:
     if session.posargs[:1] == ["scan"]:  # `nox -s cassettes -- scan DIR`: the same scanner over any files
         session.run("python", CONTRACT_CLI, "scan", *session.posargs[1:])
         return
-    session.run("python", CONTRACT_CLI, "check", "cassettes")
+    session.run("python", CONTRACT_CLI, "check", "cassettes", *session.posargs)  # -- --max-age DAYS (default 90)
 
 
 @nox.session
 def record(session: nox.Session) -> None:
-    """Re-record one preset's cassettes: `nox -s record -- <preset> [--construct] [--dry-run] [pytest args]`.
+    """Re-record one preset's cassettes: `nox -s record -- <preset> [--construct] [--dry-run] [--report FILE]
+    [pytest args]`, or `all` for every preset that can be recorded live here (its key is set; the local targets
+    always), one after another.
 
     Live by default (needs the preset's key; `relay` and `local-anthropic` start their local server when nothing
     answers on its port, as `nox -s smoke` does); `--construct` rebuilds the constructed cassettes from
     tests/contract/contract_constructed.py instead. Records into a scratch directory, prints the drift against the
-    cassettes it replaces, then installs them (`--dry-run`: report only). A failing test stops the session before
-    anything is installed."""
+    cassettes it replaces (also into `--report FILE`), then installs them (`--dry-run`: report only). A failing test
+    stops the session before anything is installed."""
     if not session.posargs:
-        session.error("usage: nox -s record -- <preset> [--construct] [--dry-run] [pytest args]")
+        session.error("usage: nox -s record -- <preset>|all [--construct] [--dry-run] [--report FILE] [pytest args]")
     preset, *args = session.posargs
+    report = _option(args, "--report")
+    args = [a for a in args if a not in ("--report", report)]
+    construct = "--construct" in args
+    cases, servers = _contract_cases(), _smoke_module("local_servers")
+    if preset == "all":
+        presets = [
+            p
+            for p, case in cases.CASES.items()
+            if construct or servers.server_for(p) is not None or (case.key_env and os.environ.get(case.key_env))
+        ]
+        session.log(f"recording: {', '.join(presets)}")
+    elif preset not in cases.CASES:
+        session.error(f"unknown preset {preset!r}; one of all, {', '.join(cases.CASES)}")
+    else:
+        presets = [preset]
+    session.install("-e", ".", *TEST_DEPS)
+    drift = [_record_one(session, p, args) for p in presets]
+    if report:
+        Path(report).parent.mkdir(parents=True, exist_ok=True)
+        Path(report).write_text("\n\n".join(drift) + "\n", encoding="utf-8")
+
+
+def _record_one(session: nox.Session, preset: str, args: list[str]) -> str:
+    """Record ``preset`` into a scratch directory, print (and return) the drift, install unless --dry-run."""
     construct, dry_run = "--construct" in args, "--dry-run" in args
     pytest_args = [a for a in args if a not in ("--construct", "--dry-run")]
     cases, servers = _contract_cases(), _smoke_module("local_servers")
-    if preset not in cases.CASES:
-        session.error(f"unknown preset {preset!r}; one of {', '.join(cases.CASES)}")
     key_env = cases.CASES[preset].key_env
     local = not construct and servers.server_for(preset) is not None
     if not construct and not local and key_env and not os.environ.get(key_env):
         session.error(f"recording {preset} live needs {key_env} in the environment")
-    session.install("-e", ".", *TEST_DEPS)
-    scratch = Path(session.create_tmp()) / "recorded"
+    scratch = Path(session.create_tmp()) / "recorded" / preset
     shutil.rmtree(scratch, ignore_errors=True)
     mode = "--construct" if construct else "--record-mode=rewrite"
     with _local_server(session, preset) if local else contextlib.nullcontext({}) as env:
@@ -114,7 +138,11 @@ def record(session: nox.Session) -> None:
             *pytest_args,
             env=env,
         )
-    session.run("python", CONTRACT_CLI, "drift", "cassettes", str(scratch), *(["--dry-run"] if dry_run else []))
+    command = ["python", CONTRACT_CLI, "drift", "cassettes", str(scratch), *(["--dry-run"] if dry_run else [])]
+    output = session.run(*command, silent=True)
+    text = output if isinstance(output, str) else ""
+    print(text, end="")
+    return f"## {preset}\n{text}"
 
 
 @nox.session
@@ -251,16 +279,26 @@ def smoke(session: nox.Session) -> None:
     key: `relay` (llama-cpp-python's server on 127.0.0.1:1234) and `local-anthropic` (llama.cpp's llama-server on
     127.0.0.1:8081, both protocols: the run also checks `local-openai` against it) start their server when nothing
     answers on its port and stop it afterwards."""
-    live_env, servers = _smoke_module("live_env"), _smoke_module("local_servers")
+    live_env = _smoke_module("live_env")
     provider, *pytest_args = session.posargs or [os.environ.get(live_env.PROVIDER_VAR, "")]
+    if provider == "all":
+        _smoke_all(session, pytest_args)
+        return
     missing = live_env.problem(provider, os.environ)
     if missing:
         session.error(missing)
     session.install("-e", ".", *TEST_DEPS)
+    _smoke_one(session, provider, pytest_args)
+
+
+def _smoke_one(session: nox.Session, provider: str, pytest_args: list[str], env: dict[str, str] | None = None) -> None:
+    """One provider's smoke run (its local server started and stopped around it when it has one); raises when a
+    check fails."""
+    live_env, servers = _smoke_module("live_env"), _smoke_module("local_servers")
     # llama-server speaks both protocols: one server, hamr's two clients against it
     targets = ["local-anthropic", "local-openai"] if provider == "local-anthropic" else [provider]
     local = servers.server_for(provider) is not None
-    with _local_server(session, provider) if local else contextlib.nullcontext({}) as env:
+    with _local_server(session, provider) if local else contextlib.nullcontext({}) as server_env:
         for target in targets:
             session.run(
                 "pytest",
@@ -269,8 +307,89 @@ def smoke(session: nox.Session) -> None:
                 "no:cacheprovider",
                 "--tb=short",
                 *pytest_args,
-                env={**env, live_env.PROVIDER_VAR: target},
+                env={**server_env, **(env or {}), live_env.PROVIDER_VAR: target},
             )
+
+
+#: `nox -s smoke -- all`, in this order: the local targets first (no key), then every hosted preset
+SMOKE_ALL = ("relay", "local-anthropic", "custom", "deepseek", "openrouter", "groq", "anthropic", "mistral", "together")
+
+
+def _smoke_all(session: nox.Session, args: list[str]) -> None:
+    """`nox -s smoke -- all [--require-keys] [--junitxml DIR] [--json FILE]`: every preset that can run (its key is
+    set; custom with HAMR_CUSTOM_BASE_URL; the local targets always), one pytest run each so one provider's failure
+    never hides another's, then one table. Fails when any preset that ran failed, or with --require-keys when no
+    hosted preset could run."""
+    live_env = _smoke_module("live_env")
+    require_keys = "--require-keys" in args
+    junit_dir = _option(args, "--junitxml")
+    json_file = _option(args, "--json")
+    pytest_args = [a for a in args if a not in ("--require-keys", "--junitxml", "--json", junit_dir, json_file)]
+    session.install("-e", ".", *TEST_DEPS)
+    tmp = Path(session.create_tmp()) / "smoke-all"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    rows = []
+    for preset in SMOKE_ALL:
+        missing = live_env.problem(preset, os.environ)
+        if missing:
+            rows.append({"preset": preset, "result": "not configured", "detail": missing})
+            continue
+        junit = Path(junit_dir or tmp) / f"{preset}.xml"
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        summary = tmp / f"{preset}.json"
+        try:
+            _smoke_one(session, preset, [*pytest_args, f"--junitxml={junit}"], {"HAMR_SMOKE_SUMMARY": str(summary)})
+            row = {"preset": preset, "result": "passed", "detail": ""}
+        except Exception as exc:  # a failed check or a server that did not start: reported, and the next one runs
+            row = {"preset": preset, "result": "failed", "detail": _first_failure(junit) or str(exc)}
+        if summary.exists():
+            row.update(json.loads(summary.read_text(encoding="utf-8")))
+        rows.append(row)
+    _print_smoke_table(session, rows)
+    if json_file:
+        Path(json_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_file).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    failed = [r["preset"] for r in rows if r["result"] == "failed"]
+    hosted = [r for r in rows if r["preset"] not in ("relay", "local-anthropic") and r["result"] != "not configured"]
+    if failed:
+        session.error(f"smoke failed for: {', '.join(failed)}")
+    if require_keys and not hosted:
+        session.error("--require-keys: no hosted preset could run (set at least one key variable)")
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """The value after ``name`` in ``args`` (``--json FILE``), or None."""
+    if name in args:
+        index = args.index(name)
+        if index + 1 < len(args):
+            return args[index + 1]
+    return None
+
+
+def _first_failure(junit: Path) -> str | None:
+    """The first failing check of a JUnit report: its test name and the first line of its message."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(junit).getroot()
+    except (OSError, ET.ParseError):
+        return None
+    for case in root.iter("testcase"):
+        for outcome in case:
+            if outcome.tag in ("failure", "error"):
+                message = (outcome.get("message") or "").splitlines()
+                return f"{case.get('name')}: {message[0] if message else outcome.tag}"
+    return None
+
+
+def _print_smoke_table(session: nox.Session, rows: list[dict[str, str]]) -> None:
+    columns = ("preset", "model", "result", "latency to first token", "tokens", "spend", "detail")
+    table = [[str(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in table]
+    session.log("smoke, every preset:\n" + "\n".join(lines))
 
 
 BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14"]

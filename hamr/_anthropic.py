@@ -108,7 +108,9 @@ def build_chat(
         else:
             wire_tools.append(_answer_tool(fmt, tools, tool_choice))
             json_tool = fmt.name
-            wire_choice = {"type": "any"} if tools else {"type": "tool", "name": fmt.name}
+            # "any": the answer tool alone, or it or one of the caller's tools; servers without a named choice
+            # (llama-server's functionary-style grammars) still force a call
+            wire_choice = {"type": "any"}
     if wire_tools:
         body["tools"] = wire_tools
     if wire_choice is not None:

@@ -9,6 +9,7 @@ imports them.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import shutil
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="fail on secrets, placeholder-less auth headers, orphans, missing cassettes")
     check.add_argument("root", type=Path)
+    check.add_argument(
+        "--max-age", type=int, default=90, metavar="DAYS", help="warn about evidence older than this (default 90)"
+    )
     drift = sub.add_parser("drift", help="print shape drift of NEW against ROOT, then copy NEW over ROOT")
     drift.add_argument("root", type=Path)
     drift.add_argument("new", type=Path)
@@ -41,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         for finding in findings:
             print(finding)
         count = len(list(args.root.glob("**/*.yaml")))
-        print(f"{count} cassettes checked, {len(findings)} problem(s)")
+        report, flagged = cassette_reports.age_report(args.root, datetime.date.today(), args.max_age)
+        print(report)
+        print(f"{count} cassettes checked, {len(findings)} problem(s), {flagged} older than {args.max_age} days")
         return 1 if findings else 0
     if args.command == "drift":
         new_files = sorted(args.new.glob("**/*.yaml"))

@@ -4,6 +4,7 @@ changed), and the compatibility matrix (per cell, the kind of evidence its tests
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -267,3 +268,50 @@ def render_matrix(results: Iterable[Mapping[str, Any]]) -> str:
             "",
         ]
     )
+
+
+def evidence_date(provenance: Any) -> str | None:
+    """When a cassette's evidence was made: recorded live (``date``), recorded by the cited source
+    (``recording.recorded``, when the source says), or constructed (``constructed``); None when unknown."""
+    if not isinstance(provenance, dict):
+        return None
+    recording = provenance.get("recording")
+    cited = recording.get("recorded") if isinstance(recording, dict) else None
+    value = provenance.get("date") or cited or provenance.get("constructed")
+    return str(value)[:10] if value else None
+
+
+def age_report(root: Path, today: datetime.date, max_days: int) -> tuple[str, int]:
+    """Per preset, the oldest and newest cassette by the date of its evidence, and every cassette older than
+    ``max_days`` (a warning: old evidence is still evidence, but worth re-recording). Returns the text and how many
+    were flagged."""
+    lines = [f"cassette age (evidence older than {max_days} days is flagged):"]
+    flagged = 0
+    for preset_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        dated: list[tuple[str, str]] = []
+        undated: list[str] = []
+        for path in sorted(preset_dir.glob("*.yaml")):
+            provenance = cassette_format.load(path.read_text(encoding="utf-8")).get("provenance")
+            when = evidence_date(provenance)
+            (dated.append((when, path.stem)) if when else undated.append(path.stem))
+        if not dated:
+            lines.append(f"  {preset_dir.name}: no dated cassette ({len(undated)} without a date)")
+            continue
+        dated.sort()
+        (old_day, old), (new_day, new) = dated[0], dated[-1]
+        line = f"  {preset_dir.name}: oldest {old} ({old_day}), newest {new} ({new_day})"
+        if undated:
+            line += f"; {len(undated)} without a date (a source that did not record one)"
+        lines.append(line)
+        for day, name in dated:
+            age = (today - _first_day(day)).days
+            if age > max_days:
+                flagged += 1
+                lines.append(f"    warning: {preset_dir.name}/{name}.yaml is {age} days old ({day})")
+    return "\n".join(lines), flagged
+
+
+def _first_day(value: str) -> datetime.date:
+    """A date as sources give it: ``2026-11-30``, or only ``2025-02`` / ``2024`` (taken at its first day)."""
+    parts = [int(p) for p in value.split("-")[:3]]
+    return datetime.date(*(parts + [1, 1][: 3 - len(parts)]))

@@ -230,9 +230,6 @@ CASES: dict[str, Case] = {
                 "error_mid_stream": unsupported(
                     "not provoked: no request found that makes llama-server fail mid-stream"
                 ),
-                "response_format": unsupported(
-                    "llama-server's Anthropic endpoint drops output_config: the answer is not held to the schema"
-                ),
                 "image_input": unsupported(
                     "the embedded gemma-3-270m runs without a vision projector (mmproj): llama-server answers 500"
                 ),

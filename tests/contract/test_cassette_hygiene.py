@@ -356,3 +356,22 @@ def test_report_scan_finds_key_shapes_and_configured_key_values(tmp_path):
     assert len(found) == 2 and "sk-ant" in found[0] and "configured key" in found[1]
     assert "abcdefghij" not in " ".join(found) and "0123456789" not in " ".join(found)  # masked in the report
     assert cassette_hygiene.scan_text(clean, ["xk-live-0123456789"]) == []
+
+
+def test_age_report_names_oldest_newest_and_flags_old_evidence(tmp_path):
+    import datetime
+
+    preset = tmp_path / "groq"
+    preset.mkdir()
+    dated = {
+        "chat": {"source": "recorded live", "date": "2026-11-30", "server": "s", "model": "m"},
+        "stream": {"source": "real recording", "recording": {"repo": "r", "recorded": "2024-06-01"}},
+        "models": {"source": "constructed", "constructed": "2026-11-25"},
+        "error_5xx": {"source": "real recording", "recording": {"repo": "r"}},  # the source gave no date
+    }
+    for name, provenance in dated.items():
+        (preset / f"{name}.yaml").write_text(cassette_format.dump({"provenance": provenance, "interactions": []}))
+    report, flagged = cassette_reports.age_report(tmp_path, datetime.date(2026, 12, 1), 90)
+    assert "groq: oldest stream (2024-06-01), newest chat (2026-11-30); 1 without a date" in report
+    assert flagged == 1 and "warning: groq/stream.yaml is 913 days old (2024-06-01)" in report
+    assert cassette_reports.age_report(tmp_path, datetime.date(2026, 12, 1), 1000)[1] == 0

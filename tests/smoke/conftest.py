@@ -4,7 +4,10 @@ The run ends with a short summary: provider, model, latency to first token, toke
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import live_env
@@ -17,6 +20,8 @@ if not LIVE_PROVIDER:
     collect_ignore_glob = ["test_*.py"]
 
 _RUNS: list[Live] = []
+#: where the run's summary goes as JSON (set by `nox -s smoke -- all`)
+SUMMARY_VAR = "HAMR_SMOKE_SUMMARY"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -39,5 +44,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     run = _RUNS[-1]
     terminalreporter.section(f"hamr smoke: {run.provider}")
-    for name, value in run.summary().items():
+    summary = run.summary()
+    for name, value in summary.items():
         terminalreporter.write_line(f"{name:>22}  {value}")
+    if os.environ.get(SUMMARY_VAR):  # `nox -s smoke -- all` collects every preset's summary into one table
+        Path(os.environ[SUMMARY_VAR]).write_text(json.dumps(summary), encoding="utf-8")
