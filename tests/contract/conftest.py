@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import cassette_format
+import cassette_reports
 import contract_evidence
 import httpx
 import pytest
@@ -427,6 +428,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if cassette.exists():
         provenance = contract_evidence.head(cassette.read_text(encoding="utf-8"))
         entry["provenance"] = contract_evidence.kind(provenance)
+        entry["date"] = cassette_reports.evidence_date(provenance)  # when: recorded, or constructed
         if entry["provenance"] == "constructed":  # the matrix says why, and from which pages
             entry["why"], entry["docs"] = provenance.get("why", ""), provenance.get("docs", [])
     return report

@@ -171,16 +171,24 @@ def test_drift_report_names_fields_and_events_that_appeared_disappeared_or_chang
 
 def test_matrix_names_the_evidence_of_each_cell_and_why_cells_are_constructed():
     results = [
-        {"preset": p, "test": t, "outcome": "passed", "provenance": "constructed", "why": "no recording", "docs": []}
+        {
+            "preset": p,
+            "test": t,
+            "outcome": "passed",
+            "provenance": "constructed",
+            "date": "2026-11-25",
+            "why": "no recording",
+            "docs": [],
+        }
         for p in CASES
         for t in COLUMNS
         if CASES[p].supports(t)  # an unsupported feature has no test and so no result
     ]
     for r in results:
         if r["preset"] == "relay" and r["test"] in ("chat", "system_prompt", "request_shape", "header_unset"):
-            r["provenance"] = "recorded live"
+            r.update(provenance="recorded live", date="2026-12-01" if r["test"] == "chat" else "2026-11-30")
         if r["preset"] == "groq" and r["test"] == "tool_call":
-            r["provenance"] = "real recording"
+            r.update(provenance="real recording", date=None)  # a source that did not record its date
         if r["preset"] == "groq" and r["test"] == "error_429":
             r.update(why="no reference recording of a Groq 429 exists", docs=["https://console.groq.com/docs/errors"])
         if r["preset"] == "groq" and r["test"] == "models":
@@ -194,10 +202,11 @@ def test_matrix_names_the_evidence_of_each_cell_and_why_cells_are_constructed():
         line = next(line for line in table.splitlines() if line.startswith(f"| `{preset}`"))
         return dict(zip(cassette_reports.MATRIX_COLUMNS, line.strip("| ").split(" | ")[1:], strict=True))
 
-    assert row("relay")["chat"] == "recorded live"
-    assert row("relay")["stream"] == "constructed"
+    assert row("relay")["chat"] == "recorded live (2026-11-30 to 2026-12-01)"  # and when: the column's range
+    assert row("relay")["stream"] == "constructed (2026-11-25)"
     assert row("relay")["401"] == "not supported"
-    assert row("groq")["tools"] == "real recording + constructed"  # tool_call real, tool_result constructed
+    # tool_call real (its source gave no date), tool_result constructed
+    assert row("groq")["tools"] == "real recording (undated by its source) + constructed (2026-11-25)"
     assert row("groq")["models"] == "failed"
     assert row("mistral")["stream"] == "skipped"  # a skipped test never reads as passing
     assert "- relay / 401: a local server takes no key" in table
