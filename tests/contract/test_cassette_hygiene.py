@@ -169,6 +169,23 @@ def test_drift_report_names_fields_and_events_that_appeared_disappeared_or_chang
     assert cassette_reports.drift(old, old) == []
 
 
+def test_drift_report_is_quiet_for_another_answer_but_not_for_a_new_status_or_header():
+    old = cassette_format.load((CASSETTES / "groq" / "chat.yaml").read_text())
+    reworded = copy.deepcopy(old)
+    body = reworded["interactions"][0]["response"]["json"]
+    body["choices"][0]["message"]["content"] = "A different answer, as a model gives on another day."
+    body["usage"]["completion_tokens"] = 99
+    assert cassette_reports.drift(old, reworded) == []  # the same shape: not drift
+
+    changed = copy.deepcopy(old)
+    response = changed["interactions"][0]["response"]
+    response["status"] = 202
+    response["headers"]["x-ratelimit-remaining-requests"] = "99"
+    lines = cassette_reports.drift(old, changed)
+    assert any("status 202" in line for line in lines)
+    assert any("header x-ratelimit-remaining-requests" in line for line in lines)
+
+
 def test_matrix_names_the_evidence_of_each_cell_and_why_cells_are_constructed():
     results = [
         {
