@@ -623,7 +623,8 @@ class _StreamBase:
         """The request, built once (on entering the stream, when the model is known), and its decoder."""
         if self._req is None:
             self._req = self._core.chat_request(self._messages, True, **self._options)
-            self._decoder = self._core.decoder(self._keep_text, self._req)
+            if self._req.json_tool is not None:  # the answer tool's call is text: a parser that knows its name
+                self._decoder = self._core.decoder(self._keep_text, self._req)
         return self._req
 
     @property

@@ -10,7 +10,6 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from faultkit import KEY, config
@@ -22,14 +21,6 @@ pytestmark = pytest.mark.block_network(allowed_hosts=[r"127\.0\.0\.1$"])
 
 SOON = 2.0  # seconds: "at once", on a loaded machine; the server would drip for HOLD (10 s)
 ENV = {"FAULT_KEY": KEY}
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[MisbehavingServer]:
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    with MisbehavingServer() as running:
-        yield running
 
 
 def sockets() -> int:

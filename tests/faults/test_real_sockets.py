@@ -5,7 +5,6 @@ and that partial output survives outside mocks. Network access stays blocked exc
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -18,14 +17,6 @@ pytestmark = pytest.mark.block_network(allowed_hosts=[r"127\.0\.0\.1$"])
 
 IDLE = 0.25  # read_timeout and stream_idle_timeout, in seconds
 FAST = {"connect_timeout": 2, "read_timeout": IDLE, "stream_idle_timeout": IDLE, "max_retries": 1}
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[MisbehavingServer]:
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    with MisbehavingServer() as running:
-        yield running
 
 
 @dataclass(frozen=True)
