@@ -58,6 +58,19 @@ EVENT_STATUSES = {
 #: events that show the caller part of the answer: after one of them, a stream is never sent again
 ANSWER_EVENTS = frozenset({"text", "reasoning", "tool_call"})
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 8.0  # seconds: 0.5, 1, 2, 4, 8, 8, ... each with up to 50% jitter below
+#: the connection pool of a client hamr makes itself (the official SDKs' limits; httpx's own default of 100
+#: connections would queue the 101st concurrent stream until another ends): ``max_connections`` open at once,
+#: ``max_keepalive_connections`` kept idle for reuse, each for ``keepalive_expiry`` seconds. Your own pool:
+#: ``Client(http_client=httpx.Client(limits=httpx.Limits(...)))``.
+POOL_LIMITS = {"max_connections": 1000, "max_keepalive_connections": 100, "keepalive_expiry": 5.0}
+
+
+def _pool_limits() -> httpx.Limits:
+    return httpx.Limits(
+        max_connections=int(POOL_LIMITS["max_connections"]),
+        max_keepalive_connections=int(POOL_LIMITS["max_keepalive_connections"]),
+        keepalive_expiry=POOL_LIMITS["keepalive_expiry"],
+    )
 
 E = TypeVar("E", bound=HamrError)
 
@@ -449,7 +462,7 @@ class Client(_ClientBase):
     ) -> None:
         self._core = _Core(config, provider, model, env)
         self._own_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client()
+        self._http = http_client if http_client is not None else httpx.Client(limits=_pool_limits())
         self._sleep: Callable[[float], None] = time.sleep
         self._streams, self._streams_lock = weakref.WeakSet(), threading.Lock()
 
@@ -748,7 +761,7 @@ class AsyncClient(_ClientBase):
     ) -> None:
         self._core = _Core(config, provider, model, env)
         self._own_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.AsyncClient()
+        self._http = http_client if http_client is not None else httpx.AsyncClient(limits=_pool_limits())
         self._streams, self._streams_lock = weakref.WeakSet(), threading.Lock()
         import asyncio  # here, not at the top: asyncio costs a sync-only `import hamr` about a third of its time
 
