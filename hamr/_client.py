@@ -72,6 +72,7 @@ def _pool_limits() -> httpx.Limits:
         keepalive_expiry=POOL_LIMITS["keepalive_expiry"],
     )
 
+
 E = TypeVar("E", bound=HamrError)
 
 Messages = Sequence[Mapping[str, Any]] | str
