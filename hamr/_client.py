@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import threading
 import time
 import weakref
@@ -296,6 +295,8 @@ class _Core:
         if error.retry_after is not None:
             return min(error.retry_after, cap)
         backoff: float = min(BACKOFF_FIRST * 2 ** (attempt - 1), BACKOFF_MAX)
+        import random  # here, not at the top: only retries need it, and it costs `import hamr` a sixth
+
         return min(backoff * (0.5 + random.random() / 2), cap)
 
     def transport_error(self, exc: httpx.TransportError, *, stream: bool = False) -> ProviderError:

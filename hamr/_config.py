@@ -5,10 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import ipaddress
 import os
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -291,6 +289,8 @@ def is_loopback_url(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     if host == "localhost":
         return True
+    import ipaddress  # here, not at the top: most URLs never get this far, and `import hamr` stays lighter
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -550,6 +550,8 @@ def _read_document(file: Path) -> dict[str, Any]:
         raise ConfigError(f"config file is not UTF-8 text ({exc.reason})", path=str(file)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file: {exc.strerror}", path=str(file)) from None
+    import tomllib  # here, not at the top: with datetime, a sixth of `import hamr`, needed only to read a file
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -776,6 +778,8 @@ def use(
         elif "model" in active:
             del active["model"]
         new_text = tomlkit.dumps(doc)
+        import tomllib
+
         result = parse_config(tomllib.loads(new_text), str(file))
         atomic_write(file, new_text)
     return result

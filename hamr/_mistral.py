@@ -5,7 +5,6 @@ happen when a conversation started with another provider continues on Mistral.""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +27,8 @@ def mistral_tool_id(call_id: str) -> str:
     becomes the same valid id in every request, so a call and its result still match."""
     if _VALID_ID.fullmatch(call_id):
         return call_id
+    import hashlib  # here, not at the top: only foreign ids need it, and it costs `import hamr` a tenth
+
     number = int.from_bytes(hashlib.sha256(call_id.encode("utf-8")).digest()[:8], "big")
     chars = []
     for _ in range(9):

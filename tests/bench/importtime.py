@@ -6,6 +6,12 @@ medians over interleaved runs.
   honest total: libraries differ in what they defer (hamr imports httpx only when a client is made; httpx builds
   its TLS context when a client is made, the SDKs later), and this counts all of it.
 - process wall: the whole ``python -c "import <module>"`` less a bare ``python -c pass`` (what a CLI user waits).
+- ``hamr providers``: the whole command's wall time, as a user at a shell waits for it (console script, config
+  read, table printed).
+
+Every module is imported from bytecode (``.pyc``), as after any ``pip install``: the runs drop
+PYTHONDONTWRITEBYTECODE from the environment, so the warm-up writes the bytecode of an editable install too (with
+it set, each import of an editable hamr compiles its source again, a cost no installed package pays).
 """
 
 from __future__ import annotations
@@ -46,39 +52,54 @@ COLD_START = {
 _TIMED = "import time\nt = time.perf_counter()\n{0}\nprint(time.perf_counter() - t)"
 
 
+#: the environment of every timed run: this one, without PYTHONDONTWRITEBYTECODE (see the module docstring)
+BASE_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _in_process(body: str, env: dict[str, str] | None = None) -> float:
     code = _TIMED.format(body)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env or BASE_ENV)
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def _wall(code: str) -> float:
+def _wall(command: list[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run(command, check=True, env=env or BASE_ENV, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
-def run(runs: int) -> dict[str, tuple[float, float, float]]:
-    """{module: (median seconds: import; cold start to first token; process wall less bare python)}"""
+def _hamr_command() -> list[str]:
+    """The ``hamr`` console script beside this interpreter (as pip installs it), else ``python -m hamr``."""
+    script = Path(sys.executable).with_name("hamr")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "hamr"]
+
+
+def run(runs: int) -> tuple[dict[str, tuple[float, float, float]], tuple[float, float]]:
+    """{module: (median seconds: import; cold start to first token; process wall less bare python)}, and
+    ``hamr providers``' median wall time (whole, and less bare python)"""
     imports: dict[str, list[float]] = {m: [] for m in MODULES}
     cold: dict[str, list[float]] = {m: [] for m in MODULES}
-    wall: dict[str, list[float]] = {m: [] for m in (*MODULES, "")}
+    wall: dict[str, list[float]] = {m: [] for m in (*MODULES, "", "hamr providers")}
     with tempfile.TemporaryDirectory() as tmp, loopback_server(Spec(20, 0, 1)) as url:
         config = Path(tmp, "config.toml")
         config.write_text(
             f'[active]\nprovider = "bench"\nmodel = "bench-model"\n\n[providers.bench]\nbase_url = "{url}/v1"\n'
             'compatibility = "openai-compatible"\nmax_retries = 0\n'
         )
-        env = {**os.environ, "HAMR_CONFIG": str(config)}
+        env = {**BASE_ENV, "HAMR_CONFIG": str(config)}
+        providers = [*_hamr_command(), "providers"]
         for module in MODULES:  # warm the OS file cache and write .pyc files before anything is timed
             _in_process(COLD_START[module].format(url=url), env)
+        _wall(providers, env)
         for i in range(runs):
             order = MODULES[i % len(MODULES) :] + MODULES[: i % len(MODULES)]
             for module in order:
                 imports[module].append(_in_process(f"import {module}"))
                 cold[module].append(_in_process(COLD_START[module].format(url=url), env))
-                wall[module].append(_wall(f"import {module}"))
-            wall[""].append(_wall("pass"))
+                wall[module].append(_wall([sys.executable, "-c", f"import {module}"]))
+            wall[""].append(_wall([sys.executable, "-c", "pass"]))
+            wall["hamr providers"].append(_wall(providers, env))
     bare = statistics.median(wall[""])
     median = statistics.median
-    return {m: (median(imports[m]), median(cold[m]), median(wall[m]) - bare) for m in MODULES}
+    modules = {m: (median(imports[m]), median(cold[m]), median(wall[m]) - bare) for m in MODULES}
+    return modules, (median(wall["hamr providers"]), median(wall["hamr providers"]) - bare)

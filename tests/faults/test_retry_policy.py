@@ -47,7 +47,7 @@ def test_max_retries_comes_from_the_provider_config(client_kind: str, max_retrie
 def test_backoff_doubles_from_half_a_second_to_eight_with_up_to_half_taken_off_as_jitter(
     monkeypatch: pytest.MonkeyPatch, draw: float, expected: list[float]
 ) -> None:
-    monkeypatch.setattr("hamr._client.random.random", lambda: draw)
+    monkeypatch.setattr("random.random", lambda: draw)
     result = run("openai", "sync", "chat", [fail(httpx.ConnectError, "refused")], max_retries=6)
     assert result.sleeps == expected
 
@@ -98,7 +98,7 @@ def test_a_bad_max_retry_wait_is_a_config_error_naming_the_key(value: object) ->
 
 
 def test_sync_and_async_clients_make_the_same_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("hamr._client.random.random", lambda: 0.5)
+    monkeypatch.setattr("random.random", lambda: 0.5)
     wire = WIRES["anthropic"]
     script = [
         reply(429, BUSY, headers={"retry-after": "3"}),
