@@ -10,7 +10,17 @@ from urllib.parse import urlsplit
 
 from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
-from ._stream import Accumulator, ensure_call_id, fix_surrogates, normalize_finish, settle_finish, stream_json
+from ._sse import RawEvent
+from ._stream import (
+    Accumulator,
+    ensure_call_id,
+    feed_one,
+    fix_surrogates,
+    normalize_finish,
+    scan_whole,
+    settle_finish,
+    stream_json,
+)
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
 from ._wire import (
     JSONFormat,
@@ -501,6 +511,27 @@ class StreamParser:
         elif kind == "message_stop":
             self._stopped = True
         return events
+
+    def feed_many(self, sse_events: Sequence[RawEvent], out: list[StreamEvent]) -> None:
+        """``feed`` for each event of a bulk read, into ``out``: the bulk of a stream, a text or tool-argument
+        delta, done here with the checks that shape needs and nothing more; every other event through ``feed``.
+        The outcome is feed's: tests/unit/test_stream_fast_paths.py compares."""
+        feed, add_text, kinds = self.feed, self.acc.add_text, self._kinds
+        for event, text, _ in sse_events:
+            data = scan_whole(text)
+            delta = data.get("delta") if type(data) is dict and data.get("type") == "content_block_delta" else None
+            dtype = delta.get("type") if type(delta) is dict else None
+            if dtype == "text_delta":
+                piece = delta.get("text")  # type: ignore[union-attr]
+                if type(piece) is str:
+                    add_text(piece, out)
+                    continue
+            elif dtype == "input_json_delta":
+                piece, index = delta.get("partial_json"), data.get("index", 0)  # type: ignore[union-attr]
+                if type(piece) is str and type(index) is int and kinds.get(index) == "tool_use":
+                    self.acc.tool_fragment(index, None, None, piece, out)
+                    continue
+            feed_one(feed, event, text, out)
 
     def _start(self, index: int, block: dict[str, Any], events: list[StreamEvent]) -> None:
         acc = self.acc

@@ -12,12 +12,15 @@ from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
 from ._mistral import apply_mistral_rules, follows_mistral_rules
 from ._presets import PRESETS
+from ._sse import RawEvent
 from ._stream import (
     Accumulator,
     _CallBuilder,
     ensure_call_id,
+    feed_one,
     fix_surrogates,
     normalize_finish,
+    scan_json,
     settle_finish,
     split_think,
     stream_json,
@@ -421,6 +424,65 @@ class StreamParser:
             if usage is not None:
                 acc.set_usage(usage, events)
         return events
+
+    def feed_many(self, sse_events: Sequence[RawEvent], out: list[StreamEvent]) -> None:
+        """``feed`` for each event of a bulk read, into ``out``. The bulk of a stream, a chunk of one choice whose
+        delta is only text or only an argument fragment of a call announced earlier, is done here with the checks
+        that shape needs and nothing more (inline: this loop runs once per event); any other event, or any doubt,
+        goes to ``feed``. The outcome is feed's: tests/unit/test_stream_fast_paths.py compares them."""
+        acc, feed, by_index = self.acc, self.feed, self._by_index
+        add_text, tool_fragment = acc.add_text, acc.tool_fragment
+        for event, data, _ in sse_events:
+            try:
+                chunk, end = scan_json(data, 0)  # as scan_whole does, without a call
+            except (StopIteration, ValueError):
+                chunk = end = None
+            if (
+                end != len(data)
+                or type(chunk) is not dict
+                or event != "message"
+                or self._done
+                or chunk.get("usage") is not None
+                or "error" in chunk
+                or "x_groq" in chunk
+                or chunk.get("object") == "error"
+                or type(choices := chunk.get("choices")) is not list
+                or len(choices) != 1
+                or type(choice := choices[0]) is not dict
+                or type(delta := choice.get("delta")) is not dict
+                or choice.get("index", 0) != 0
+                or choice.get("finish_reason") is not None
+            ):
+                feed_one(feed, event, data, out)
+                continue
+            content = delta.get("content")
+            if type(content) is str and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)):
+                key = None
+            elif (
+                len(delta) == 1
+                and type(calls := delta.get("tool_calls")) is list
+                and len(calls) == 1
+                and type(frag := calls[0]) is dict
+                and len(frag) == 2
+                and type(fn := frag.get("function")) is dict
+                and len(fn) == 1
+                and type(content := fn.get("arguments")) is str  # content: now the fragment
+                # no id, no name: a fragment at a known index never starts another call (see _call_key)
+                and (key := by_index.get(frag.get("index"))) is not None
+            ):
+                self._last_call = key
+            else:
+                feed_one(feed, event, data, out)
+                continue
+            if not acc.id and chunk.get("id"):
+                acc.id = str(chunk["id"])
+            if not acc.model and chunk.get("model"):
+                acc.model = str(chunk["model"])
+            self._answered = True
+            if key is None:
+                add_text(content, out)
+            else:
+                tool_fragment(key, None, None, content, out)
 
     def _delta(self, delta: Mapping[str, Any], events: list[StreamEvent]) -> None:
         acc = self.acc

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from ._errors import StreamError
-from ._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecodeError, SSEDecoder, SSEEvent
+from ._sse import DEFAULT_MAX_EVENT_SIZE, RawEvent, SSEDecodeError, SSEDecoder
 from ._types import Completion, ReasoningBlock, StreamEvent, ToolCall, Usage
 
 _FINISH = {
@@ -32,17 +32,44 @@ _FINISH = {
 
 
 # the decoder's C scanner (what json.loads runs after its Python-level whitespace handling); untyped in typeshed
-_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def stream_json(data: str) -> Any:
     """``json.loads(data)`` for one data line, a third cheaper: json's C scanner directly, and json.loads itself
     (its whitespace rules, its errors) only when the text does not start and end exactly on the value."""
     try:
-        value, end = _scan_json(data, 0)
+        value, end = scan_json(data, 0)
     except StopIteration:
         return json.loads(data)
     return value if end == len(data) else json.loads(data)
+
+
+def scan_whole(data: str) -> Any:
+    """The JSON value ``data`` holds when it is exactly one value with nothing around it, else None (a bulk read's
+    shortcut then leaves the event to the general parser, which raises the error or takes the odd form)."""
+    try:
+        value, end = scan_json(data, 0)
+    except (StopIteration, ValueError):
+        return None
+    return value if end == len(data) else None
+
+
+class UnreadableEvent(Exception):
+    """Raised by a parser's ``feed_many`` for an event of a shape it cannot read: ``data`` is the event's data,
+    ``error`` what the general parser raised (StreamDecoder turns it into a StreamError keeping the partial)."""
+
+    def __init__(self, data: str, error: Exception) -> None:
+        super().__init__(data, error)
+        self.data, self.error = data, error
+
+
+def feed_one(feed: Callable[[str, str], list[StreamEvent]], event: str, data: str, out: list[StreamEvent]) -> None:
+    """A ``feed_many`` shortcut's way out: the general parser's events for one event, added to ``out``."""
+    try:
+        out += feed(event, data)
+    except _SHAPE_ERRORS as exc:
+        raise UnreadableEvent(data, exc) from None
 
 
 def normalize_finish(reason: object) -> str | None:
@@ -67,6 +94,9 @@ def ensure_call_id(given: str, number: int) -> str:
 # a surrogate code point: what a server's JSON "\ud83d" escape becomes when its pair comes in another delta
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LONE_SURROGATE = re.compile("[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]")
+
+
+_has_surrogate = _SURROGATE.search
 
 
 def fix_surrogates(text: str) -> str:
@@ -182,8 +212,11 @@ class _Deltas:
             recent = self._recent
             recent.append(delta)
             if len(recent) >= self.BATCH:
-                self._batches.append("".join(recent))
-                recent.clear()
+                self.fold()
+
+    def fold(self) -> None:
+        self._batches.append("".join(self._recent))
+        self._recent.clear()
 
     def join(self) -> str:
         text = "".join([*self._batches, *self._recent])
@@ -248,6 +281,16 @@ class Accumulator:
             self.finish_reason = reason
 
     def add_text(self, delta: str, events: list[StreamEvent]) -> None:
+        if self._plain and delta and not self._text_half.held and (delta.isascii() or not _has_surrogate(delta)):
+            # nearly every delta: plain text going straight through (what the lines below do with it)
+            text = self.text
+            if text.keep:
+                recent = text._recent
+                recent.append(delta)
+                if len(recent) >= text.BATCH:
+                    text.fold()
+            events.append(StreamEvent("text", delta))
+            return
         if not delta:
             return
         if self._text_half.held or not delta.isascii():
@@ -348,6 +391,10 @@ class EventParser(Protocol):
     def feed(self, event: str, data: str) -> list[StreamEvent]:
         """One SSE event: its name (``message`` when it has none) and its data."""
 
+    def feed_many(self, sse_events: Sequence[RawEvent], out: list[StreamEvent]) -> None:
+        """``feed`` for each event of a bulk read, its events added to ``out`` (a failure raises with ``out``
+        holding the events of the events before; a shape error as UnreadableEvent)."""
+
     def end(self) -> None:
         """Called at end of stream; raises StreamError when the stream stopped before its end marker."""
 
@@ -383,7 +430,7 @@ class StreamDecoder:
             except _SHAPE_ERRORS as exc:
                 raise self._unreadable(whole[1], exc) from None
         try:
-            sse_events = self._sse.feed(chunk)
+            sse_events = self._sse.decode(chunk)
         except SSEDecodeError as exc:
             failure = exc
             return self._parse(lambda: _reraise(failure))
@@ -391,7 +438,7 @@ class StreamDecoder:
 
     def iter_close(self) -> Iterator[StreamEvent]:
         """End of input: the last events, then ``done`` with the Completion (or the StreamError, after them)."""
-        yield from self._parse(self._sse.close)
+        yield from self._parse(self._sse.finish)
         self._parser.end()
         out: list[StreamEvent] = []
         self._parser.acc.finish_text(out)
@@ -399,27 +446,26 @@ class StreamDecoder:
         self.completion = self._parser.acc.snapshot()
         yield StreamEvent("done", completion=self.completion)
 
-    def _parse_all(self, sse_events: list[SSEEvent]) -> Iterable[StreamEvent]:
+    def _parse_all(self, sse_events: list[RawEvent]) -> Iterable[StreamEvent]:
         """The events of many SSE events as one list (cheaper than a generator per event); on a failure, the events
         before it and then the failure, as in _parse."""
         out: list[StreamEvent] = []
-        feed = self._parser.feed
         try:
-            for event, data, _ in sse_events:
-                out += feed(event, data)
-        except _SHAPE_ERRORS as exc:  # as _event does, without a call per event
-            return _deliver_then_raise(out, self._unreadable(data, exc))
+            self._parser.feed_many(sse_events, out)
+        except UnreadableEvent as exc:  # as _event does, without a call per event
+            return _deliver_then_raise(out, self._unreadable(exc.data, exc.error))
         except Exception as exc:
             return _deliver_then_raise(out, exc)
         return out
 
-    def _parse(self, decode: Callable[[], list[SSEEvent]]) -> Iterator[StreamEvent]:
+    def _parse(self, decode: Callable[[], list[RawEvent]]) -> Iterator[StreamEvent]:
+        sse_events: Sequence[RawEvent]
         try:
             sse_events, undecodable = decode(), None
         except SSEDecodeError as exc:
             sse_events, undecodable = exc.events, exc
-        for ev in sse_events:
-            yield from self._event(ev.event, ev.data)
+        for event, data, _ in sse_events:
+            yield from self._event(event, data)
         if undecodable is not None:
             raise self.broken(str(undecodable))
 
@@ -442,7 +488,7 @@ class StreamDecoder:
 _SHAPE_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError)
 
 
-def _reraise(exc: SSEDecodeError) -> list[SSEEvent]:
+def _reraise(exc: SSEDecodeError) -> list[RawEvent]:
     raise exc
 
 
