@@ -92,3 +92,10 @@ def run(spec: Spec, reps: int) -> dict[tuple[str, str], dict[str, tuple[float, i
             size = sum(map(len, chunks))
             out[protocol, reads] = {name: (statistics.median(ts), size) for name, ts in times.items()}
     return out
+
+
+def hamr_run(protocol: str, spec: Spec, reads: str) -> Callable[[], clients.Result]:
+    """One run of the hamr consumer on this stream and read pattern (what a missed target is profiled with)."""
+    make, consume, _ = clients.CONSUMERS["hamr"]
+    client = make(protocol, "http://bench.invalid", _transport(httpx, _chunks(protocol, spec, reads)))
+    return partial(consume, client, protocol)

@@ -103,3 +103,22 @@ def run(runs: int) -> tuple[dict[str, tuple[float, float, float]], tuple[float, 
     median = statistics.median
     modules = {m: (median(imports[m]), median(cold[m]), median(wall[m]) - bare) for m in MODULES}
     return modules, (median(wall["hamr providers"]), median(wall["hamr providers"]) - bare)
+
+
+def slowest_modules(module: str, entries: int = 12) -> list[str]:
+    """``python -X importtime -c "import <module>"``: the modules that cost the most of their own time (the profile
+    a missed import target is reported with), as a Markdown table."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=BASE_ENV,
+    )
+    rows = []
+    for line in out.stderr.splitlines()[1:]:
+        own, total, name = (part.strip() for part in line.split(":", 1)[1].split("|"))
+        rows.append((int(own), int(total), name))
+    rows.sort(reverse=True)
+    table = ["| module | own µs | with its imports µs |", "| --- | ---: | ---: |"]
+    return table + [f"| `{name}` | {own:,} | {total:,} |" for own, total, name in rows[:entries]]
