@@ -226,8 +226,8 @@ class SSEDecoder:
         self._pending, self._data, self._open, self._folded = "", [], 0, 0
         return SSEDecodeError(f"an event grew past max_event_bytes ({self._limit:,} characters) without ending", events)
 
-    def whole(self, chunk: bytes) -> tuple[str, str] | None:
-        """``(event, data)`` when ``chunk`` is exactly one event, ``data: X`` or ``event: E`` + ``data: X``, and
+    def whole(self, chunk: bytes) -> RawEvent | None:
+        """``(event, data, id)`` when ``chunk`` is exactly one event, ``data: X`` or ``event: E`` + ``data: X``, and
         nothing is left over from earlier reads: what ``feed`` would return for it, without an SSEEvent or the
         line loop. None for any other read, and for the first (it may open with a BOM): ``feed`` then takes it.
         Live token streams arrive one event per read, so this is the streaming hot path: operators and slices, not
@@ -249,7 +249,7 @@ class SSEDecoder:
             return None
         self._event = ""
         self._open = 0
-        return event or "message", data
+        return event or "message", data, self._id
 
     def finish(self) -> list[RawEvent]:
         """``close``, as plain tuples."""

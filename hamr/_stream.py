@@ -425,10 +425,12 @@ class StreamDecoder:
         if whole is not None:
             # one event per read is how live streams arrive: the parser's own list, no generator per read (a
             # failure then comes before any event of this read, as in _parse); _event inlined, one call less
+            out: list[StreamEvent] = []
             try:
-                return self._parser.feed(*whole)
-            except _SHAPE_ERRORS as exc:
-                raise self._unreadable(whole[1], exc) from None
+                self._parser.feed_many((whole,), out)
+            except UnreadableEvent as exc:
+                raise self._unreadable(exc.data, exc.error) from None
+            return out
         try:
             sse_events = self._sse.decode(chunk)
         except SSEDecodeError as exc:

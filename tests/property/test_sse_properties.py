@@ -111,7 +111,7 @@ def decode_hot_path(chunks: list[bytes]) -> list[tuple[str, str]]:
     for chunk in chunks:
         whole = decoder.whole(chunk)
         if whole is not None:
-            events.append(whole)
+            events.append(whole[:2])
         else:
             events += [(ev.event, ev.data) for ev in decoder.feed(chunk)]
     return events + [(ev.event, ev.data) for ev in decoder.close()]

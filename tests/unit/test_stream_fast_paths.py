@@ -58,7 +58,7 @@ def decode_hot_path(reads: list[bytes]) -> list[tuple[str, str]]:
     events: list[tuple[str, str]] = []
     for read in reads:
         whole = decoder.whole(read)
-        events += [whole] if whole is not None else [(ev.event, ev.data) for ev in decoder.feed(read)]
+        events += [whole[:2]] if whole is not None else [(ev.event, ev.data) for ev in decoder.feed(read)]
     return events + [(ev.event, ev.data) for ev in decoder.close()]
 
 
