@@ -80,7 +80,9 @@ def make_raw(
     import httpx
 
     if limits is None:
-        from hamr._client import POOL_LIMITS as limits
+        from hamr._client import POOL_LIMITS
+
+        limits = dict(POOL_LIMITS)
     cls = httpx.AsyncClient if aio else httpx.Client
     return cls(base_url=base_url, transport=transport, timeout=60, limits=httpx.Limits(**limits))
 

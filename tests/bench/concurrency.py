@@ -22,6 +22,10 @@ Every stream's text and tool call are checked against the stream's known content
 parent repeats every cell in rounds (consumers in an order rotating per round; the SDKs, far from hamr and raw httpx and
 slow to start, in fewer rounds) and keeps the best, the median and, for hamr against raw httpx, the paired ratio.
 
+At the largest async N, raw httpx and hamr also run with a cold pool (the server drops the warm-up's kept-alive
+connection before the streams): httpx's pool (httpcore 1.0.9) handles a burst of requests much worse when it holds
+an idle connection.
+
 Connection reuse is checked in the parent: 100 sequential non-streaming calls on one client (each library, sync and
 async), counted as connections by the server.
 """
@@ -210,6 +214,14 @@ class _Measure:
         )
 
 
+def _after_warm_up(job: dict[str, Any]) -> None:
+    """Pace the streams from now on; for a cold pool, have the server close the warm-up's kept-alive connection."""
+    server_get(job["base_url"], f"/pace/{job['pace']}")
+    if job["pool"] == "cold":
+        server_get(job["base_url"], "/drop")
+        time.sleep(0.05)  # the FIN reaches this process's socket before the streams start
+
+
 def _options(job: dict[str, Any]) -> dict[str, Any]:
     """Raw httpx gets hamr's pool limits from the parent, so this process need not import hamr to read them."""
     return {"limits": job["limits"]} if job["consumer"] == "raw httpx" else {}
@@ -228,7 +240,7 @@ async def _async_cell(job: dict[str, Any], spec: Spec, per_stream: int) -> Sampl
     try:
         server_get(base_url, "/pace/0")  # warm-up unpaced: imports, caches, the pool's first connection
         _check([await consume(client, protocol)], spec, name)
-        server_get(base_url, f"/pace/{job['pace']}")
+        _after_warm_up(job)
         stamps = _Stamps(n, per_stream + 16)
         starts = [0.0] * n
         measure = _Measure(base_url)
@@ -254,7 +266,7 @@ def _threads_cell(job: dict[str, Any], spec: Spec, per_stream: int) -> Sample:
     try:
         server_get(base_url, "/pace/0")
         _check([consume(client, protocol)], spec, name)
-        server_get(base_url, f"/pace/{job['pace']}")
+        _after_warm_up(job)
         stamps = _Stamps(n, per_stream + 16)
         starts = [0.0] * n
         results: list[clients.Result | BaseException | None] = [None] * n
@@ -306,6 +318,8 @@ class Cell:
     protocol: str
     consumer: str
     n: int
+    #: "warm": the pool keeps the warm-up's connection alive; "cold": the server closed it before the streams
+    pool: str = "warm"
 
 
 def _spawn(cell: Cell, base_url: str, spec: Spec, pace: float, profile: str | None = None) -> Sample:
@@ -493,6 +507,12 @@ class Result:
     seconds: float
 
 
+#: the cells also run with a cold pool (the warm-up's connection closed by the server): at the largest async N, raw
+#: httpx and hamr; it shows what a kept-alive connection costs httpx's pool when many streams start together
+COLD_NAMES = ("raw httpx", "hamr")
+COLD_PROTOCOL = "openai"
+
+
 def cells(ns: dict[str, tuple[int, ...]]) -> Iterator[tuple[str, str, int]]:
     for mode in MODES:
         for protocol in clients.PROTOCOLS:
@@ -511,6 +531,9 @@ def run(spec: Spec, pace: float, rounds: int, sdk_rounds: int, ns: dict[str, tup
                 for name in _order(i, NAMES if i < sdk_rounds else NAMES[:2]):
                     cell = Cell(mode, protocol, name, n)
                     runs.setdefault(cell, []).append(_spawn(cell, base_url, spec, pace))
+            for name in _order(i, COLD_NAMES):
+                cell = Cell("async", COLD_PROTOCOL, name, max(ns["async"]), "cold")
+                runs.setdefault(cell, []).append(_spawn(cell, base_url, spec, pace))
         reused = reuse(base_url, spec)
     per_stream = {p: sum(1 for _ in EVENTS[p](spec)) for p in clients.PROTOCOLS}
     summaries = {cell: summarize(rs, cell.n) for cell, rs in runs.items()}

@@ -33,7 +33,7 @@ from streams import Spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ("import", "decode", "e2e", "memory", "suite", "concurrency")
-PACKAGES = ("hamr", "httpx", "openai", "anthropic", "httpx2", "pydantic", "h11")
+PACKAGES = ("hamr", "httpx", "httpcore", "openai", "anthropic", "httpx2", "httpcore2", "pydantic", "h11")
 
 
 def _cpu() -> str:
@@ -53,13 +53,15 @@ def _load() -> str:
         return "n/a"
 
 
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def machine() -> list[str]:
-    versions = []
-    for name in PACKAGES:
-        try:
-            versions.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name} (not installed)")
+    versions = [f"{name} {_version(name)}" for name in PACKAGES]
     return [
         f"- Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
         f"- CPU: {_cpu()}, {os.cpu_count()} cores; {platform.system()} {platform.release()}",
@@ -317,6 +319,28 @@ def _concurrency_table(res: concurrency.Result, mode: str, ns: tuple[int, ...]) 
     return _table(head, rows)
 
 
+def _cold_table(res: concurrency.Result, n: int) -> list[str]:
+    head = ["consumer", "pool", "events/s", "client CPU per event", "TTFT p50", "TTFT p99", "p99 gap"]
+    head += ["connections opened"]
+    rows = []
+    for name in concurrency.COLD_NAMES:
+        for pool in ("warm", "cold"):
+            c = res.cells[concurrency.Cell("async", concurrency.COLD_PROTOCOL, name, n, pool)]
+            rows.append(
+                [
+                    f"{name} ×{c.runs}",
+                    pool,
+                    _fig(c.eps, "{:,.0f}"),
+                    _fig(c.cpu_per_event, "{:.1f} µs", 1e6),
+                    _fig(c.ttft_p50, "{:.1f} ms", 1e3),
+                    _fig(c.ttft_p99, "{:.1f} ms", 1e3),
+                    _fig(c.gap_p99, "{:.1f} ms", 1e3),
+                    str(c.connections),
+                ]
+            )
+    return _table(head, rows)
+
+
 def section_concurrency(
     spec: Spec, pace: float, rounds: int, sdk_rounds: int, ns: dict[str, tuple[int, ...]]
 ) -> tuple[list[str], str]:
@@ -413,8 +437,8 @@ def section_concurrency(
         "p50/p99 over the N streams. *p99 gap*: over every gap between successive items a consumer surfaces (raw: "
         "parsed SSE data lines; hamr: events; SDK: chunks/events). *Memory per open stream*: (peak RSS during the "
         "streams − RSS just before them) ÷ N (Linux: the peak is reset through `/proc/self/clear_refs` before the "
-        "streams); *peak RSS*: the process's whole life. *Connections opened*: during the streams, as the server "
-        "counted them (the most in any run).",
+        "streams; the RSS moves in 4 KiB pages, so at small N this is coarse); *peak RSS*: the process's whole "
+        "life. *Connections opened*: during the streams, as the server counted them (the most in any run).",
         "",
         f"Rounds: raw httpx and hamr {rounds}, the SDKs {sdk_rounds} (far from the other two, and slow to start); in "
         "each round every cell runs once, the consumers in an order that rotates between rounds. Each figure: best "
@@ -436,6 +460,19 @@ def section_concurrency(
         "÷ hamr's; raw httpx's own is beside it (the most an httpx-based client could show against the SDK).",
         "",
         *_table(ratio_head, ratio_rows),
+        "",
+        f"### A kept-alive connection and httpx's pool ({concurrency.COLD_PROTOCOL}-style, async, N = {top['async']})",
+        "",
+        "Raw httpx and hamr as in the table above (warm: the warm-up's connection kept alive) and in separate runs "
+        "with a cold pool (the server closes that connection before the streams start). "
+        f"httpcore {_version('httpcore')} (under httpx, so under raw httpx and hamr alike) hands an idle "
+        "connection to every request queued before the first of them starts on it; all but one then fail with "
+        "`ConnectionNotAvailable` and queue again, and each pass over the pool costs requests × connections "
+        "(encode/httpcore#822; #1110/#1111 open). The SDKs' httpcore2 reserves an assigned connection and passes "
+        "over the pool once (its `_assign_requests_to_connections`), which is why their TTFT p99 above does not "
+        "suffer from the warm pool.",
+        "",
+        *_cold_table(res, top["async"]),
         "",
         f"### Connection reuse: {concurrency.REUSE_CALLS} sequential non-streaming calls on one client",
         "",

@@ -10,9 +10,10 @@ Pacing of the streams:
   delta go out at once, then one ticker writes the next pre-framed event to every open stream every S seconds (a
   stream whose client has not read the last 64 KiB skips that tick; such skips are counted).
 
-Two small GET endpoints for the benchmark driver: ``/stats`` (JSON: connections accepted, connections that carried
-an API request, API requests, events written, skipped ticks, late ticks, and this process's CPU seconds) and
-``/pace/<seconds>`` (changes the pace from then on, e.g. 0 for an unpaced warm-up stream).
+Small GET endpoints for the benchmark driver: ``/stats`` (JSON: connections accepted, connections that carried an
+API request, API requests, events written, skipped ticks, late ticks, and this process's CPU seconds),
+``/pace/<seconds>`` (changes the pace from then on, e.g. 0 for an unpaced warm-up stream) and ``/drop`` (closes every
+kept-alive connection waiting for its next request, as a server's idle timeout would).
 
 Bounded: binds 127.0.0.1 on an ephemeral port (printed as ``PORT <n>`` on stdout), and stops by itself when its
 stdin closes (the benchmark ended or died), after ``--max-requests`` API requests, or at ``--deadline`` seconds,
@@ -73,6 +74,7 @@ class Server:
         self.stats = Stats()
         self.active: list[_Paced] = []
         self.wake = asyncio.Event()
+        self.idle: set[asyncio.StreamWriter] = set()  # kept-alive connections waiting for their next request
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.stats.accepted += 1
@@ -84,7 +86,13 @@ class Server:
             while not self.done.is_set():
                 event = conn.next_event()
                 if event is h11.NEED_DATA:
-                    conn.receive_data(await reader.read(65536))
+                    between = conn.their_state is h11.IDLE
+                    if between:
+                        self.idle.add(writer)
+                    data = await reader.read(65536)
+                    if between:
+                        self.idle.discard(writer)
+                    conn.receive_data(data)
                 elif isinstance(event, h11.Request):
                     request, body = event, []
                 elif isinstance(event, h11.Data):
@@ -105,6 +113,7 @@ class Server:
         except asyncio.CancelledError:
             pass  # shutting down with a kept-alive connection open: end quietly, not as a failed task
         finally:
+            self.idle.discard(writer)
             writer.close()
 
     def small(self, conn: h11.Connection, writer: asyncio.StreamWriter, status: int, data: bytes = b"") -> None:
@@ -119,6 +128,10 @@ class Server:
         if protocol is None:
             if target == "/stats":
                 self.small(conn, writer, 200, json.dumps({**vars(self.stats), "cpu": time.process_time()}).encode())
+            elif target == "/drop":
+                for idle in list(self.idle):
+                    idle.close()
+                self.small(conn, writer, 200)
             elif target.startswith("/pace/"):
                 self.pace = float(target.removeprefix("/pace/"))
                 self.small(conn, writer, 200)
