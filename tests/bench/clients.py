@@ -10,8 +10,10 @@ collect the text deltas (noting when the first arrives) and end with every tool 
 Each library runs on its own HTTP stack as users get it (hamr and raw: httpx; openai/anthropic: their httpx2). Raw
 httpx gets hamr's connection pool limits (``hamr._client.POOL_LIMITS``), so concurrent streams queue alike.
 
-Every consumer takes an optional ``stamp``: called (no arguments) each time the library surfaces an item (raw: a
-parsed SSE data line; hamr: an event; SDK: a chunk or event), for the concurrency benchmark's gaps between events.
+Every consumer takes an optional ``stamp``: called (no arguments) each time the consumer gets a piece of the answer,
+a text delta or a piece of a tool call (its start, with id and name, or an argument fragment), for the concurrency
+benchmark's gaps between events. Bookkeeping events (a role chunk, a block's stop, a ping, usage, the end) are not
+stamped for any consumer, so every consumer's gaps span the same stretches of the stream.
 Each library is imported when its client is made, so a process that times one consumer loads only that one's
 library (the concurrency benchmark's per-cell peak RSS).
 """
@@ -34,6 +36,7 @@ MODEL = "bench-model"
 MAX_TOKENS = 1024
 PROTOCOLS = ("openai", "anthropic")
 Stamp = Callable[[], None] | None
+PIECES = frozenset({"text", "tool_call"})  # the hamr events that are pieces of the answer (see ``stamp`` above)
 
 
 @dataclass
@@ -149,14 +152,14 @@ class _RawState:
         if data == "[DONE]":
             return False
         obj = json.loads(data)
-        if self.stamp is not None:
-            self.stamp()
         if self.openai:
             for choice in obj["choices"]:
                 delta = choice["delta"]
                 if delta.get("content"):
                     self.text(delta["content"])
                 for tc in delta.get("tool_calls") or ():
+                    if self.stamp is not None:
+                        self.stamp()
                     entry = self.calls.setdefault(tc["index"], ["", "", []])
                     fn = tc.get("function") or {}
                     entry[0] = tc.get("id") or entry[0]
@@ -170,13 +173,19 @@ class _RawState:
             if delta["type"] == "text_delta":
                 self.text(delta["text"])
             elif delta["type"] == "input_json_delta":
+                if self.stamp is not None:
+                    self.stamp()
                 self.calls[obj["index"]][2].append(delta["partial_json"])
         elif kind == "content_block_start" and obj["content_block"]["type"] == "tool_use":
+            if self.stamp is not None:
+                self.stamp()
             block = obj["content_block"]
             self.calls[obj["index"]] = [block["id"], block["name"], []]
         return kind != "message_stop"
 
     def text(self, text: str) -> None:
+        if self.stamp is not None:
+            self.stamp()
         if not self.first:
             self.first = time.perf_counter()
         self.texts.append(text)
@@ -219,7 +228,7 @@ def hamr_sync(client: hamr.Client, protocol: str, stamp: Stamp = None) -> Result
     first = 0.0
     with client.stream(MESSAGES, max_tokens=MAX_TOKENS) as stream:
         for event in stream:
-            if stamp is not None:
+            if stamp is not None and event.type in PIECES:
                 stamp()
             if event.type == "text":
                 if not first:
@@ -233,7 +242,7 @@ async def hamr_async(client: hamr.AsyncClient, protocol: str, stamp: Stamp = Non
     first = 0.0
     async with await client.stream(MESSAGES, max_tokens=MAX_TOKENS) as stream:
         async for event in stream:
-            if stamp is not None:
+            if stamp is not None and event.type in PIECES:
                 stamp()
             if event.type == "text":
                 if not first:
@@ -255,18 +264,20 @@ class _SdkState:
         self.first = 0.0
 
     def text(self, text: str) -> None:
+        if self.stamp is not None:
+            self.stamp()
         if not self.first:
             self.first = time.perf_counter()
         self.texts.append(text)
 
     def openai_chunk(self, chunk: Any) -> None:
-        if self.stamp is not None:
-            self.stamp()
         for choice in chunk.choices:
             delta = choice.delta
             if delta.content:
                 self.text(delta.content)
             for tc in delta.tool_calls or ():
+                if self.stamp is not None:
+                    self.stamp()
                 entry = self.calls.setdefault(tc.index, ["", "", []])
                 entry[0] = tc.id or entry[0]
                 if tc.function is not None:
@@ -275,15 +286,17 @@ class _SdkState:
                         entry[2].append(tc.function.arguments)
 
     def anthropic_event(self, event: Any) -> None:
-        if self.stamp is not None:
-            self.stamp()
         if event.type == "content_block_delta":
             delta = event.delta
             if delta.type == "text_delta":
                 self.text(delta.text)
             elif delta.type == "input_json_delta":
+                if self.stamp is not None:
+                    self.stamp()
                 self.calls[event.index][2].append(delta.partial_json)
         elif event.type == "content_block_start" and event.content_block.type == "tool_use":
+            if self.stamp is not None:
+                self.stamp()
             self.calls[event.index] = [event.content_block.id, event.content_block.name, []]
 
     def result(self) -> Result:

@@ -12,8 +12,8 @@ runs one unpaced warm-up stream (checked), then measures N paced streams started
 - client CPU per event: ``time.process_time()`` (all threads) over the streams ÷ the events on the wire;
 - time to first token per stream: from that stream's request start to its first text delta; p50 and p99 over the
   N streams;
-- gaps: between successive items as the consumer sees them (raw httpx: each parsed SSE data line; hamr: each event;
-  SDK: each chunk or event), every gap of every stream, p99;
+- gaps: between successive pieces of the answer as the consumer gets them (text deltas and tool-call pieces: see
+  clients.py's ``stamp``), every gap of every stream, p99;
 - memory: the peak RSS of the process during the streams (Linux: peak reset through ``/proc/self/clear_refs``
   just before), and per open stream: (that peak − RSS just before the streams) ÷ N;
 - the server's CPU seconds over the same interval (from its ``/stats``), so a reader can see it kept up.
