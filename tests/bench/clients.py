@@ -7,7 +7,15 @@ collect the text deltas (noting when the first arrives) and end with every tool 
 - ``sdk-helper``: the SDK's accumulating helper (``chat.completions.stream`` / ``messages.stream``), the SDK's
   counterpart of hamr's ``stream.completion``.
 
-Each library runs on its own HTTP stack as users get it (hamr and raw: httpx; openai/anthropic: their httpx2).
+Each library runs on its own HTTP stack as users get it (hamr and raw: httpx; openai/anthropic: their httpx2). Raw
+httpx gets hamr's connection pool limits (``hamr._client.POOL_LIMITS``), so concurrent streams queue alike.
+
+Every consumer takes an optional ``stamp``: called (no arguments) each time the consumer gets a piece of the answer,
+a text delta or a piece of a tool call (its start, with id and name, or an argument fragment), for the concurrency
+benchmark's gaps between events. Bookkeeping events (a role chunk, a block's stop, a ping, usage, the end) are not
+stamped for any consumer, so every consumer's gaps span the same stretches of the stream.
+Each library is imported when its client is made, so a process that times one consumer loads only that one's
+library (the concurrency benchmark's per-cell peak RSS).
 """
 
 from __future__ import annotations
@@ -16,18 +24,19 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
-import httpx
-import openai
+if TYPE_CHECKING:
+    import httpx
 
-import hamr
+    import hamr
 
 MESSAGES = [{"role": "user", "content": "Stream a long answer"}]
 MODEL = "bench-model"
 MAX_TOKENS = 1024
 PROTOCOLS = ("openai", "anthropic")
+Stamp = Callable[[], None] | None
+PIECES = frozenset({"text", "tool_call"})  # the hamr events that are pieces of the answer (see ``stamp`` above)
 
 
 @dataclass
@@ -67,19 +76,34 @@ def hamr_config(base_url: str) -> hamr.Config:
 # ------------------------------------------------------------------------------------------------------------------
 
 
-def make_raw(protocol: str, base_url: str, transport: Any = None, *, aio: bool = False) -> Any:
+def make_raw(
+    protocol: str, base_url: str, transport: Any = None, *, aio: bool = False, limits: dict[str, Any] | None = None
+) -> Any:
+    """``limits``: hamr's ``POOL_LIMITS`` unless given (a process that must not load hamr passes them in)."""
+    import httpx
+
+    if limits is None:
+        from hamr._client import POOL_LIMITS
+
+        limits = dict(POOL_LIMITS)
     cls = httpx.AsyncClient if aio else httpx.Client
-    return cls(base_url=base_url, transport=transport, timeout=60)
+    return cls(base_url=base_url, transport=transport, timeout=60, limits=httpx.Limits(**limits))
 
 
 def make_hamr(protocol: str, base_url: str, transport: Any = None, *, aio: bool = False) -> Any:
+    import httpx
+
+    import hamr
+
     cls = hamr.AsyncClient if aio else hamr.Client
     http = (httpx.AsyncClient if aio else httpx.Client)(transport=transport) if transport is not None else None
     return cls(hamr_config(base_url), provider=f"bench-{protocol}", model=MODEL, http_client=http)
 
 
 def make_sdk(protocol: str, base_url: str, transport: Any = None, *, aio: bool = False) -> Any:
+    import anthropic
     import httpx2
+    import openai
 
     http = (httpx2.AsyncClient if aio else httpx2.Client)(transport=transport) if transport is not None else None
     if protocol == "openai":
@@ -113,14 +137,15 @@ def _raw_request(protocol: str) -> tuple[str, dict[str, Any]]:
 class _RawState:
     """Field picking shared by the sync and async raw consumers."""
 
-    def __init__(self, protocol: str) -> None:
+    def __init__(self, protocol: str, stamp: Stamp = None) -> None:
+        self.stamp = stamp
         self.openai = protocol == "openai"
         self.texts: list[str] = []
         self.calls: dict[int, list[Any]] = {}
         self.first = 0.0
 
     def line(self, line: str) -> bool:
-        """Handle one line; False at the end marker."""
+        """Handle one line; False at the end marker (nothing follows it but the body's end)."""
         if not line.startswith("data:"):
             return True
         data = line[5:].strip()
@@ -133,6 +158,8 @@ class _RawState:
                 if delta.get("content"):
                     self.text(delta["content"])
                 for tc in delta.get("tool_calls") or ():
+                    if self.stamp is not None:
+                        self.stamp()
                     entry = self.calls.setdefault(tc["index"], ["", "", []])
                     fn = tc.get("function") or {}
                     entry[0] = tc.get("id") or entry[0]
@@ -146,13 +173,19 @@ class _RawState:
             if delta["type"] == "text_delta":
                 self.text(delta["text"])
             elif delta["type"] == "input_json_delta":
+                if self.stamp is not None:
+                    self.stamp()
                 self.calls[obj["index"]][2].append(delta["partial_json"])
         elif kind == "content_block_start" and obj["content_block"]["type"] == "tool_use":
+            if self.stamp is not None:
+                self.stamp()
             block = obj["content_block"]
             self.calls[obj["index"]] = [block["id"], block["name"], []]
         return kind != "message_stop"
 
     def text(self, text: str) -> None:
+        if self.stamp is not None:
+            self.stamp()
         if not self.first:
             self.first = time.perf_counter()
         self.texts.append(text)
@@ -162,23 +195,21 @@ class _RawState:
         return Result("".join(self.texts), calls, self.first)
 
 
-def raw_sync(client: httpx.Client, protocol: str) -> Result:
+def raw_sync(client: httpx.Client, protocol: str, stamp: Stamp = None) -> Result:
     path, body = _raw_request(protocol)
-    state = _RawState(protocol)
+    state = _RawState(protocol, stamp)
     with client.stream("POST", path, json=body) as response:
         for line in response.iter_lines():
-            if not state.line(line):
-                break
+            state.line(line)  # to the body's end (not a break at the end marker): the connection stays alive
     return state.result()
 
 
-async def raw_async(client: httpx.AsyncClient, protocol: str) -> Result:
+async def raw_async(client: httpx.AsyncClient, protocol: str, stamp: Stamp = None) -> Result:
     path, body = _raw_request(protocol)
-    state = _RawState(protocol)
+    state = _RawState(protocol, stamp)
     async with client.stream("POST", path, json=body) as response:
         async for line in response.aiter_lines():
-            if not state.line(line):
-                break
+            state.line(line)  # to the body's end (not a break at the end marker): the connection stays alive
     return state.result()
 
 
@@ -192,11 +223,13 @@ def _hamr_result(texts: list[str], first: float, completion: hamr.Completion) ->
     return Result("".join(texts), calls, first)
 
 
-def hamr_sync(client: hamr.Client, protocol: str) -> Result:
+def hamr_sync(client: hamr.Client, protocol: str, stamp: Stamp = None) -> Result:
     texts: list[str] = []
     first = 0.0
     with client.stream(MESSAGES, max_tokens=MAX_TOKENS) as stream:
         for event in stream:
+            if stamp is not None and event.type in PIECES:
+                stamp()
             if event.type == "text":
                 if not first:
                     first = time.perf_counter()
@@ -204,11 +237,13 @@ def hamr_sync(client: hamr.Client, protocol: str) -> Result:
     return _hamr_result(texts, first, stream.completion)
 
 
-async def hamr_async(client: hamr.AsyncClient, protocol: str) -> Result:
+async def hamr_async(client: hamr.AsyncClient, protocol: str, stamp: Stamp = None) -> Result:
     texts: list[str] = []
     first = 0.0
     async with await client.stream(MESSAGES, max_tokens=MAX_TOKENS) as stream:
         async for event in stream:
+            if stamp is not None and event.type in PIECES:
+                stamp()
             if event.type == "text":
                 if not first:
                     first = time.perf_counter()
@@ -222,12 +257,15 @@ async def hamr_async(client: hamr.AsyncClient, protocol: str) -> Result:
 
 
 class _SdkState:
-    def __init__(self) -> None:
+    def __init__(self, stamp: Stamp = None) -> None:
+        self.stamp = stamp
         self.texts: list[str] = []
         self.calls: dict[int, list[Any]] = {}
         self.first = 0.0
 
     def text(self, text: str) -> None:
+        if self.stamp is not None:
+            self.stamp()
         if not self.first:
             self.first = time.perf_counter()
         self.texts.append(text)
@@ -238,6 +276,8 @@ class _SdkState:
             if delta.content:
                 self.text(delta.content)
             for tc in delta.tool_calls or ():
+                if self.stamp is not None:
+                    self.stamp()
                 entry = self.calls.setdefault(tc.index, ["", "", []])
                 entry[0] = tc.id or entry[0]
                 if tc.function is not None:
@@ -251,8 +291,12 @@ class _SdkState:
             if delta.type == "text_delta":
                 self.text(delta.text)
             elif delta.type == "input_json_delta":
+                if self.stamp is not None:
+                    self.stamp()
                 self.calls[event.index][2].append(delta.partial_json)
         elif event.type == "content_block_start" and event.content_block.type == "tool_use":
+            if self.stamp is not None:
+                self.stamp()
             self.calls[event.index] = [event.content_block.id, event.content_block.name, []]
 
     def result(self) -> Result:
@@ -260,8 +304,8 @@ class _SdkState:
         return Result("".join(self.texts), calls, self.first)
 
 
-def sdk_sync(client: Any, protocol: str) -> Result:
-    state = _SdkState()
+def sdk_sync(client: Any, protocol: str, stamp: Stamp = None) -> Result:
+    state = _SdkState(stamp)
     if protocol == "openai":
         for chunk in client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True):
             state.openai_chunk(chunk)
@@ -271,8 +315,8 @@ def sdk_sync(client: Any, protocol: str) -> Result:
     return state.result()
 
 
-async def sdk_async(client: Any, protocol: str) -> Result:
-    state = _SdkState()
+async def sdk_async(client: Any, protocol: str, stamp: Stamp = None) -> Result:
+    state = _SdkState(stamp)
     if protocol == "openai":
         async for chunk in await client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True):
             state.openai_chunk(chunk)

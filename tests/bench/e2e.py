@@ -11,7 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +45,8 @@ class Timing:
 
 
 @contextmanager
-def loopback_server(spec: Spec, pace: float = 0.0) -> Iterator[str]:
-    """The bench server on 127.0.0.1:<ephemeral>; closing its stdin stops it."""
+def loopback_server(spec: Spec, pace: float = 0.0, extra: Sequence[str] = ()) -> Iterator[str]:
+    """The bench server on 127.0.0.1:<ephemeral>; closing its stdin stops it. ``extra``: more server.py options."""
     command = [
         sys.executable,
         str(Path(__file__).with_name("server.py")),
@@ -54,6 +54,7 @@ def loopback_server(spec: Spec, pace: float = 0.0) -> Iterator[str]:
         f"--tool-calls={spec.tool_calls}",
         f"--fragments={spec.fragments_per_call}",
         f"--pace={pace}",
+        *extra,
     ]
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

@@ -1,16 +1,20 @@
 """``nox -s bench``: hamr against the official SDKs and raw httpx. Prints the tables and writes BENCHMARKS.md.
 
-    python tests/bench/run.py [--quick] [--only import,decode,e2e,memory,suite] [--out PATH]
+    python tests/bench/run.py [--quick] [--only import,decode,e2e,memory,suite,concurrency] [--out PATH]
 
 Absolute times on a shared machine are noise; the ratios are the result. Targets (checked and reported here,
 never asserted in the test suite): ``import hamr`` under a quarter of ``import openai``; decode at least as fast
-as the fastest SDK parser; end to end within 5% of raw httpx; constant memory when not accumulating.
+as the fastest SDK parser; end to end within 5% of raw httpx; constant memory when not accumulating; with many
+concurrent streams, client CPU per event within 5% of raw httpx, p99 time to first token at 256 streams within 10%,
+at least 5× the SDKs' events per CPU second, no more memory per open stream than the SDKs, one kept-alive connection
+for sequential calls.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import os
 import platform
 import sys
@@ -18,6 +22,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import clients
+import concurrency
 import decode
 import e2e
 import importtime
@@ -27,8 +33,8 @@ import suite
 from streams import Spec
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("import", "decode", "e2e", "memory", "suite")
-PACKAGES = ("hamr", "httpx", "openai", "anthropic", "httpx2", "pydantic", "h11")
+SECTIONS = ("import", "decode", "e2e", "memory", "suite", "concurrency")
+PACKAGES = ("hamr", "httpx", "httpcore", "openai", "anthropic", "httpx2", "httpcore2", "pydantic", "h11")
 
 
 def _cpu() -> str:
@@ -48,13 +54,15 @@ def _load() -> str:
         return "n/a"
 
 
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def machine() -> list[str]:
-    versions = []
-    for name in PACKAGES:
-        try:
-            versions.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name} (not installed)")
+    versions = [f"{name} {_version(name)}" for name in PACKAGES]
     return [
         f"- Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
         f"- CPU: {_cpu()}, {os.cpu_count()} cores; {platform.system()} {platform.release()}",
@@ -295,6 +303,222 @@ def section_suite() -> tuple[list[str], str]:
     return ["## 5. Offline suite", "", f"`nox -s tests`: {verdict}."], verdict
 
 
+def _both(best: float, median: float, fmt: str) -> str:
+    """A measure as 'best (median)'."""
+    return f"{fmt.format(best)} ({fmt.format(median)})"
+
+
+def _fig(figure: concurrency.Figure, fmt: str, scale: float = 1.0) -> str:
+    return _both(figure.best * scale, figure.median * scale, fmt)
+
+
+def _ratio(a: concurrency.Figure, b: concurrency.Figure) -> tuple[float, float]:
+    """a ÷ b on the best runs and on the medians."""
+    return a.best / b.best, a.median / b.median
+
+
+def _xx(pair: tuple[float, ...]) -> str:
+    return " / ".join(f"{r:.2f}×" for r in pair)
+
+
+def _concurrency_table(res: concurrency.Result, mode: str, ns: tuple[int, ...]) -> list[str]:
+    head = ["protocol", "N", "consumer", "events/s", "client CPU per event", "TTFT p50", "TTFT p99", "p99 gap"]
+    head += ["memory per open stream", "peak RSS", "connections opened", "server CPU ÷ wall", "late / skipped ticks"]
+    rows = []
+    for protocol in clients.PROTOCOLS:
+        for n in ns:
+            for name in concurrency.NAMES:
+                c = res.cells[concurrency.Cell(mode, protocol, name, n)]
+                rows.append(
+                    [
+                        protocol,
+                        str(n),
+                        f"{name} ×{c.runs}",
+                        _fig(c.eps, "{:,.0f}"),
+                        _fig(c.cpu_per_event, "{:.1f} µs", 1e6),
+                        _fig(c.ttft_p50, "{:.1f} ms", 1e3),
+                        _fig(c.ttft_p99, "{:.1f} ms", 1e3),
+                        _fig(c.gap_p99, "{:.1f} ms", 1e3),
+                        _fig(c.per_stream, "{:,.0f} B"),
+                        _fig(c.maxrss, "{:.1f} MB", 1e-6),
+                        str(c.connections),
+                        _fig(c.server_share, "{:.0f}%", 100),
+                        f"{c.late} / {c.skipped}",
+                    ]
+                )
+    return _table(head, rows)
+
+
+def _cold_table(res: concurrency.Result, n: int) -> list[str]:
+    head = ["consumer", "pool", "events/s", "client CPU per event", "TTFT p50", "TTFT p99", "p99 gap"]
+    head += ["connections opened"]
+    rows = []
+    for name in concurrency.COLD_NAMES:
+        for pool in ("warm", "cold"):
+            c = res.cells[concurrency.Cell("async", concurrency.COLD_PROTOCOL, name, n, pool)]
+            rows.append(
+                [
+                    f"{name} ×{c.runs}",
+                    pool,
+                    _fig(c.eps, "{:,.0f}"),
+                    _fig(c.cpu_per_event, "{:.1f} µs", 1e6),
+                    _fig(c.ttft_p50, "{:.1f} ms", 1e3),
+                    _fig(c.ttft_p99, "{:.1f} ms", 1e3),
+                    _fig(c.gap_p99, "{:.1f} ms", 1e3),
+                    str(c.connections),
+                ]
+            )
+    return _table(head, rows)
+
+
+def section_concurrency(
+    spec: Spec, pace: float, rounds: int, sdk_rounds: int, ns: dict[str, tuple[int, ...]]
+) -> tuple[list[str], str]:
+    from hamr._client import POOL_LIMITS
+
+    res = concurrency.run(spec, pace, rounds, sdk_rounds, ns)
+    cell, samples = res.cells, res.samples
+    top = {mode: max(ns[mode]) for mode in concurrency.MODES}
+    # the worst over the cells, for each estimator on its own (as section 3): best runs, paired, medians
+    worst_cpu = [0.0, 0.0, 0.0]  # hamr ÷ raw httpx, CPU per event, every cell
+    worst_ttft = [0.0, 0.0, 0.0]  # hamr ÷ raw httpx, p99 TTFT at the largest async N
+    least_sdk = (math.inf, math.inf, math.inf)  # events per CPU second, hamr ÷ SDK (best, median), raw ÷ SDK there
+    ratio_rows = []
+    for mode, protocol, n in concurrency.cells(ns):
+        key = {name: concurrency.Cell(mode, protocol, name, n) for name in concurrency.NAMES}
+        hamr, raw, sdk = cell[key["hamr"]], cell[key["raw httpx"]], cell[key["sdk"]]
+        pairs = samples[key["hamr"]], samples[key["raw httpx"]]
+        best_cpu, median_cpu = _ratio(hamr.cpu_per_event, raw.cpu_per_event)
+        cpu_raw = (best_cpu, concurrency.paired(*pairs, lambda s: s.cpu_per_event), median_cpu)
+        best_ttft, median_ttft = _ratio(hamr.ttft_p99, raw.ttft_p99)
+        ttft_raw = (best_ttft, concurrency.paired(*pairs, lambda s: s.ttft_p99), median_ttft)
+        per_cpu_sdk = _ratio(sdk.cpu_per_event, hamr.cpu_per_event)  # events per CPU second, hamr ÷ SDK
+        worst_cpu = [max(w, r) for w, r in zip(worst_cpu, cpu_raw, strict=True)]
+        least_sdk = min(least_sdk, (*per_cpu_sdk, sdk.cpu_per_event.best / raw.cpu_per_event.best))
+        if mode == "async" and n == top["async"]:
+            worst_ttft = [max(w, r) for w, r in zip(worst_ttft, ttft_raw, strict=True)]
+        ratio_rows.append(
+            [
+                mode,
+                protocol,
+                str(n),
+                _xx(cpu_raw),
+                _xx(_ratio(hamr.cpu_per_event, sdk.cpu_per_event)),
+                _xx(per_cpu_sdk),
+                _xx(_ratio(sdk.cpu_per_event, raw.cpu_per_event)),
+                _xx(_ratio(hamr.eps, raw.eps)),
+                _xx(_ratio(hamr.eps, sdk.eps)),
+                _xx(ttft_raw),
+                _xx(_ratio(hamr.ttft_p99, sdk.ttft_p99)),
+                _xx(_ratio(hamr.gap_p99, raw.gap_p99)),
+                _xx(_ratio(hamr.gap_p99, sdk.gap_p99)),
+                _xx(_ratio(hamr.per_stream, raw.per_stream)),
+                _xx(_ratio(hamr.per_stream, sdk.per_stream)),
+            ]
+        )
+    memory = []  # at the largest N of each mode: (mode, protocol, hamr bytes, SDK bytes), best runs
+    for mode, protocol in ((m, p) for m in concurrency.MODES for p in clients.PROTOCOLS):
+        at = {name: cell[concurrency.Cell(mode, protocol, name, top[mode])].per_stream.best for name in ("hamr", "sdk")}
+        memory.append((mode, protocol, at["hamr"], at["sdk"]))
+    reuse_hamr = {k: v for k, v in res.reuse.items() if k[2] == "hamr"}
+    reuse_ok = all(calls == concurrency.REUSE_CALLS and conns == 1 for calls, conns in reuse_hamr.values())
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
+    conns = sorted({c for _, c in reuse_hamr.values()})
+    verdict = (
+        f"worst client CPU per event, hamr ÷ raw httpx: best run {worst_cpu[0]:.2f}×, paired {worst_cpu[1]:.2f}×, "
+        f"median {worst_cpu[2]:.2f}× (target ≤ 1.05 on the best run: {met(worst_cpu[0] <= 1.05)}); worst p99 time "
+        f"to first token at N = {top['async']}, hamr ÷ raw httpx: best run {worst_ttft[0]:.2f}×, paired "
+        f"{worst_ttft[1]:.2f}×, median {worst_ttft[2]:.2f}× (target ≤ 1.10: {met(worst_ttft[0] <= 1.10)}); least "
+        f"events per CPU second, hamr ÷ SDK: best runs {least_sdk[0]:.2f}×, medians {least_sdk[1]:.2f}× (raw httpx "
+        f"÷ SDK in that cell {least_sdk[2]:.2f}×; target ≥ 5: {met(least_sdk[0] >= 5)}); memory per "
+        "open stream at the largest N, hamr / SDK: "
+        + ", ".join(f"{m} {p} {h:,.0f} / {s_:,.0f} B" for m, p, h, s_ in memory)
+        + f" (target ≤ SDK: {met(all(h <= s_ for *_, h, s_ in memory))}); {concurrency.REUSE_CALLS} sequential calls "
+        f"on one hamr client: {' or '.join(map(str, conns))} connection{'s' if conns != [1] else ''} "
+        f"({met(reuse_ok)})"
+    )
+    per = ", ".join(f"{n} {p}-style" for p, n in res.per_stream.items())
+    ratio_head = ["mode", "protocol", "N", "CPU per event ÷ raw: best / paired / median", "CPU per event ÷ SDK"]
+    ratio_head += ["events per CPU s ÷ SDK", "raw httpx: events per CPU s ÷ SDK", "events/s ÷ raw", "events/s ÷ SDK"]
+    ratio_head += ["TTFT p99 ÷ raw: best / paired / median", "TTFT p99 ÷ SDK", "p99 gap ÷ raw", "p99 gap ÷ SDK"]
+    ratio_head += ["memory per stream ÷ raw", "memory per stream ÷ SDK"]
+    reuse_rows = [[p, m, name, str(calls), str(c)] for (p, m, name), (calls, c) in res.reuse.items()]
+    limits = ", ".join(f"`{k}` {v:g}" for k, v in POOL_LIMITS.items())
+    lines = [
+        "## 6. Concurrency",
+        "",
+        "N streams at once on ONE client: asyncio tasks on one `AsyncClient` (raw: `httpx.AsyncClient`; SDK: "
+        "`openai.AsyncOpenAI` / `anthropic.AsyncAnthropic`), and threads sharing one sync `Client` (`httpx.Client`, "
+        "`openai.OpenAI` / `anthropic.Anthropic`). Raw httpx has hamr's connection pool limits "
+        f"(`hamr._client.POOL_LIMITS`: {limits}, which a client hamr makes itself has); the SDKs their own. Every "
+        f"stream: {spec.text_deltas} text deltas and a tool call of {spec.fragments_per_call} argument fragments "
+        f"({per} SSE events), from the bench server (tests/bench/server.py `--ticker`): the response head and the "
+        "events up to the first text delta at once, then one ticker writes the next event to every open stream every "
+        f"{pace * 1e3:g} ms, as a fast model generates (a stream whose client has not read the last 64 KiB skips a "
+        "tick). The server's CPU time ÷ the cell's wall time and its late and skipped ticks show whether it kept up. "
+        "Every stream's text and tool call are checked.",
+        "",
+        "Each cell runs in a fresh interpreter that imports only its own library, makes the client, runs one "
+        "unpaced warm-up stream (so the pool holds one kept-alive connection, as in a running program) and then "
+        "starts the N streams together. *events/s*: N × the SSE events of a stream ÷ the wall time until the last "
+        "stream ends (the same denominator for every consumer). *Client CPU per event*: the process's CPU time "
+        "(all threads) over the streams ÷ those events. *TTFT*: from a stream's request to its first text delta, "
+        "p50/p99 over the N streams. *p99 gap*: over every gap between successive pieces of the answer a consumer "
+        "gets (text deltas, a tool call's start and argument fragments; the same pieces for every consumer). "
+        "*Memory per open stream*: (peak RSS during the streams − RSS just before them) ÷ N (Linux: the peak is "
+        "reset through `/proc/self/clear_refs` before the streams; RSS moves in 4 KiB pages, so at small N this "
+        "is coarse); *peak RSS*: the process's whole life. *Connections opened*: during the streams, as the "
+        "server counted them (the most in any run).",
+        "",
+        f"Rounds: raw httpx and hamr {rounds}, the SDKs {sdk_rounds} (far from the other two, and slow to start); in "
+        "each round every cell runs once, the consumers in an order that rotates between rounds. Each figure: best "
+        "run (median), the consumer's run count after its name. This shared 2-core VM's speed is bimodal (section "
+        "3), so hamr ÷ raw httpx is also given *paired*: the median over rounds of the ratio within one round. The "
+        "targets are judged on the best runs, the other estimators shown beside them.",
+        "",
+        f"### Async: N tasks on one client (N = {', '.join(map(str, ns['async']))})",
+        "",
+        *_concurrency_table(res, "async", ns["async"]),
+        "",
+        f"### Threads: N threads sharing one sync client (N = {', '.join(map(str, ns['threads']))})",
+        "",
+        *_concurrency_table(res, "threads", ns["threads"]),
+        "",
+        "### hamr's ratios",
+        "",
+        "Best runs / medians, unless the column says otherwise. *Events per CPU s ÷ SDK* is the SDK's CPU per event "
+        "÷ hamr's; raw httpx's own is beside it (the most an httpx-based client could show against the SDK).",
+        "",
+        *_table(ratio_head, ratio_rows),
+        "",
+        f"### A kept-alive connection and httpx's pool ({concurrency.COLD_PROTOCOL}-style, async, N = {top['async']})",
+        "",
+        "Raw httpx and hamr as in the table above (warm: the warm-up's connection kept alive) and in separate runs "
+        "with a cold pool (the server closes that connection before the streams start). "
+        f"httpcore {_version('httpcore')} (under httpx, so under raw httpx and hamr alike) hands an idle "
+        "connection to every request queued before the first of them starts on it; all but one then fail with "
+        "`ConnectionNotAvailable` and queue again, and each pass over the pool costs requests × connections "
+        "(encode/httpcore#822; #1110/#1111 open). The SDKs' httpcore2 reserves an assigned connection and passes "
+        "over the pool once (its `_assign_requests_to_connections`), which is why their TTFT p99 above does not "
+        "suffer from the warm pool.",
+        "",
+        *_cold_table(res, top["async"]),
+        "",
+        f"### Connection reuse: {concurrency.REUSE_CALLS} sequential non-streaming calls on one client",
+        "",
+        "A fresh client per row, answers checked; connections as counted by the bench server (those that carried an "
+        "API request).",
+        "",
+        *_table(["protocol", "mode", "consumer", "calls", "connections"], reuse_rows),
+        "",
+        _sentence(verdict),
+    ]
+    return lines, verdict
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes and few repetitions: a smoke run")
@@ -333,6 +557,12 @@ def main() -> int:
         lines, verdict = section_suite()
         body += [*lines, ""]
         summary.append(f"- Offline suite: {verdict}")
+    if "concurrency" in only:
+        spec = Spec(40, 1, 8) if quick else Spec(170, 1, 24)
+        ns = {"async": (1, 64), "threads": (8,)} if quick else {"async": (1, 8, 64, 256), "threads": (1, 8, 32)}
+        lines, verdict = section_concurrency(spec, 0.005, 1 if quick else 5, 1 if quick else 3, ns)
+        body += [*lines, ""]
+        summary.append(f"- Concurrency: {verdict}")
     report = [
         "# Benchmarks",
         "",

@@ -163,3 +163,49 @@ def body(protocol: str, spec: Spec) -> bytes:
 def split_fixed(data: bytes, size: int) -> list[bytes]:
     """The body in reads of ``size`` bytes, cut wherever that falls (inside lines, events, UTF-8 characters)."""
     return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+#: events before the first text delta: OpenAI's role chunk; Anthropic's message_start, content_block_start, ping
+TEXT_START = {"openai": 1, "anthropic": 3}
+
+
+def completion(protocol: str, spec: Spec) -> bytes:
+    """The same answer as one non-streaming JSON body (``stream`` false): the text and tool calls of ``expected``,
+    in the shapes of the recorded non-streaming responses (OpenAI ``chat.completion``, Anthropic ``message``)."""
+    want = expected(spec)
+    if protocol == "openai":
+        calls = [
+            {"id": cid, "type": "function", "function": {"name": name, "arguments": args}}
+            for cid, name, args in want.tool_calls
+        ]
+        message: dict[str, object] = {"role": "assistant", "content": want.text}
+        if calls:
+            message["tool_calls"] = calls
+        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls" if calls else "stop"}
+        usage = {"prompt_tokens": 25, "completion_tokens": spec.chunks, "total_tokens": 25 + spec.chunks}
+        return _dumps(
+            {
+                "id": "e626f326-1f18-4dca-aad2-0f60d3d57075",
+                "object": "chat.completion",
+                "created": 1780944343,
+                "model": MODEL,
+                "choices": [choice],
+                "usage": usage,
+                "system_fingerprint": "fp_8b330d02d0_prod0820_fp8_kvcache_20260402",
+            }
+        ).encode()
+    content: list[dict[str, object]] = [{"type": "text", "text": want.text}]
+    content += [{"type": "tool_use", "id": cid, "name": name, "input": json.loads(args)} for cid, name, args in
+                want.tool_calls]  # fmt: skip
+    return _dumps(
+        {
+            "model": MODEL,
+            "id": "msg_011CeCGmCzjcUtmtEmMdEiM2",
+            "type": "message",
+            "role": "assistant",
+            "content": content,
+            "stop_reason": "tool_use" if want.tool_calls else "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 25, "output_tokens": spec.chunks},
+        }
+    ).encode()
