@@ -33,11 +33,13 @@ async), counted as connections by the server.
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import gc
 import http.client
 import itertools
 import json
 import math
+import pstats
 import resource
 import statistics
 import subprocess
@@ -178,10 +180,28 @@ class Sample:
 
 
 class _Measure:
-    """Baseline before the streams and the deltas after: wall, CPU, RSS peak, server stats."""
+    """Baseline before the streams and the deltas after: wall, CPU, RSS peak, server stats; with ``profile`` (a
+    path), the streams alone run under cProfile (in every thread that runs one) and the stats are dumped there."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, profile: str | None = None) -> None:
         self.base_url = base_url
+        self.profile = profile
+        self.profilers: list[cProfile.Profile] = []
+
+    def profiled(self, fn: Callable[[], Any]) -> Any:
+        """``fn()``, under a profiler of its own when profiling (cProfile follows one thread)."""
+        if not self.profile:
+            return fn()
+        profiler = cProfile.Profile()
+        self.profilers.append(profiler)
+        return profiler.runcall(fn)
+
+    def dump(self) -> None:
+        if self.profile and self.profilers:
+            stats = pstats.Stats(self.profilers[0])
+            for more in self.profilers[1:]:
+                stats.add(more)
+            stats.dump_stats(self.profile)
 
     def start(self) -> None:
         gc.collect()
@@ -243,15 +263,28 @@ async def _async_cell(job: dict[str, Any], spec: Spec, per_stream: int) -> Sampl
         _after_warm_up(job)
         stamps = _Stamps(n, per_stream + 16)
         starts = [0.0] * n
-        measure = _Measure(base_url)
+        measure = _Measure(base_url, job.get("profile"))
 
         async def one(i: int) -> clients.Result:
             starts[i] = time.perf_counter()
             result: clients.Result = await consume(client, protocol, stamps.stamper(i))
             return result
 
+        async def all_streams() -> list[clients.Result]:
+            return await asyncio.gather(*(one(i) for i in range(n)))
+
         measure.start()
-        results = await asyncio.gather(*(one(i) for i in range(n)))
+        if measure.profile:  # the event loop runs in this thread: one profiler sees every task
+            profiler = cProfile.Profile()
+            measure.profilers.append(profiler)
+            profiler.enable()
+            try:
+                results = await all_streams()
+            finally:
+                profiler.disable()
+        else:
+            results = await all_streams()
+        measure.dump()
         sample = measure.stop(n * per_stream, [r.first - s for r, s in zip(results, starts, strict=True)], stamps)
     finally:
         await clients.aclose(client)
@@ -271,20 +304,22 @@ def _threads_cell(job: dict[str, Any], spec: Spec, per_stream: int) -> Sample:
         starts = [0.0] * n
         results: list[clients.Result | BaseException | None] = [None] * n
 
+        measure = _Measure(base_url, job.get("profile"))
+
         def one(i: int) -> None:
             starts[i] = time.perf_counter()
             try:
-                results[i] = consume(client, protocol, stamps.stamper(i))
+                results[i] = measure.profiled(lambda: consume(client, protocol, stamps.stamper(i)))
             except BaseException as exc:  # reported in the main thread
                 results[i] = exc
 
         threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-        measure = _Measure(base_url)
         measure.start()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        measure.dump()
         done = [r for r in results if isinstance(r, clients.Result)]
         if len(done) != n:
             raise RuntimeError(
@@ -540,19 +575,20 @@ def run(spec: Spec, pace: float, rounds: int, sdk_rounds: int, ns: dict[str, tup
     return Result(summaries, runs, reused, per_stream, time.perf_counter() - start)
 
 
+def profile_cell(cell: Cell, spec: Spec, pace: float, path: str) -> Sample:
+    """One more run of ``cell`` under cProfile (its own server), the stats dumped at ``path``: what a missed target
+    is reported with."""
+    server_args = ("--ticker", "--max-requests=100000", "--deadline=600")
+    with loopback_server(spec, pace, server_args) as base_url:
+        return _spawn(cell, base_url, spec, pace, profile=path)
+
+
 def main() -> None:
     if len(sys.argv) >= 3 and sys.argv[1] == "--worker":
         job = json.loads(sys.argv[2])
         if len(sys.argv) >= 5 and sys.argv[3] == "--profile":
-            import cProfile
-            import pstats
-
-            profiler = cProfile.Profile()
-            out = profiler.runcall(worker, job)
-            profiler.dump_stats(sys.argv[4])
-            pstats.Stats(sys.argv[4], stream=sys.stderr).sort_stats("tottime").print_stats(25)
-        else:
-            out = worker(job)
+            job["profile"] = sys.argv[4]  # the streams alone, not the imports and the warm-up
+        out = worker(job)
         print(json.dumps(out), flush=True)
         return
     raise SystemExit("run through run.py (--only concurrency), or as --worker '<json>' [--profile PATH]")

@@ -18,6 +18,7 @@ import math
 import os
 import platform
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -383,6 +384,7 @@ def section_concurrency(
     worst_cpu = [0.0, 0.0, 0.0]  # hamr ÷ raw httpx, CPU per event, every cell
     worst_ttft = [0.0, 0.0, 0.0]  # hamr ÷ raw httpx, p99 TTFT at the largest async N
     least_sdk = (math.inf, math.inf, math.inf)  # events per CPU second, hamr ÷ SDK (best, median), raw ÷ SDK there
+    worst_cpu_cell = least_sdk_cell = None  # hamr's cells, profiled when their target is missed
     ratio_rows = []
     for mode, protocol, n in concurrency.cells(ns):
         key = {name: concurrency.Cell(mode, protocol, name, n) for name in concurrency.NAMES}
@@ -393,7 +395,11 @@ def section_concurrency(
         best_ttft, median_ttft = _ratio(hamr.ttft_p99, raw.ttft_p99)
         ttft_raw = (best_ttft, concurrency.paired(*pairs, lambda s: s.ttft_p99), median_ttft)
         per_cpu_sdk = _ratio(sdk.cpu_per_event, hamr.cpu_per_event)  # events per CPU second, hamr ÷ SDK
+        if max(cpu_raw[:2]) > max(worst_cpu[:2]):
+            worst_cpu_cell = key["hamr"]
         worst_cpu = [max(w, r) for w, r in zip(worst_cpu, cpu_raw, strict=True)]
+        if per_cpu_sdk[0] < least_sdk[0]:
+            least_sdk_cell = key["hamr"]
         least_sdk = min(least_sdk, (*per_cpu_sdk, sdk.cpu_per_event.best / raw.cpu_per_event.best))
         if mode == "async" and n == top["async"]:
             worst_ttft = [max(w, r) for w, r in zip(worst_ttft, ttft_raw, strict=True)]
@@ -427,13 +433,23 @@ def section_concurrency(
         return "met" if ok else "MISSED"
 
     conns = sorted({c for _, c in reuse_hamr.values()})
+    cpu_ok, sdk_ok = max(worst_cpu[:2]) <= 1.05, least_sdk[0] >= 5
+    missed: list[str] = []
+    for ok, at, what in ((cpu_ok, worst_cpu_cell, "CPU per event"), (sdk_ok, least_sdk_cell, "events per CPU s ÷ SDK")):
+        if ok or at is None:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            concurrency.profile_cell(at, spec, pace, f"{tmp}/cell.prof")
+            where = f"{at.mode}, {at.protocol}-style, N = {at.n}"
+            missed += [f"**{what} missed**: hamr in its worst cell ({where}), one more run under cProfile:", ""]
+            missed += [*profiles.summary(f"{tmp}/cell.prof"), ""]
     verdict = (
         f"worst client CPU per event, hamr ÷ raw httpx: best run {worst_cpu[0]:.2f}×, paired {worst_cpu[1]:.2f}×, "
-        f"median {worst_cpu[2]:.2f}× (target ≤ 1.05 on the best run: {met(worst_cpu[0] <= 1.05)}); worst p99 time "
+        f"median {worst_cpu[2]:.2f}× (target ≤ 1.05 on the best run and paired: {met(cpu_ok)}); worst p99 time "
         f"to first token at N = {top['async']}, hamr ÷ raw httpx: best run {worst_ttft[0]:.2f}×, paired "
         f"{worst_ttft[1]:.2f}×, median {worst_ttft[2]:.2f}× (target ≤ 1.10: {met(worst_ttft[0] <= 1.10)}); least "
         f"events per CPU second, hamr ÷ SDK: best runs {least_sdk[0]:.2f}×, medians {least_sdk[1]:.2f}× (raw httpx "
-        f"÷ SDK in that cell {least_sdk[2]:.2f}×; target ≥ 5: {met(least_sdk[0] >= 5)}); memory per "
+        f"÷ SDK in that cell {least_sdk[2]:.2f}×; target ≥ 5: {met(sdk_ok)}); memory per "
         "open stream at the largest N, hamr / SDK: "
         + ", ".join(f"{m} {p} {h:,.0f} / {s_:,.0f} B" for m, p, h, s_ in memory)
         + f" (target ≤ SDK: {met(all(h <= s_ for *_, h, s_ in memory))}); {concurrency.REUSE_CALLS} sequential calls "
@@ -477,7 +493,8 @@ def section_concurrency(
         "each round every cell runs once, the consumers in an order that rotates between rounds. Each figure: best "
         "run (median), the consumer's run count after its name. This shared 2-core VM's speed is bimodal (section "
         "3), so hamr ÷ raw httpx is also given *paired*: the median over rounds of the ratio within one round. The "
-        "targets are judged on the best runs, the other estimators shown beside them.",
+        "targets are judged on the best runs (CPU per event on the best runs and the paired ratio, both), the other "
+        "estimators shown beside them.",
         "",
         f"### Async: N tasks on one client (N = {', '.join(map(str, ns['async']))})",
         "",
@@ -514,6 +531,7 @@ def section_concurrency(
         "",
         *_table(["protocol", "mode", "consumer", "calls", "connections"], reuse_rows),
         "",
+        *missed,
         _sentence(verdict),
     ]
     return lines, verdict
@@ -560,7 +578,7 @@ def main() -> int:
     if "concurrency" in only:
         spec = Spec(40, 1, 8) if quick else Spec(170, 1, 24)
         ns = {"async": (1, 64), "threads": (8,)} if quick else {"async": (1, 8, 64, 256), "threads": (1, 8, 32)}
-        lines, verdict = section_concurrency(spec, 0.005, 1 if quick else 5, 1 if quick else 3, ns)
+        lines, verdict = section_concurrency(spec, 0.005, 1 if quick else 9, 1 if quick else 3, ns)
         body += [*lines, ""]
         summary.append(f"- Concurrency: {verdict}")
     report = [
