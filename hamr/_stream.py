@@ -94,14 +94,12 @@ def ensure_call_id(given: str, number: int) -> str:
 # a surrogate code point: what a server's JSON "\ud83d" escape becomes when its pair comes in another delta
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LONE_SURROGATE = re.compile("[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]")
-
-
 _has_surrogate = _SURROGATE.search
 
 
 def fix_surrogates(text: str) -> str:
     """``text`` with every surrogate pair joined into its character and every lone surrogate as U+FFFD."""
-    if text.isascii() or not _SURROGATE.search(text):
+    if text.isascii() or not _has_surrogate(text):
         return text
     text = _LONE_SURROGATE.sub("\ufffd", text)
     return text.encode("utf-16", "surrogatepass").decode("utf-16")
@@ -423,8 +421,8 @@ class StreamDecoder:
         StreamError raised, so everything a caller was handed is in ``partial``: no output is lost."""
         whole = self._sse.whole(chunk)
         if whole is not None:
-            # one event per read is how live streams arrive: the parser's own list, no generator per read (a
-            # failure then comes before any event of this read, as in _parse); _event inlined, one call less
+            # one event per read is how live streams arrive: the parser's shortcut into one list, no generator per
+            # read (a failure then comes before any event of this read, as in _parse)
             out: list[StreamEvent] = []
             try:
                 self._parser.feed_many((whole,), out)

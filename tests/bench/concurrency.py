@@ -181,7 +181,8 @@ class Sample:
 
 class _Measure:
     """Baseline before the streams and the deltas after: wall, CPU, RSS peak, server stats; with ``profile`` (a
-    path), the streams alone run under cProfile (in every thread that runs one) and the stats are dumped there."""
+    path), the streams alone run under cProfile (in every thread that runs one, timed by that thread's CPU time,
+    so a blocking read costs what it costs the CPU, not its wait) and the stats are dumped there."""
 
     def __init__(self, base_url: str, profile: str | None = None) -> None:
         self.base_url = base_url
@@ -192,7 +193,7 @@ class _Measure:
         """``fn()``, under a profiler of its own when profiling (cProfile follows one thread)."""
         if not self.profile:
             return fn()
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.thread_time)
         self.profilers.append(profiler)
         return profiler.runcall(fn)
 
@@ -275,7 +276,7 @@ async def _async_cell(job: dict[str, Any], spec: Spec, per_stream: int) -> Sampl
 
         measure.start()
         if measure.profile:  # the event loop runs in this thread: one profiler sees every task
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.thread_time)
             measure.profilers.append(profiler)
             profiler.enable()
             try:

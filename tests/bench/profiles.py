@@ -43,5 +43,5 @@ def summary(path: str, entries: int = 10) -> list[str]:
     pstats.Stats(path, stream=out).strip_dirs().sort_stats("tottime").print_stats(entries)
     table = out.getvalue().strip().splitlines()
     start = next((i for i, line in enumerate(table) if line.lstrip().startswith("ncalls")), 0)
-    share = f"hamr's own code: {ours / total:.0%} of the profiled time ({ours:.3f} of {total:.3f} s)."
+    share = f"hamr's own code: {ours / total:.0%} of the profiled time ({ours:.3f} of {total:.3f} s, CPU time)."
     return [share, "", "```", *table[start:], "```"]
