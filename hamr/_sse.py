@@ -151,12 +151,13 @@ class SSEDecoder:
         all of one shape: ``_uniform`` takes those at once. What it cannot take goes through ``_parts``; the lines
         of an event begun in an earlier read and of one still open at the end go through the line loop."""
         events: list[RawEvent] = []
-        if self._data or self._event or block[:1] == "\n":
-            # the block goes on with an event begun earlier: its lines up to the first blank one first
-            cut = 0 if block[:1] == "\n" else block.find("\n\n") + 1
-            if cut == 0 and block[:1] != "\n":
+        if block[:1] == "\n":  # a blank line first: it ends the event begun earlier, if any
+            events, block = self._lines([""]), block[1:]
+        elif self._data or self._event:  # the block goes on with an event begun earlier: its lines up to its end
+            cut = block.find("\n\n")
+            if cut < 0:
                 return self._lines(block[:-1].split("\n"))  # that event does not end in this block
-            events, block = self._lines(block[:cut].split("\n")), block[cut + 1 :]
+            events, block = self._lines(block[: cut + 1].split("\n")), block[cut + 2 :]
         end = block.rfind("\n\n") + 2
         uniform = self._uniform(block[:end]) if end > 1 else None
         if uniform is None:
