@@ -515,7 +515,7 @@ class StreamParser:
     def feed_many(self, sse_events: Sequence[RawEvent], out: list[StreamEvent]) -> None:
         """``feed`` for each event of a bulk read, into ``out``: the bulk of a stream, a text or tool-argument
         delta, done here with the checks that shape needs and nothing more; every other event through ``feed``.
-        The outcome is feed's: tests/unit/test_stream_fast_paths.py compares."""
+        The outcome is feed's: tests/property/test_bulk_read_properties.py compares them."""
         feed, add_text, kinds = self.feed, self.acc.add_text, self._kinds
         for event, text, _ in sse_events:
             data = scan_whole(text)

@@ -429,7 +429,7 @@ class StreamParser:
         """``feed`` for each event of a bulk read, into ``out``. The bulk of a stream, a chunk of one choice whose
         delta is only text or only an argument fragment of a call announced earlier, is done here with the checks
         that shape needs and nothing more (inline: this loop runs once per event); any other event, or any doubt,
-        goes to ``feed``. The outcome is feed's: tests/unit/test_stream_fast_paths.py compares them."""
+        goes to ``feed``. The outcome is feed's: tests/property/test_bulk_read_properties.py compares them."""
         acc, feed, by_index = self.acc, self.feed, self._by_index
         add_text, tool_fragment = acc.add_text, acc.tool_fragment
         for event, data, _ in sse_events:
