@@ -415,6 +415,16 @@ def paired(a: list[Sample], b: list[Sample], measure: Callable[[Sample], float])
     return statistics.median(measure(x) / measure(y) for x, y in zip(a, b, strict=False))
 
 
+def paired_quartiles(a: list[Sample], b: list[Sample], measure: Callable[[Sample], float]) -> tuple[float, float]:
+    """The first and third quartiles of the same per-round ratios: how far one round's ratio strays (the noise a
+    single run's ratio carries)."""
+    ratios = [measure(x) / measure(y) for x, y in zip(a, b, strict=False)]
+    if len(ratios) < 2:  # --quick: one round
+        return math.nan, math.nan
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return q1, q3
+
+
 def summarize(samples: list[Sample], n: int) -> Summary:
     return Summary(
         eps=_figure([s.eps for s in samples], higher_is_better=True),
