@@ -412,13 +412,17 @@ def _figure(values: list[float], higher_is_better: bool = False) -> Figure:
 
 def paired(a: list[Sample], b: list[Sample], measure: Callable[[Sample], float]) -> float:
     """The median over rounds of a's measure ÷ b's in the same round (adjacent runs share the machine's state)."""
-    return statistics.median(measure(x) / measure(y) for x, y in zip(a, b, strict=False))
+    return statistics.median(_round_ratios(a, b, measure))
+
+
+def _round_ratios(a: list[Sample], b: list[Sample], measure: Callable[[Sample], float]) -> list[float]:
+    return [measure(x) / measure(y) for x, y in zip(a, b, strict=False)]
 
 
 def paired_quartiles(a: list[Sample], b: list[Sample], measure: Callable[[Sample], float]) -> tuple[float, float]:
     """The first and third quartiles of the same per-round ratios: how far one round's ratio strays (the noise a
     single run's ratio carries)."""
-    ratios = [measure(x) / measure(y) for x, y in zip(a, b, strict=False)]
+    ratios = _round_ratios(a, b, measure)
     if len(ratios) < 2:  # --quick: one round
         return math.nan, math.nan
     q1, _, q3 = statistics.quantiles(ratios, n=4)
