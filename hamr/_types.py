@@ -108,9 +108,11 @@ class Completion:
     (OpenAI ``message.refusal``, Anthropic's ``stop_details`` explanation), None when it did not refuse;
     ``stop_sequence`` is the stop sequence that ended the answer, when the provider says which.
 
-    ``content_blocks`` keeps Anthropic content verbatim when the answer holds blocks the provider ran itself
-    (``server_tool_use``, ``web_search_tool_result``, ``mcp_tool_use``, ...): those blocks and the text blocks
-    around them (with their citations), in order, which ``to_message()`` sends back unchanged. Empty otherwise."""
+    ``content_blocks`` keeps an Anthropic answer's content blocks as received, every kind and in order, whenever
+    ``text``, ``reasoning_blocks`` and ``tool_calls`` cannot say it in that order (thinking between tool calls,
+    several text blocks, server tool blocks such as ``web_search_tool_result``, citations, kinds hamr does not
+    know); ``to_message()`` sends them back unchanged. Empty otherwise. ``content_error`` says why a streamed
+    block could not be rebuilt (a delta of a shape hamr cannot join); ``to_message()`` then raises it."""
 
     text: str = ""
     reasoning: str = ""
@@ -124,6 +126,7 @@ class Completion:
     refusal: str | None = None
     stop_sequence: str | None = None
     content_blocks: tuple[dict[str, Any], ...] = field(default=(), hash=False)
+    content_error: str | None = None
 
     def json(self) -> Any:
         """The answer parsed as JSON (what ``response_format`` asks for); an InvalidResponseError carrying the
@@ -140,7 +143,12 @@ class Completion:
 
     def to_message(self) -> dict[str, Any]:
         """This completion as an assistant message for the next request, reasoning included where the provider
-        needs it back (DeepSeek ``reasoning_content``, Anthropic signed thinking blocks, server tool blocks)."""
+        needs it back (DeepSeek ``reasoning_content``, Anthropic signed thinking blocks, server tool blocks).
+        InvalidResponseError when a streamed block could not be rebuilt (``content_error``)."""
+        if self.content_error is not None:
+            from ._errors import InvalidResponseError
+
+            raise InvalidResponseError(self.content_error, provider=self.provider)
         content: str | list[dict[str, Any]] = (
             [dict(b) for b in self.content_blocks] if self.content_blocks else self.text
         )
