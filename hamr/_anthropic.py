@@ -72,7 +72,8 @@ def build_chat(
     stream_usage: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> HTTPRequest:
-    """The /v1/messages request: system prompts lifted to ``system``, tool calls and results as blocks, OpenAI
+    """The /v1/messages request: the leading system prompts lifted to ``system`` (a system message after the first
+    user or assistant message stays in its place in ``messages``), tool calls and results as blocks, OpenAI
     image parts as ``image`` blocks, neutral options in Anthropic's form (``tool_choice`` "required" is
     ``{"type": "any"}``, ``parallel_tool_calls=False`` is ``disable_parallel_tool_use``, ``stop`` is
     ``stop_sequences``, ``cache`` places ``cache_control`` breakpoints). Empty turns are left out: Anthropic
@@ -86,8 +87,14 @@ def build_chat(
     converted: list[dict[str, Any]] = []
     for msg in clean_messages(messages):
         role = msg["role"]
-        if role == "system":
+        if role == "system" and not converted:  # the leading system messages are the top-level system prompt
             systems += _system_blocks(msg.get("content"))
+        elif role == "system":
+            # a system message later in the conversation stays where it is (Anthropic's mid-conversation system
+            # messages): lifted into `system`, it would change the prefix every cached and thinking block rests on
+            blocks = _system_blocks(msg.get("content"))
+            if blocks:
+                converted.append({"role": "system", "content": blocks})
         elif role == "tool":
             block = {"type": "tool_result", "tool_use_id": msg["tool_call_id"]}
             if msg.get("content"):

@@ -175,3 +175,37 @@ def test_a_block_whose_deltas_hamr_cannot_rebuild_says_so_instead_of_going_back_
         completion.to_message()
     message = str(err.value)
     assert "anthropic" in message and "future_block" in message and "parts_delta" in message
+
+
+# ---------------------------------------------------------------------------------------------------- item 3
+
+
+def test_a_system_message_added_mid_conversation_stays_in_its_place() -> None:
+    """platform.claude.com/docs/en/build-with-claude/mid-conversation-system-messages (read 2026-12-02): append a
+    ``{"role": "system"}`` message where the instruction becomes relevant instead of editing the top-level
+    ``system``, so the cached prefix (and every thinking block's prefix) stays the same."""
+    sent: list[dict[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        content = [{"type": "text", "text": "Ok."}]
+        return httpx.Response(200, json={"id": "m", "model": "m", "content": content, "stop_reason": "end_turn"})
+
+    client = hamr.Client(provider="anthropic", env=ENV, http_client=httpx.Client(transport=httpx.MockTransport(answer)))
+    history: list[dict[str, Any]] = [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "Hi"},
+    ]
+    history.append(client.chat(history).to_message())
+    history.append({"role": "system", "content": "From now on answer in French."})
+    history.append({"role": "user", "content": "How are you?"})
+    client.chat(history)
+    first, second = sent
+    assert first["system"] == second["system"] == "You are terse."
+    assert second["messages"] == [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Ok."},
+        {"role": "system", "content": "From now on answer in French."},
+        {"role": "user", "content": "How are you?"},
+    ]
+    assert second["messages"][: len(first["messages"])] == first["messages"]  # request 1 is request 2's prefix
