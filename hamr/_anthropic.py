@@ -358,6 +358,7 @@ def parse_usage(data: Any) -> Usage | None:
         cache_write_tokens=write,
         reasoning_tokens=token_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
         cache_write_1h_tokens=write_1h,
+        inference_geo=data["inference_geo"] if isinstance(data.get("inference_geo"), str) else None,
     )
 
 

@@ -30,6 +30,11 @@ class Usage:
     #: the part of ``cache_write_tokens`` written to Anthropic's 1-hour cache
     #: (``usage.cache_creation.ephemeral_1h_input_tokens``); priced at ``cache_write_1h_price_per_1m_tokens``
     cache_write_1h_tokens: int = 0
+    #: where Anthropic ran the request (``usage.inference_geo``): ``"us"`` is billed at 1.1 times the token prices
+    inference_geo: str | None = None
+    #: on an OpenRouter BYOK request (``usage.is_byok``), what the upstream provider bills on your own key
+    #: (``cost_details.upstream_inference_cost``), on top of OpenRouter's fee in ``cost``
+    upstream_cost: float | None = None
 
     @property
     def uncached_input_tokens(self) -> int:
@@ -202,6 +207,8 @@ class ModelSpec:
     supports_thinking: bool = False
     input_price_per_1m_tokens: float | None = None
     output_price_per_1m_tokens: float | None = None
+    #: the model's own cache-read price (DeepSeek prices each model's cache hits)
+    cache_read_price_per_1m_tokens: float | None = None
 
 
 @dataclass(frozen=True)
