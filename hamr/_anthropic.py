@@ -459,11 +459,25 @@ def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
     entries = data.get("data") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise InvalidResponseError("models response has no data list", provider=provider, status=200)
-    return [
-        ModelInfo(id=str(e["id"]), display_name=str(e.get("display_name") or ""))
-        for e in entries
-        if isinstance(e, dict) and e.get("id")
-    ]
+    return [_model_info(e) for e in entries if isinstance(e, dict) and e.get("id")]
+
+
+def _model_info(entry: Mapping[str, Any]) -> ModelInfo:
+    """A /v1/models entry: display name, ``max_input_tokens`` as the context window, ``max_tokens`` as the output
+    limit, thinking support from ``capabilities.thinking``; Anthropic's list gives no prices."""
+    capabilities = entry.get("capabilities")
+    thinking = capabilities.get("thinking") if isinstance(capabilities, Mapping) else None
+    return ModelInfo(
+        id=str(entry["id"]),
+        display_name=str(entry.get("display_name") or ""),
+        context_window=_count(entry.get("max_input_tokens")),
+        supports_thinking=isinstance(thinking, Mapping) and thinking.get("supported") is True,
+        max_output_tokens=_count(entry.get("max_tokens")),
+    )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class StreamParser:

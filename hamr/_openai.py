@@ -334,7 +334,8 @@ def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
     for entry in entries:
         if not isinstance(entry, dict) or not entry.get("id"):
             continue
-        pricing = entry.get("pricing") or {}
+        # OpenRouter's catalogue: name, context_length, per-token prices as strings, top_provider's output limit
+        pricing, top = (v if isinstance(v, dict) else {} for v in (entry.get("pricing"), entry.get("top_provider")))
         out.append(
             ModelInfo(
                 id=str(entry["id"]),
@@ -342,6 +343,8 @@ def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
                 context_window=_int(entry.get("context_length") or entry.get("context_window")),
                 input_price_per_1m_tokens=_per_million(pricing.get("prompt")),
                 output_price_per_1m_tokens=_per_million(pricing.get("completion")),
+                cache_read_price_per_1m_tokens=_per_million(pricing.get("input_cache_read")),
+                max_output_tokens=_int(top.get("max_completion_tokens")),
             )
         )
     return out

@@ -209,6 +209,8 @@ class ModelSpec:
     output_price_per_1m_tokens: float | None = None
     #: the model's own cache-read price (DeepSeek prices each model's cache hits)
     cache_read_price_per_1m_tokens: float | None = None
+    #: the most tokens one answer may have (Anthropic ``max_tokens``, OpenRouter ``top_provider.max_completion_tokens``)
+    max_output_tokens: int | None = None
 
 
 @dataclass(frozen=True)
