@@ -106,13 +106,27 @@ def test_an_assistant_turn_goes_back_in_the_order_it_came(blocks: list[dict[str,
 COMPACTION_SUMMARY = "The user asked for X; we did Y."
 
 
+def ev(name: str, data: dict[str, Any]) -> str:
+    """One named Messages-API event, its ``type`` the name."""
+    return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
+
+
+def then_text(text: str) -> str:
+    """The end of a stream whose block 0 is open: block 0 stops, block 1 says ``text``, the message ends."""
+    return (
+        ev("content_block_stop", {"index": 0})
+        + ev("content_block_start", {"index": 1, "content_block": {"type": "text", "text": ""}})
+        + ev("content_block_delta", {"index": 1, "delta": {"type": "text_delta", "text": text}})
+        + ev("content_block_stop", {"index": 1})
+        + ev("message_delta", {"delta": {"stop_reason": "end_turn"}, "usage": {}})
+        + ev("message_stop", {})
+    )
+
+
 def compaction_stream() -> bytes:
     """A context-management compaction block as it streams: the start block with ``content: null``, the summary in
     ``compaction_delta`` deltas (the shape Anthropic's SDK accumulators read: ``content``, and ``encrypted_content``
     beside it), then the answer's text."""
-
-    def ev(name: str, data: dict[str, Any]) -> str:
-        return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
 
     return (
         ev("message_start", {"message": {"id": "msg_1", "model": "m", "usage": {}}})
@@ -125,12 +139,7 @@ def compaction_stream() -> bytes:
                 "delta": {"type": "compaction_delta", "content": "for X; we did Y.", "encrypted_content": "Eq1"},
             },
         )
-        + ev("content_block_stop", {"index": 0})
-        + ev("content_block_start", {"index": 1, "content_block": {"type": "text", "text": ""}})
-        + ev("content_block_delta", {"index": 1, "delta": {"type": "text_delta", "text": "Next?"}})
-        + ev("content_block_stop", {"index": 1})
-        + ev("message_delta", {"delta": {"stop_reason": "end_turn"}, "usage": {}})
-        + ev("message_stop", {})
+        + then_text("Next?")
     ).encode()
 
 
@@ -149,19 +158,11 @@ def test_a_streamed_compaction_block_goes_back_with_its_summary() -> None:
 
 
 def test_a_block_whose_deltas_hamr_cannot_rebuild_says_so_instead_of_going_back_wrong() -> None:
-    def ev(name: str, data: dict[str, Any]) -> str:
-        return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
-
     body = (
         ev("message_start", {"message": {"id": "msg_1", "model": "m", "usage": {}}})
         + ev("content_block_start", {"index": 0, "content_block": {"type": "future_block", "parts": []}})
         + ev("content_block_delta", {"index": 0, "delta": {"type": "parts_delta", "parts": [{"n": 1}]}})
-        + ev("content_block_stop", {"index": 0})
-        + ev("content_block_start", {"index": 1, "content_block": {"type": "text", "text": ""}})
-        + ev("content_block_delta", {"index": 1, "delta": {"type": "text_delta", "text": "hi"}})
-        + ev("content_block_stop", {"index": 1})
-        + ev("message_delta", {"delta": {"stop_reason": "end_turn"}, "usage": {}})
-        + ev("message_stop", {})
+        + then_text("hi")
     ).encode()
     transport = httpx.MockTransport(
         lambda r: httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
