@@ -210,3 +210,21 @@ def test_a_system_message_added_mid_conversation_stays_in_its_place() -> None:
         {"role": "user", "content": "How are you?"},
     ]
     assert second["messages"][: len(first["messages"])] == first["messages"]  # request 1 is request 2's prefix
+
+
+def test_openai_compatible_providers_get_a_mid_conversation_system_message_in_place() -> None:
+    sent: list[dict[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        message = {"role": "assistant", "content": "Ok."}
+        return httpx.Response(200, json={"id": "c", "choices": [{"index": 0, "message": message}]})
+
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    client = hamr.Client(provider="deepseek", env={"DEEPSEEK_API_KEY": "k"}, http_client=http)
+    history: list[dict[str, Any]] = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}]
+    history.append(client.chat(history).to_message())
+    history += [{"role": "system", "content": "Answer in French."}, {"role": "user", "content": "How are you?"}]
+    client.chat(history)
+    assert [m["role"] for m in sent[1]["messages"]] == ["system", "user", "assistant", "system", "user"]
+    assert sent[1]["messages"][3]["content"] == "Answer in French."
