@@ -117,7 +117,7 @@ PRESETS: dict[str, Preset] = {
             "ANTHROPIC_API_KEY",
             # Claude Sonnet 5.5 (claude-sonnet-5-5), USD per 1M tokens: 2.00 input, 10.00 output, 2.50 5-minute and
             # 4.00 1-hour cache writes from its model page https://platform.claude.com/docs/en/models/sonnet-5-5/overview
-            # (checked 2026-12-01 and 2026-12-02), and 0.10 cache read from its migration guide
+            # (checked 2026-12-01 and 2026-12-02), and 0.10 cache read from its migration guide as quoted in issue 25
             # https://platform.claude.com/docs/en/models/sonnet-5-5/migration-guide (Anthropic cut Sonnet 5.5 cache hits
             # from 0.20 to 0.10 on 2026-10-07; stored copies of the model page still show 0.20, the price before the
             # cut: README, provider notes). It replaces Claude Sonnet 4.5 (3 / 15), which retired on 2026-11-30.
