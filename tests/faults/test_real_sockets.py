@@ -1,4 +1,4 @@
-"""A subset of the fault matrix through REAL sockets: hamr's own httpx clients against a misbehaving server on
+"""A subset of the fault matrix through REAL sockets: hamr's own httpx2 clients against a misbehaving server on
 127.0.0.1 that resets, stalls and truncates. Proves that the timeouts fire (well before the server would give up)
 and that partial output survives outside mocks. Network access stays blocked except for loopback."""
 
