@@ -17,6 +17,7 @@ Every body here is CONSTRUCTED, not recorded. Shapes come from the documented wi
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -265,21 +266,31 @@ def drive(
     mode: str,
     transport: httpx2.MockTransport | None = None,
     requests: list[httpx2.Request] | None = None,
+    library: str | None = None,
 ) -> Run:
-    """One request with sync or async hamr: through ``transport``, or through hamr's own httpx2 client (real
-    sockets) when it is None. Backoff waits are recorded, never slept."""
+    """One request with sync or async hamr: through ``transport``, or through real sockets when it is None: hamr's
+    own httpx2 client, or with ``library`` ("httpx2" or "httpx") a plain client of that library passed as
+    ``http_client`` (what a caller holds). Backoff waits are recorded, never slept."""
     result = Run(requests=requests if requests is not None else [])
     env = {"FAULT_KEY": KEY}
     if client_kind == "sync":
-        http = httpx2.Client(transport=transport) if transport else None
+        http = _http_client("Client", transport, library)
         client = hamr.Client(cfg, http_client=http, env=env)
         client._sleep = result.sleeps.append
         _run_sync(client, mode, result)
         if http is not None:
             http.close()
     else:
-        asyncio.run(_run_async(cfg, env, transport, mode, result))
+        asyncio.run(_run_async(cfg, env, _http_client("AsyncClient", transport, library), mode, result))
     return result
+
+
+def _http_client(kind: str, transport: httpx2.MockTransport | None, library: str | None) -> Any:
+    """The ``http_client`` for ``drive``: an httpx2 ``kind`` over ``transport``, a plain ``kind`` of ``library``,
+    or None (hamr makes its own)."""
+    if transport is not None:
+        return getattr(httpx2, kind)(transport=transport)
+    return None if library is None else getattr(importlib.import_module(library), kind)()
 
 
 def _run_sync(client: hamr.Client, mode: str, result: Run) -> None:
@@ -296,13 +307,10 @@ def _run_sync(client: hamr.Client, mode: str, result: Run) -> None:
             result.error = exc
 
 
-async def _run_async(
-    cfg: hamr.Config, env: dict[str, str], transport: httpx2.MockTransport | None, mode: str, result: Run
-) -> None:
+async def _run_async(cfg: hamr.Config, env: dict[str, str], http: Any, mode: str, result: Run) -> None:
     async def record_sleep(seconds: float) -> None:
         result.sleeps.append(seconds)
 
-    http = httpx2.AsyncClient(transport=transport) if transport else None
     async with hamr.AsyncClient(cfg, http_client=http, env=env) as client:
         client._sleep = record_sleep
         try:
