@@ -1,0 +1,131 @@
+"""Whom hamr's own client trusts over TLS (issue 24): httpx2 verifies against the CA bundle named by SSL_CERT_FILE (or
+the directory SSL_CERT_DIR) when set, else the operating system's trust store; never certifi's bundle. A caller's
+own trust goes in as an SSL context: ``http_client=httpx2.Client(verify=ctx)``. The server here is an HTTPS server
+on 127.0.0.1 with a certificate from a throwaway CA (trustme) that no trust store holds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx2
+import pytest
+import trustme
+
+import hamr
+from hamr._config import parse_config
+
+pytestmark = pytest.mark.block_network(allowed_hosts=[r"127\.0\.0\.1$"])
+
+ENV = {"TLS_KEY": "tls-test-key-5d1e"}
+ANSWER = {
+    "id": "c1",
+    "model": "m",
+    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "over TLS"}}],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 2},
+}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        body = json.dumps(ANSWER).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def https_url(ca: trustme.CA) -> Iterator[str]:
+    """An HTTPS server on 127.0.0.1 whose certificate only ``ca`` vouches for."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)  # a failed handshake fails accept() only
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def ca_file(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The throwaway CA's certificate as a PEM file; no SSL_CERT_* of the developer's leaks in."""
+    for var in ("SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+def _config(url: str) -> hamr.Config:
+    provider = {"base_url": url, "api_key_env": "TLS_KEY", "max_retries": 0, "connect_timeout": 5}
+    return parse_config({"providers": {"p": provider}, "active": {"provider": "p", "model": "m"}})
+
+
+def _chat(url: str, kind: str, http_client: object = None) -> str:
+    if kind == "sync":
+        with hamr.Client(_config(url), env=ENV, http_client=http_client) as client:  # type: ignore[arg-type]
+            return client.chat("hi").text
+
+    async def chat() -> str:
+        async with hamr.AsyncClient(_config(url), env=ENV, http_client=http_client) as client:  # type: ignore[arg-type]
+            return (await client.chat("hi")).text
+
+    return asyncio.run(chat())
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_hamrs_own_client_trusts_the_bundle_in_ssl_cert_file(
+    https_url: str, ca_file: str, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    assert _chat(https_url, kind) == "over TLS"
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_without_it_the_unknown_ca_is_refused_as_a_connection_error(https_url: str, ca_file: str, kind: str) -> None:
+    """The check above can fail: the system trust store does not hold the throwaway CA."""
+    with pytest.raises(hamr.ConnectionError, match=r"CERTIFICATE_VERIFY_FAILED"):
+        _chat(https_url, kind)
+
+
+def test_a_callers_own_ssl_context_goes_in_through_http_client(https_url: str, ca_file: str) -> None:
+    context = ssl.create_default_context(cafile=ca_file)
+    assert _chat(https_url, "sync", httpx2.Client(verify=context)) == "over TLS"
+    assert _chat(https_url, "async", httpx2.AsyncClient(verify=context)) == "over TLS"
+
+
+def test_hamrs_own_client_never_loads_certifi() -> None:
+    """httpx loaded certifi's bundle for every client; httpx2 (hamr's own clients) reads the system's."""
+    code = (
+        "import sys, hamr\nfrom hamr._config import parse_config\n"
+        "cfg = parse_config({'providers': {'p': {'base_url': 'https://x.test/v1', 'api_key_env': 'K'}},"
+        " 'active': {'provider': 'p', 'model': 'm'}})\n"
+        "hamr.Client(cfg, env={'K': 'k'}).close()\n"
+        "print('certifi' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
