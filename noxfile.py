@@ -394,13 +394,15 @@ def _print_smoke_table(session: nox.Session, rows: list[dict[str, str]]) -> None
     session.log("smoke, every preset:\n" + "\n".join(lines))
 
 
-BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14"]
+#: raw httpx (httpcore 1.0.9) runs beside raw httpx2, hamr's floor; the SDKs no longer install it
+BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14", "httpx>=0.27"]
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """hamr against the official SDKs and raw httpx: import time, stream decode, loopback end to end, memory, and
-    the offline suite's wall time. Prints a table and writes BENCHMARKS.md. Code: tests/bench/ (not collected)."""
+    """hamr against the official SDKs, raw httpx2 and raw httpx: import time, stream decode, loopback end to end,
+    memory, and the offline suite's wall time. Prints a table and writes BENCHMARKS.md. Code: tests/bench/ (not
+    collected)."""
     session.install("-e", ".", *BENCH_DEPS)
     session.run("python", "tests/bench/run.py", *session.posargs)
 

@@ -801,9 +801,7 @@ class AsyncClient(_ClientBase):
 
         self._sleep: Callable[[float], Any] = asyncio.sleep
 
-    async def _send(
-        self, req: HTTPRequest, *, stream: bool = False, tries: list[int] | None = None
-    ) -> httpx2.Response:
+    async def _send(self, req: HTTPRequest, *, stream: bool = False, tries: list[int] | None = None) -> httpx2.Response:
         """Client._send, awaiting: the same retries, the same errors."""
         core = self._core
         timeout = core.stream_timeout if stream else core.timeout

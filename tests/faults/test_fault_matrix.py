@@ -180,7 +180,9 @@ def no_response_within_the_timeout(wire: Wire, mode: str) -> tuple[list[Reply], 
 
 
 def connection_dropped_mid_body(wire: Wire, mode: str) -> tuple[list[Reply], Outcome]:
-    dropped = broken_body(wire, mode, httpx2.RemoteProtocolError("peer closed connection without sending complete body"))
+    dropped = broken_body(
+        wire, mode, httpx2.RemoteProtocolError("peer closed connection without sending complete body")
+    )
     if mode == "chat":  # the response had begun: not sent again
         return [dropped], Outcome(hamr.ConnectionError, match="RemoteProtocolError")
     return [dropped], Outcome(hamr.StreamError, text=TEXT, match="connection dropped mid-stream")

@@ -142,7 +142,8 @@ async def test_response_format_and_cache_reach_the_wire_and_the_answer_parses(ki
     ]
     sse = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
     rec = Recorder(
-        httpx2.Response(200, json=body), httpx2.Response(200, content=sse, headers={"content-type": "text/event-stream"})
+        httpx2.Response(200, json=body),
+        httpx2.Response(200, content=sse, headers={"content-type": "text/event-stream"}),
     )
     config = parse_config(
         {"providers": {"local": {"base_url": "http://127.0.0.1:9/", "compatibility": "anthropic-compatible"}}}
