@@ -1,12 +1,14 @@
-"""Whom hamr's own client trusts over TLS (issue 24): httpx2 verifies against the CA bundle named by SSL_CERT_FILE (or
-the directory SSL_CERT_DIR) when set, else the operating system's trust store; never certifi's bundle. A caller's
-own trust goes in as an SSL context: ``http_client=httpx2.Client(verify=ctx)``. The server here is an HTTPS server
-on 127.0.0.1 with a certificate from a throwaway CA (trustme) that no trust store holds."""
+"""Whom hamr's own client trusts over TLS, and what it shows of itself (issue 24): httpx2 verifies against the CA
+bundle named by SSL_CERT_FILE (or the directory SSL_CERT_DIR) when set, else the operating system's trust store;
+never certifi's bundle. A caller's own trust goes in as an SSL context: ``http_client=httpx2.Client(verify=ctx)``.
+The server here is an HTTPS server on 127.0.0.1 with a certificate from a throwaway CA (trustme) that no trust store
+holds. The User-Agent and the logger names are what users filter on (README, "HTTP client, TLS and logs")."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import ssl
 import subprocess
 import sys
@@ -33,8 +35,15 @@ ANSWER = {
 }
 
 
+class _Server(ThreadingHTTPServer):
+    agents: list[str]
+
+
 class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
     def do_POST(self) -> None:
+        self.server.agents.append(self.headers.get("user-agent", ""))
         self.rfile.read(int(self.headers.get("content-length", "0")))
         body = json.dumps(ANSWER).encode()
         self.send_response(200)
@@ -53,21 +62,27 @@ def ca() -> trustme.CA:
 
 
 @pytest.fixture
-def https_url(ca: trustme.CA) -> Iterator[str]:
-    """An HTTPS server on 127.0.0.1 whose certificate only ``ca`` vouches for."""
+def https_server(ca: trustme.CA) -> Iterator[_Server]:
+    """An HTTPS server on 127.0.0.1 whose certificate only ``ca`` vouches for; ``agents``: the User-Agents it saw."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.agents = []
     server.daemon_threads = True
     server.socket = context.wrap_socket(server.socket, server_side=True)  # a failed handshake fails accept() only
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"https://127.0.0.1:{server.server_address[1]}/v1"
+        yield server
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def https_url(https_server: _Server) -> str:
+    return f"https://127.0.0.1:{https_server.server_address[1]}/v1"
 
 
 @pytest.fixture
@@ -129,3 +144,20 @@ def test_hamrs_own_client_never_loads_certifi() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_hamrs_own_client_says_httpx2_in_its_user_agent_and_logs_on_httpx2(
+    https_server: _Server,
+    https_url: str,
+    ca_file: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    caplog.set_level(logging.DEBUG)
+    assert _chat(https_url, "sync") == "over TLS"
+    assert https_server.agents == [f"python-httpx2/{httpx2.__version__}"]
+    requests = [r for r in caplog.records if r.name == "httpx2" and r.getMessage().startswith("HTTP Request: POST")]
+    assert len(requests) == 1 and requests[0].levelno == logging.INFO
+    assert {r.name for r in caplog.records if r.name.startswith("httpcore2.")} >= {"httpcore2.connection"}
+    assert not [r.name for r in caplog.records if r.name.split(".")[0] in ("httpx", "httpcore")]
