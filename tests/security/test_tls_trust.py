@@ -10,8 +10,6 @@ import asyncio
 import json
 import logging
 import ssl
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -131,19 +129,6 @@ def test_a_callers_own_ssl_context_goes_in_through_http_client(https_url: str, c
     context = ssl.create_default_context(cafile=ca_file)
     assert _chat(https_url, "sync", httpx2.Client(verify=context)) == "over TLS"
     assert _chat(https_url, "async", httpx2.AsyncClient(verify=context)) == "over TLS"
-
-
-def test_hamrs_own_client_never_loads_certifi() -> None:
-    """httpx loaded certifi's bundle for every client; httpx2 (hamr's own clients) reads the system's."""
-    code = (
-        "import sys, hamr\nfrom hamr._config import parse_config\n"
-        "cfg = parse_config({'providers': {'p': {'base_url': 'https://x.test/v1', 'api_key_env': 'K'}},"
-        " 'active': {'provider': 'p', 'model': 'm'}})\n"
-        "hamr.Client(cfg, env={'K': 'k'}).close()\n"
-        "print('certifi' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
 
 
 def test_hamrs_own_client_says_httpx2_in_its_user_agent_and_logs_on_httpx2(

@@ -14,21 +14,11 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
+from test_client import ENV, OK_CHAT, STREAM
 
 import hamr
 from hamr._config import parse_config
 
-ENV = {"DEEPSEEK_API_KEY": "ds-secret-key-123"}
-OK_CHAT = {
-    "id": "c1",
-    "model": "m",
-    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hello"}}],
-    "usage": {"prompt_tokens": 1, "completion_tokens": 2},
-}
-STREAM = (
-    b'data: {"id":"c2","choices":[{"index":0,"delta":{"content":"hel"}}]}\n\n'
-    b'data: {"choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
-)
 #: the provider's timeouts, each a different number so that a swapped slot shows
 TIMEOUTS = {"connect_timeout": 3.0, "read_timeout": 7.0, "stream_idle_timeout": 11.0}
 
@@ -195,7 +185,8 @@ def test_anything_else_as_http_client_is_refused_by_name(make: Any, given: Any, 
 
 
 def test_hamr_never_imports_httpx_itself() -> None:
-    """httpx is optional: neither `import hamr` nor a client hamr makes (nor its requests) imports it."""
+    """httpx is optional: neither `import hamr` nor a client hamr makes (nor its requests) imports it; nor certifi,
+    whose bundle httpx loaded for every client (httpx2 reads the system's: tests/security/test_tls_trust.py)."""
     code = (
         "import sys, hamr, httpx2\nfrom hamr._config import parse_config\n"
         "cfg = parse_config({'providers': {'p': {'base_url': 'https://x.test/v1', 'api_key_env': 'K'}},"
@@ -204,7 +195,7 @@ def test_hamr_never_imports_httpx_itself() -> None:
         "c._http = httpx2.Client(transport=httpx2.MockTransport(lambda r: httpx2.Response(500)))\n"
         "c._sleep = lambda s: None\n"
         "try:\n    c.chat('hi')\nexcept hamr.ServerError:\n    pass\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'httpcore')))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'httpcore', 'certifi')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
