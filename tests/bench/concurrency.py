@@ -1,7 +1,7 @@
 """Many streams at once on loopback: N concurrent streams on ONE client (asyncio tasks on one async client, or threads
 sharing one sync client), from the bench server's ticker (server.py ``--ticker``: every open stream gets its next
-event every ``pace`` seconds, as models generate), both protocols, each consumer of clients.py (raw httpx with
-hamr's pool limits, hamr, the official SDK's ``create(stream=True)``).
+event every ``pace`` seconds, as models generate), both protocols, each consumer of clients.py (raw httpx2 and raw
+httpx with hamr's pool limits, hamr, the official SDK's ``create(stream=True)``).
 
 Each (mode, protocol, consumer, N) cell runs in a fresh interpreter (``python concurrency.py --worker '<json>'``),
 so its peak RSS is its own and the process imports only its own library. The worker imports, makes the client,
@@ -19,12 +19,12 @@ runs one unpaced warm-up stream (checked), then measures N paced streams started
 - the server's CPU seconds over the same interval (from its ``/stats``), so a reader can see it kept up.
 
 Every stream's text and tool call are checked against the stream's known content before the cell counts. The
-parent repeats every cell in rounds (consumers in an order rotating per round; the SDKs, far from hamr and raw httpx and
-slow to start, in fewer rounds) and keeps the best, the median and, for hamr against raw httpx, the paired ratio.
+parent repeats every cell in rounds (consumers in an order rotating per round; raw httpx and the SDKs, not judged
+against, in fewer rounds) and keeps the best, the median and, for hamr against raw httpx2, the paired ratio.
 
-At the largest async N, raw httpx and hamr also run with a cold pool (the server drops the warm-up's kept-alive
-connection before the streams): httpx's pool (httpcore 1.0.9) handles a burst of requests much worse when it holds
-an idle connection.
+At the largest async N, the raw consumers and hamr also run with a cold pool (the server drops the warm-up's
+kept-alive connection before the streams): httpx's pool (httpcore 1.0.9) handles a burst of requests much worse
+when it holds an idle connection (encode/httpcore#822), httpx2's (httpcore2) should not.
 
 Connection reuse is checked in the parent: 100 sequential non-streaming calls on one client (each library, sync and
 async), counted as connections by the server.
@@ -57,7 +57,9 @@ import clients
 from e2e import loopback_server
 from streams import EVENTS, Spec, expected
 
-NAMES = ("raw httpx", "hamr", "sdk")
+#: the judged pair first (``NAMES[:2]`` run every round), then raw httpx and the SDK (``sdk_rounds`` rounds)
+NAMES = ("raw httpx2", "hamr", "raw httpx", "sdk")
+RAW = ("raw httpx2", "raw httpx")
 MODES = ("async", "threads")
 SDK_NAMES = {"openai": "openai.AsyncOpenAI / OpenAI", "anthropic": "anthropic.AsyncAnthropic / Anthropic"}
 REUSE_CALLS = 100
@@ -244,8 +246,9 @@ def _after_warm_up(job: dict[str, Any]) -> None:
 
 
 def _options(job: dict[str, Any]) -> dict[str, Any]:
-    """Raw httpx gets hamr's pool limits from the parent, so this process need not import hamr to read them."""
-    return {"limits": job["limits"]} if job["consumer"] == "raw httpx" else {}
+    """The raw consumers get hamr's pool limits from the parent, so this process need not import hamr to read
+    them."""
+    return {"limits": job["limits"]} if job["consumer"] in RAW else {}
 
 
 def _check(results: list[clients.Result], spec: Spec, who: str) -> None:
@@ -480,7 +483,7 @@ def _sdk_result(protocol: str, answer: Any) -> clients.Result:
 
 
 def _chat_sync(name: str, client: Any, protocol: str) -> clients.Result:
-    if name == "raw httpx":
+    if name in RAW:
         path, body = _raw_chat_body(protocol)
         response = client.post(path, json=body)
         response.raise_for_status()
@@ -494,7 +497,7 @@ def _chat_sync(name: str, client: Any, protocol: str) -> clients.Result:
 
 
 async def _chat_async(name: str, client: Any, protocol: str) -> clients.Result:
-    if name == "raw httpx":
+    if name in RAW:
         path, body = _raw_chat_body(protocol)
         response = await client.post(path, json=body)
         response.raise_for_status()
@@ -558,8 +561,9 @@ class Result:
 
 
 #: the cells also run with a cold pool (the warm-up's connection closed by the server): at the largest async N, raw
-#: httpx and hamr; it shows what a kept-alive connection costs httpx's pool when many streams start together
-COLD_NAMES = ("raw httpx", "hamr")
+#: httpx2 and hamr (every round) and raw httpx (``sdk_rounds`` rounds); it shows what a kept-alive connection costs
+#: each pool when many streams start together
+COLD_NAMES = ("raw httpx2", "hamr", "raw httpx")
 COLD_PROTOCOL = "openai"
 
 
@@ -581,7 +585,7 @@ def run(spec: Spec, pace: float, rounds: int, sdk_rounds: int, ns: dict[str, tup
                 for name in _order(i, NAMES if i < sdk_rounds else NAMES[:2]):
                     cell = Cell(mode, protocol, name, n)
                     runs.setdefault(cell, []).append(_spawn(cell, base_url, spec, pace))
-            for name in _order(i, COLD_NAMES):
+            for name in _order(i, COLD_NAMES if i < sdk_rounds else COLD_NAMES[:2]):
                 cell = Cell("async", COLD_PROTOCOL, name, max(ns["async"]), "cold")
                 runs.setdefault(cell, []).append(_spawn(cell, base_url, spec, pace))
         reused = reuse(base_url, spec)

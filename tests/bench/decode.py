@@ -76,7 +76,7 @@ def run(spec: Spec, reps: int) -> dict[tuple[str, str], dict[str, tuple[float, i
             made: dict[str, Any] = {}
             runs: dict[str, Callable[[], clients.Result]] = {}
             for name, (make, consume, _) in clients.CONSUMERS.items():
-                module = httpx2 if name.startswith("sdk") else httpx
+                module = httpx if name == "raw httpx" else httpx2
                 made[name] = make(protocol, "http://bench.invalid", _transport(module, chunks))
                 runs[name] = partial(consume, made[name], protocol)
             runs[SANS_IO] = partial(_sans_io, protocol, chunks)
@@ -97,5 +97,5 @@ def run(spec: Spec, reps: int) -> dict[tuple[str, str], dict[str, tuple[float, i
 def hamr_run(protocol: str, spec: Spec, reads: str) -> Callable[[], clients.Result]:
     """One run of the hamr consumer on this stream and read pattern (what a missed target is profiled with)."""
     make, consume, _ = clients.CONSUMERS["hamr"]
-    client = make(protocol, "http://bench.invalid", _transport(httpx, _chunks(protocol, spec, reads)))
+    client = make(protocol, "http://bench.invalid", _transport(httpx2, _chunks(protocol, spec, reads)))
     return partial(consume, client, protocol)

@@ -1,8 +1,9 @@
 """End to end on loopback: the bench server (server.py, its own process) streams N tokens; each consumer in
 clients.py reads them through its library's real HTTP stack, sync and async. Time to first token and total time,
 medians over interleaved repetitions (the order rotates every round so load drift hits every consumer alike);
-ratios are to raw httpx. The client's CPU time is measured too: the server pushes as fast as the client reads, so
-the client is CPU-bound, and its CPU time is what other processes on a shared machine cannot inflate."""
+ratios are to raw httpx2 (raw httpx beside it). The client's CPU time is measured too: the server pushes as fast as
+the client reads, so the client is CPU-bound, and its CPU time is what other processes on a shared machine cannot
+inflate."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Any
 import clients
 from streams import Spec, expected
 
-NAMES = ("raw httpx", "hamr", "sdk")
+NAMES = ("raw httpx2", "hamr", "raw httpx", "sdk")
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,14 @@ class Sample:
 class Timing:
     """One consumer's runs summed up. On this shared 2-core VM a run's time is bimodal (the same work takes about
     1.5× as long in some stretches, whichever consumer runs then), so one estimator is not enough: the median,
-    the best run (timeit's rule: interference only ever adds, so the best run is the cost) and, against raw httpx,
+    the best run (timeit's rule: interference only ever adds, so the best run is the cost) and, against raw httpx2,
     the median of the ratios within each round (adjacent runs share most of the machine's state)."""
 
     ttft: float  # median
     total: float  # median
     best: float  # the best run's total
     cpu: float  # the best run's client CPU
-    paired: float  # median over rounds of total / raw httpx's total in the same round (1.0 for raw httpx)
+    paired: float  # median over rounds of total / raw httpx2's total in the same round (1.0 for raw httpx2)
 
 
 @contextmanager
@@ -80,7 +81,7 @@ def _rounds(reps: int) -> Iterator[tuple[str, ...]]:
 
 
 def _summary(samples: dict[str, list[Sample]]) -> dict[str, Timing]:
-    raw = samples["raw httpx"]
+    raw = samples["raw httpx2"]
     return {
         name: Timing(
             ttft=statistics.median(t.ttft for t in ts),

@@ -3,8 +3,8 @@ medians over interleaved runs.
 
 - import: ``import <module>`` alone.
 - cold start: import, make a client, stream from the loopback bench server until the first text token. This is the
-  honest total: libraries differ in what they defer (hamr imports httpx only when a client is made; httpx builds
-  its TLS context when a client is made, the SDKs later), and this counts all of it.
+  honest total: libraries differ in what they defer (hamr imports httpx2 only when a client is made; httpx2 and
+  httpx build their TLS context when a client is made, the SDKs later), and this counts all of it.
 - process wall: the whole ``python -c "import <module>"`` less a bare ``python -c pass`` (what a CLI user waits).
 - ``hamr providers``: the whole command's wall time, as a user at a shell waits for it (console script, config
   read, table printed).
@@ -27,7 +27,7 @@ from pathlib import Path
 from e2e import loopback_server
 from streams import Spec
 
-MODULES = ("hamr", "openai", "anthropic", "httpx")
+MODULES = ("hamr", "openai", "anthropic", "httpx2", "httpx")
 _USER = "[{{'role': 'user', 'content': 'hi'}}]"  # doubled braces: the snippets go through str.format
 # each ends when the first text token is in hand (the openai-style stream, except for the anthropic SDK)
 COLD_START = {
@@ -42,12 +42,15 @@ COLD_START = {
         f"s = c.messages.create(model='bench-model', messages={_USER}, max_tokens=16, stream=True)\n"
         "next(e for e in s if e.type == 'content_block_delta')"
     ),
-    "httpx": (
-        "import httpx, json\nc = httpx.Client(base_url='{url}')\n"
-        "with c.stream('POST', '/v1/chat/completions', json={{'model': 'bench-model', 'stream': True}}) as r:\n"
-        "    next(ln for ln in r.iter_lines() if ln.startswith('data:') and "
-        "json.loads(ln[5:])['choices'][0]['delta'].get('content'))"
-    ),
+    **{
+        library: (
+            f"import {library}, json\nc = {library}.Client(base_url='{{url}}')\n"
+            "with c.stream('POST', '/v1/chat/completions', json={{'model': 'bench-model', 'stream': True}}) as r:\n"
+            "    next(ln for ln in r.iter_lines() if ln.startswith('data:') and "
+            "json.loads(ln[5:])['choices'][0]['delta'].get('content'))"
+        )
+        for library in ("httpx2", "httpx")
+    },
 }
 _TIMED = "import time\nt = time.perf_counter()\n{0}\nprint(time.perf_counter() - t)"
 

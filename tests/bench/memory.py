@@ -10,7 +10,7 @@ import tracemalloc
 from dataclasses import dataclass
 
 import clients
-import httpx
+import httpx2
 from streams import Spec, body, split_fixed
 
 BYTES_PER_TEXT_DELTA = 290  # about, for the OpenAI-style chunks of streams.py
@@ -29,10 +29,10 @@ def _spec(megabytes: float) -> Spec:
 
 
 def _measure(chunks: list[bytes], keep_text: bool) -> tuple[int, int, int]:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=iter(chunks))
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=iter(chunks))
 
-    client = clients.make_hamr("openai", "http://bench.invalid", httpx.MockTransport(handler))
+    client = clients.make_hamr("openai", "http://bench.invalid", httpx2.MockTransport(handler))
     gc.collect()
     tracemalloc.start()
     try:

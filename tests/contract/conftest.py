@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import cassette_format
 import cassette_reports
 import contract_evidence
-import httpx
+import httpx2
 import pytest
 from cassette_recording import Scrubber, placeholder
 from contract_cases import CASES, CONSTRUCTED, TRACE_HEADER, TRACE_VAR, Case
@@ -186,14 +186,14 @@ class Harness:
     """Builds hamr clients for one preset and keeps every request they sent."""
 
     def __init__(
-        self, case: Case, env: dict[str, str], tmp: Path, transport: httpx.BaseTransport | None, kind: str
+        self, case: Case, env: dict[str, str], tmp: Path, transport: httpx2.BaseTransport | None, kind: str
     ) -> None:
         self.case = case
         self.kind = kind
         self.env = env
         self.tmp = tmp
         self.transport = transport
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
     def client(
         self,
@@ -204,7 +204,7 @@ class Harness:
         default_http: bool = False,
     ) -> hamr.Client | AsyncAsSync:
         """A Client for the preset, or an AsyncClient behind a sync face when the test runs for the async client;
-        ``default_http`` lets hamr build its own httpx client (replay only)."""
+        ``default_http`` lets hamr build its own httpx2 client (replay only)."""
         table: dict[str, Any] = {"max_retries": max_retries, **self.case.config}
         lines = [f"[providers.{self.case.preset}]"]
         lines += [f"{k} = {json.dumps(v)}" for k, v in table.items()]
@@ -217,22 +217,22 @@ class Harness:
         if self.kind == "async":
             assert self.transport is None, "constructing cassettes runs through the sync client"
 
-            async def keep(request: httpx.Request) -> None:
+            async def keep(request: httpx2.Request) -> None:
                 self.requests.append(request)
 
-            ahttp = None if default_http else httpx.AsyncClient(event_hooks={"request": [keep]})
+            ahttp = None if default_http else httpx2.AsyncClient(event_hooks={"request": [keep]})
             return AsyncAsSync(hamr.AsyncClient(config, http_client=ahttp, **which))
         http = None
         if self.transport is not None or not default_http:
-            http = httpx.Client(transport=self.transport, event_hooks={"request": [self.requests.append]})
+            http = httpx2.Client(transport=self.transport, event_hooks={"request": [self.requests.append]})
         return hamr.Client(config, http_client=http, **which)
 
     @property
-    def request(self) -> httpx.Request:
+    def request(self) -> httpx2.Request:
         assert self.requests, "no request was sent"
         return self.requests[-1]
 
-    def body(self, request: httpx.Request | None = None) -> dict[str, Any]:
+    def body(self, request: httpx2.Request | None = None) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((request or self.request).content)
         return data
 
@@ -306,20 +306,20 @@ class _StreamAsSync:
         return getattr(self.stream, name)  # completion, partial
 
 
-class _Constructor(httpx.BaseTransport):
+class _Constructor(httpx2.BaseTransport):
     """Serves a spec's responses in order and keeps the (request, response) pairs for the cassette."""
 
     def __init__(self, replies: list[Any]) -> None:
         self.replies = list(replies)
-        self.interactions: list[tuple[httpx.Request, Any]] = []
+        self.interactions: list[tuple[httpx2.Request, Any]] = []
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if not self.replies:
             raise AssertionError(f"the construction spec has no response left for {request.method} {request.url}")
         reply = self.replies.pop(0)
         request.read()
         self.interactions.append((request, reply))
-        return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+        return httpx2.Response(reply.status, headers=reply.headers, content=reply.body)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 vcrpy hands a stream back as one block; a real connection splits it anywhere: inside a multi-byte UTF-8
 character, between the ``\\r`` and ``\\n`` of a line ending, one byte at a time. These tests feed each cassette's
-stream bytes through ``hamr.Client.stream`` in such chunks (an httpx transport yields them one by one) and compare
+stream bytes through ``hamr.Client.stream`` in such chunks (an httpx2 transport yields them one by one) and compare
 the events, and for streams that fail mid-way the error and its partial answer, with the unsplit replay.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import cassette_format
-import httpx
+import httpx2
 import pytest
 from cassette_recording import placeholder
 from contract_cases import CASES, TRACE_VAR
@@ -41,7 +41,7 @@ def _streams() -> list[Any]:
 STREAMS = _streams()
 
 
-class _Chunks(httpx.SyncByteStream):
+class _Chunks(httpx2.SyncByteStream):
     def __init__(self, chunks: list[bytes]) -> None:
         self.chunks = chunks
 
@@ -70,10 +70,10 @@ class Replayer:
         """(events, failure); failure is (message, partial completion) for a stream that broke, else None."""
         config, env = self._config(preset)
 
-        def respond(request: httpx.Request) -> httpx.Response:
-            return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_Chunks(chunks))
+        def respond(request: httpx2.Request) -> httpx2.Response:
+            return httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=_Chunks(chunks))
 
-        http = httpx.Client(transport=httpx.MockTransport(respond))
+        http = httpx2.Client(transport=httpx2.MockTransport(respond))
         events: list[hamr.StreamEvent] = []
         with hamr.Client(config, provider=preset, model=CASES[preset].model, http_client=http, env=env) as client:
             try:

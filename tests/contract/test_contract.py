@@ -317,7 +317,7 @@ def _chat_kwargs(**overrides: Any) -> tuple[Any, dict[str, Any]]:
 @pytest.mark.contract("error_401")
 def test_rejected_key_raises_authentication_error_without_the_key(case, contract):
     env = dict(contract.env, **{case.key_env: placeholder("INVALID_KEY")})
-    # hamr's own httpx client here: vcrpy patches httpx's transport class, so no http_client is needed to replay
+    # hamr's own httpx2 client here: vcrpy patches httpx2's transport class, so no http_client is needed to replay
     with contract.client(env=env, default_http=True) as client, pytest.raises(hamr.AuthenticationError) as info:
         client.chat(MESSAGES, max_tokens=16)
 

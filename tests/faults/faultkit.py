@@ -17,12 +17,13 @@ Every body here is CONSTRUCTED, not recorded. Shapes come from the documented wi
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 
 import hamr
 from hamr._config import parse_config
@@ -141,7 +142,7 @@ def stream_body(wire: Wire, pieces: Sequence[str] = PIECES, *, end: bool = True)
 # ----------------------------------------------------------------------------------------------------------------
 
 
-class Body(httpx.SyncByteStream, httpx.AsyncByteStream):
+class Body(httpx2.SyncByteStream, httpx2.AsyncByteStream):
     """A response body that arrives in ``pieces``, then raises ``then`` (a dropped or stalled connection)."""
 
     def __init__(self, pieces: Sequence[bytes], then: Exception | None = None) -> None:
@@ -160,7 +161,7 @@ class Body(httpx.SyncByteStream, httpx.AsyncByteStream):
             raise self.then
 
 
-class Endless(httpx.SyncByteStream, httpx.AsyncByteStream):
+class Endless(httpx2.SyncByteStream, httpx2.AsyncByteStream):
     """A body that sends ``head``, then ``piece`` again and again (a line without end, data lines without a blank
     line, a chunked body without end), counting the bytes it ``served``. It stops after ``cap`` bytes should a
     test's client never stop reading."""
@@ -186,7 +187,7 @@ class Endless(httpx.SyncByteStream, httpx.AsyncByteStream):
             yield piece
 
 
-Reply = Callable[[httpx.Request], httpx.Response]
+Reply = Callable[[httpx2.Request], httpx2.Response]
 
 SSE_TYPE = "text/event-stream"
 JSON_TYPE = "application/json"
@@ -204,17 +205,17 @@ def reply(
     raw = json.dumps(body).encode() if isinstance(body, dict) else body
     pieces = [raw[i : i + CHUNK] for i in range(0, len(raw), CHUNK)]
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         all_headers = {"content-type": content_type, **(headers or {})}
-        return httpx.Response(status, headers=all_headers, stream=Body(pieces, then), request=request)
+        return httpx2.Response(status, headers=all_headers, stream=Body(pieces, then), request=request)
 
     return answer
 
 
-def fail(exc_type: type[httpx.TransportError], message: str) -> Reply:
+def fail(exc_type: type[httpx2.TransportError], message: str) -> Reply:
     """No response at all: the transport raises ``exc_type``."""
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         raise exc_type(message, request=request)
 
     return answer
@@ -225,9 +226,9 @@ class Script:
 
     def __init__(self, replies: Sequence[Reply]) -> None:
         self.replies = list(replies)
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         return self.replies[min(len(self.requests), len(self.replies)) - 1](request)
 
@@ -244,7 +245,7 @@ class Run:
     completion: hamr.Completion | None = None
     error: BaseException | None = None
     delivered: str = ""
-    requests: list[httpx.Request] = field(default_factory=list)
+    requests: list[httpx2.Request] = field(default_factory=list)
     sleeps: list[float] = field(default_factory=list)
 
 
@@ -256,30 +257,40 @@ def config(protocol: str, **overrides: Any) -> hamr.Config:
 def run(protocol: str, client_kind: str, mode: str, replies: Sequence[Reply], **overrides: Any) -> Run:
     """Send one chat (or stream) request through scripted ``replies`` with sync or async hamr."""
     script = Script(replies)
-    return drive(config(protocol, **overrides), client_kind, mode, httpx.MockTransport(script), script.requests)
+    return drive(config(protocol, **overrides), client_kind, mode, httpx2.MockTransport(script), script.requests)
 
 
 def drive(
     cfg: hamr.Config,
     client_kind: str,
     mode: str,
-    transport: httpx.MockTransport | None = None,
-    requests: list[httpx.Request] | None = None,
+    transport: httpx2.MockTransport | None = None,
+    requests: list[httpx2.Request] | None = None,
+    library: str | None = None,
 ) -> Run:
-    """One request with sync or async hamr: through ``transport``, or through hamr's own httpx client (real
-    sockets) when it is None. Backoff waits are recorded, never slept."""
+    """One request with sync or async hamr: through ``transport``, or through real sockets when it is None: hamr's
+    own httpx2 client, or with ``library`` ("httpx2" or "httpx") a plain client of that library passed as
+    ``http_client`` (what a caller holds). Backoff waits are recorded, never slept."""
     result = Run(requests=requests if requests is not None else [])
     env = {"FAULT_KEY": KEY}
     if client_kind == "sync":
-        http = httpx.Client(transport=transport) if transport else None
+        http = _http_client("Client", transport, library)
         client = hamr.Client(cfg, http_client=http, env=env)
         client._sleep = result.sleeps.append
         _run_sync(client, mode, result)
         if http is not None:
             http.close()
     else:
-        asyncio.run(_run_async(cfg, env, transport, mode, result))
+        asyncio.run(_run_async(cfg, env, _http_client("AsyncClient", transport, library), mode, result))
     return result
+
+
+def _http_client(kind: str, transport: httpx2.MockTransport | None, library: str | None) -> Any:
+    """The ``http_client`` for ``drive``: an httpx2 ``kind`` over ``transport``, a plain ``kind`` of ``library``,
+    or None (hamr makes its own)."""
+    if transport is not None:
+        return getattr(httpx2, kind)(transport=transport)
+    return None if library is None else getattr(importlib.import_module(library), kind)()
 
 
 def _run_sync(client: hamr.Client, mode: str, result: Run) -> None:
@@ -296,13 +307,10 @@ def _run_sync(client: hamr.Client, mode: str, result: Run) -> None:
             result.error = exc
 
 
-async def _run_async(
-    cfg: hamr.Config, env: dict[str, str], transport: httpx.MockTransport | None, mode: str, result: Run
-) -> None:
+async def _run_async(cfg: hamr.Config, env: dict[str, str], http: Any, mode: str, result: Run) -> None:
     async def record_sleep(seconds: float) -> None:
         result.sleeps.append(seconds)
 
-    http = httpx.AsyncClient(transport=transport) if transport else None
     async with hamr.AsyncClient(cfg, http_client=http, env=env) as client:
         client._sleep = record_sleep
         try:

@@ -9,7 +9,7 @@ import json
 import threading
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from faultkit import WIRES, stream_body
 
@@ -122,7 +122,7 @@ def test_a_hundred_sequential_async_streams_use_one_connection(counting: _Counti
     assert counting.connections == 1
 
 
-def _concurrent_streams(server: _CountingServer, n: int, http_client: httpx.AsyncClient | None) -> list[str]:
+def _concurrent_streams(server: _CountingServer, n: int, http_client: httpx2.AsyncClient | None) -> list[str]:
     """``n`` streams at once on one AsyncClient; the server holds each open until all ``n`` have started (or
     HOLD seconds passed)."""
 
@@ -152,7 +152,7 @@ def _concurrent_streams(server: _CountingServer, n: int, http_client: httpx.Asyn
 
 def test_more_concurrent_streams_than_httpx_default_pool_all_start_at_once(counting: _CountingServer) -> None:
     """A client hamr makes opens up to POOL_LIMITS connections: 120 streams, each held until all have started,
-    are all open at once (httpx's own default pool would have queued the last 20)."""
+    are all open at once (httpx2's own default pool would have queued the last 20)."""
     n = 120
     assert int(POOL_LIMITS["max_connections"]) >= n
     texts = _concurrent_streams(counting, n, None)
@@ -161,15 +161,15 @@ def test_more_concurrent_streams_than_httpx_default_pool_all_start_at_once(count
 
 
 def test_the_concurrency_check_sees_a_pool_that_queues(counting: _CountingServer) -> None:
-    """The check above can fail: with httpx's default pool (100 connections) only 100 of 120 streams start."""
-    texts = _concurrent_streams(counting, 120, httpx.AsyncClient())
+    """The check above can fail: with httpx2's default pool (100 connections) only 100 of 120 streams start."""
+    texts = _concurrent_streams(counting, 120, httpx2.AsyncClient())
     assert counting.most_open == 100
     assert all(texts)
 
 
 def test_a_client_of_your_own_keeps_its_own_limits(counting: _CountingServer) -> None:
     counting.all_open.set()
-    own = httpx.Client(limits=httpx.Limits(max_connections=1, max_keepalive_connections=0))
+    own = httpx2.Client(limits=httpx2.Limits(max_connections=1, max_keepalive_connections=0))
     with hamr.Client(_config(counting), model="m", http_client=own) as client:
         for _ in range(3):
             client.chat("hi")

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 import pytest
 from faultkit import (
     JSON_TYPE,
@@ -156,17 +156,17 @@ def the_other_format(wire: Wire, mode: str) -> tuple[list[Reply], Outcome]:
 
 
 def connection_reset_then_success(wire: Wire, mode: str) -> tuple[list[Reply], Outcome]:
-    reset = fail(httpx.ReadError, "[Errno 104] Connection reset by peer")
+    reset = fail(httpx2.ReadError, "[Errno 104] Connection reset by peer")
     return [reset, ok(wire, mode)], Outcome(text=TEXT, attempts=2, waits=1)
 
 
 def connection_refused_exhausted(wire: Wire, mode: str) -> tuple[list[Reply], Outcome]:
-    refused = fail(httpx.ConnectError, "[Errno 111] Connection refused")
+    refused = fail(httpx2.ConnectError, "[Errno 111] Connection refused")
     return [refused], Outcome(hamr.ConnectionError, attempts=3, waits=2, match="Connection refused")
 
 
 def connect_timeout_exhausted(wire: Wire, mode: str) -> tuple[list[Reply], Outcome]:
-    return [fail(httpx.ConnectTimeout, "timed out")], Outcome(
+    return [fail(httpx2.ConnectTimeout, "timed out")], Outcome(
         hamr.TimeoutError, attempts=3, waits=2, timeout="connect_timeout", match=r"connect_timeout \(10s\)"
     )
 
@@ -174,13 +174,15 @@ def connect_timeout_exhausted(wire: Wire, mode: str) -> tuple[list[Reply], Outco
 def no_response_within_the_timeout(wire: Wire, mode: str) -> tuple[list[Reply], Outcome]:
     # for a stream, the wait for the response head is bounded by stream_idle_timeout
     name, seconds = ("read_timeout", 600) if mode == "chat" else ("stream_idle_timeout", 300)
-    return [fail(httpx.ReadTimeout, "timed out")], Outcome(
+    return [fail(httpx2.ReadTimeout, "timed out")], Outcome(
         hamr.TimeoutError, attempts=3, waits=2, timeout=name, match=rf"{name} \({seconds}s\)"
     )
 
 
 def connection_dropped_mid_body(wire: Wire, mode: str) -> tuple[list[Reply], Outcome]:
-    dropped = broken_body(wire, mode, httpx.RemoteProtocolError("peer closed connection without sending complete body"))
+    dropped = broken_body(
+        wire, mode, httpx2.RemoteProtocolError("peer closed connection without sending complete body")
+    )
     if mode == "chat":  # the response had begun: not sent again
         return [dropped], Outcome(hamr.ConnectionError, match="RemoteProtocolError")
     return [dropped], Outcome(hamr.StreamError, text=TEXT, match="connection dropped mid-stream")
@@ -223,7 +225,7 @@ def anthropic_overloaded_event(wire: Wire, mode: str) -> tuple[list[Reply], Outc
 
 
 def stalled_mid_body(wire: Wire, mode: str) -> tuple[list[Reply], Outcome]:
-    stalled = broken_body(wire, mode, httpx.ReadTimeout("timed out"))
+    stalled = broken_body(wire, mode, httpx2.ReadTimeout("timed out"))
     if mode == "chat":
         return [stalled], Outcome(hamr.TimeoutError, timeout="read_timeout", match=r"read_timeout \(600s\)")
     return [stalled], Outcome(

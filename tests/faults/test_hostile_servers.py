@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import tracemalloc
 
-import httpx
+import httpx2
 import pytest
 from faultkit import CHUNK, JSON_TYPE, KEY, SSE_TYPE, TEXT, WIRES, Endless, Reply, reply, run, sse, stream_body
 from loopback import MisbehavingServer
@@ -21,8 +21,8 @@ LIMIT = 1024 * 1024  # max_event_bytes / max_response_bytes in these tests: smal
 
 
 def endless(body: Endless, content_type: str, status: int = 200) -> Reply:
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, headers={"content-type": content_type}, stream=body, request=request)
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(status, headers={"content-type": content_type}, stream=body, request=request)
 
     return answer
 
@@ -74,8 +74,8 @@ def test_a_long_stream_of_small_events_never_reaches_the_event_limit(protocol: s
     cuts = sorted(rng.sample(range(1, len(whole)), 4000))
     reads = [whole[a:b] for a, b in zip([0, *cuts], [*cuts, len(whole)], strict=True)]
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": SSE_TYPE}, stream=_Reads(reads), request=request)
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"content-type": SSE_TYPE}, stream=_Reads(reads), request=request)
 
     for client_kind in ("sync", "async"):
         result = run(protocol, client_kind, "stream", [answer], max_event_bytes=400)
@@ -83,7 +83,7 @@ def test_a_long_stream_of_small_events_never_reaches_the_event_limit(protocol: s
         assert result.delivered == "".join(pieces) and len(whole) > 100 * 400
 
 
-class _Reads(httpx.SyncByteStream, httpx.AsyncByteStream):
+class _Reads(httpx2.SyncByteStream, httpx2.AsyncByteStream):
     def __init__(self, reads: list[bytes]) -> None:
         self.reads = reads
 
@@ -146,9 +146,9 @@ def test_an_endless_chunked_body_stops_at_max_response_bytes(protocol: str, clie
 def test_a_declared_content_length_over_the_limit_is_refused_before_reading(client_kind: str) -> None:
     body = Endless(b"{", b" " * CHUNK)
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         headers = {"content-type": JSON_TYPE, "content-length": str(LIMIT + 1)}
-        return httpx.Response(200, headers=headers, stream=body, request=request)
+        return httpx2.Response(200, headers=headers, stream=body, request=request)
 
     result = run("openai", client_kind, "chat", [answer], max_response_bytes=LIMIT)
     assert type(result.error) is hamr.InvalidResponseError and "max_response_bytes" in str(result.error)
@@ -160,7 +160,7 @@ def test_the_models_list_has_the_same_limit(client_kind: str) -> None:
     body = Endless(b'{"data": [', b" " * CHUNK)
 
     async def models_async() -> BaseException | None:
-        http = httpx.AsyncClient(transport=httpx.MockTransport(endless(body, JSON_TYPE)))
+        http = httpx2.AsyncClient(transport=httpx2.MockTransport(endless(body, JSON_TYPE)))
         async with hamr.AsyncClient(_config(), http_client=http, env={"FAULT_KEY": KEY}) as client:
             try:
                 await client.models()
@@ -169,7 +169,7 @@ def test_the_models_list_has_the_same_limit(client_kind: str) -> None:
         return None
 
     if client_kind == "sync":
-        http = httpx.Client(transport=httpx.MockTransport(endless(body, JSON_TYPE)))
+        http = httpx2.Client(transport=httpx2.MockTransport(endless(body, JSON_TYPE)))
         with pytest.raises(hamr.InvalidResponseError, match="max_response_bytes"):
             hamr.Client(_config(), http_client=http, env={"FAULT_KEY": KEY}).models()
     else:
@@ -191,7 +191,7 @@ def test_an_error_page_over_the_limit_is_cut_and_keeps_its_status(client_kind: s
     # a 503 with an endless page is still a 503: a ServerError, sent again; only the page's first part is kept
     pages: list[Endless] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         pages.append(Endless(b"<html><title>Service Unavailable</title>", b"<p>down</p>" * 1000))
         return endless(pages[-1], "text/html", 503)(request)
 
@@ -308,8 +308,8 @@ def test_an_enormous_retry_after_is_capped_by_max_retry_wait(client_kind: str) -
 
 
 def _with_headers(status: int, headers: list[tuple[str, str]]) -> Reply:
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, headers=[("content-type", JSON_TYPE), *headers], json=BUSY, request=request)
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(status, headers=[("content-type", JSON_TYPE), *headers], json=BUSY, request=request)
 
     return answer
 
@@ -320,7 +320,7 @@ def _with_headers(status: int, headers: list[tuple[str, str]]) -> Reply:
 def test_response_headers_over_the_http_parsers_limit_are_a_connection_error(
     monkeypatch: pytest.MonkeyPatch, client_kind: str, mode: str
 ) -> None:
-    # h11 (httpx's HTTP/1.1 parser) refuses a response head over 16 KiB: the response never began, so the
+    # h11 (httpx2's HTTP/1.1 parser) refuses a response head over 16 KiB: the response never began, so the
     # request is a ConnectionError and is sent again like one
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)

@@ -1,6 +1,8 @@
-"""A subset of the fault matrix through REAL sockets: hamr's own httpx clients against a misbehaving server on
-127.0.0.1 that resets, stalls and truncates. Proves that the timeouts fire (well before the server would give up)
-and that partial output survives outside mocks. Network access stays blocked except for loopback."""
+"""A subset of the fault matrix through REAL sockets: hamr's own httpx2 clients, and a caller's plain httpx2 and httpx
+clients passed as ``http_client``, against a misbehaving server on 127.0.0.1 that resets, stalls and truncates. Proves
+that the timeouts hamr sets reach each library (they fire well before the server would give up; mock transports
+ignore timeouts), that each library's transport errors become hamr's typed errors and are retried, and that partial
+output survives outside mocks. Network access stays blocked except for loopback."""
 
 from __future__ import annotations
 
@@ -45,12 +47,15 @@ EXPECTED = {
 @pytest.mark.parametrize("client_kind", ["sync", "async"])
 @pytest.mark.parametrize("protocol", ["openai", "anthropic"])
 @pytest.mark.parametrize("behaviour", ["ok", "reset", "stall", "stall-body", "truncate"])
+@pytest.mark.parametrize("http_client", ["hamr's own", "httpx2", "httpx"])
 def test_a_misbehaving_server_ends_in_the_documented_outcome(
-    server: MisbehavingServer, behaviour: str, protocol: str, client_kind: str, mode: str
+    server: MisbehavingServer, http_client: str, behaviour: str, protocol: str, client_kind: str, mode: str
 ) -> None:
     expected = EXPECTED[behaviour, mode]
+    library = None if http_client == "hamr's own" else http_client
     started = time.monotonic()
-    result = drive(config(protocol, base_url=server.url(behaviour, protocol), **FAST), client_kind, mode)
+    cfg = config(protocol, base_url=server.url(behaviour, protocol), **FAST)
+    result = drive(cfg, client_kind, mode, library=library)
     elapsed = time.monotonic() - started
 
     assert server.hits[behaviour] == expected.attempts

@@ -1,5 +1,5 @@
 """The retry and timeout policy: which failures are sent again, how long hamr waits in between (exponential backoff
-with jitter, or the provider's Retry-After, capped by ``max_retry_wait``), and which timeouts reach httpx. Both
+with jitter, or the provider's Retry-After, capped by ``max_retry_wait``), and which timeouts reach httpx2. Both
 clients go through the same scripts; waits are recorded, never slept."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import email.utils
 import time
 from collections.abc import Callable
 
-import httpx
+import httpx2
 import pytest
 from faultkit import JSON_TYPE, WIRES, fail, reply, run, stream_body
 
@@ -48,12 +48,12 @@ def test_backoff_doubles_from_half_a_second_to_eight_with_up_to_half_taken_off_a
     monkeypatch: pytest.MonkeyPatch, draw: float, expected: list[float]
 ) -> None:
     monkeypatch.setattr("random.random", lambda: draw)
-    result = run("openai", "sync", "chat", [fail(httpx.ConnectError, "refused")], max_retries=6)
+    result = run("openai", "sync", "chat", [fail(httpx2.ConnectError, "refused")], max_retries=6)
     assert result.sleeps == expected
 
 
 def test_jitter_spreads_the_waits_of_clients_that_failed_together() -> None:
-    waits = {run("openai", "sync", "chat", [fail(httpx.ConnectError, "refused")]).sleeps[0] for _ in range(20)}
+    waits = {run("openai", "sync", "chat", [fail(httpx2.ConnectError, "refused")]).sleeps[0] for _ in range(20)}
     assert len(waits) > 1 and all(0.25 <= w <= 0.5 for w in waits)
 
 
@@ -87,7 +87,7 @@ def test_a_retry_after_longer_than_max_retry_wait_is_capped(
 
 
 def test_max_retry_wait_also_caps_the_backoff() -> None:
-    result = run("openai", "sync", "chat", [fail(httpx.ConnectError, "refused")], max_retries=6, max_retry_wait=0.1)
+    result = run("openai", "sync", "chat", [fail(httpx2.ConnectError, "refused")], max_retries=6, max_retry_wait=0.1)
     assert len(result.sleeps) == 6 and all(w <= 0.1 for w in result.sleeps)
 
 
@@ -103,7 +103,7 @@ def test_sync_and_async_clients_make_the_same_decisions(monkeypatch: pytest.Monk
     script = [
         reply(429, BUSY, headers={"retry-after": "3"}),
         reply(503, BUSY),
-        fail(httpx.ReadTimeout, "timed out"),
+        fail(httpx2.ReadTimeout, "timed out"),
         reply(200, stream_body(wire), "text/event-stream"),
     ]
     sync, async_ = (run("anthropic", kind, "stream", script, max_retries=3) for kind in ("sync", "async"))
@@ -123,7 +123,7 @@ def test_configured_timeouts_reach_every_request(mode: str, read: float) -> None
     body = wire.chat() if mode == "chat" else stream_body(wire)
     seen: list[dict[str, float]] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         seen.append(request.extensions["timeout"])
         return reply(200, body, JSON_TYPE if mode == "chat" else "text/event-stream")(request)
 
@@ -134,7 +134,7 @@ def test_configured_timeouts_reach_every_request(mode: str, read: float) -> None
 
 @CLIENTS
 def test_a_stalled_stream_is_caught_as_a_timeout_and_as_a_stream_error(client_kind: str) -> None:
-    stalled = reply(200, stream_body(WIRES["openai"], end=False), "text/event-stream", then=httpx.ReadTimeout("idle"))
+    stalled = reply(200, stream_body(WIRES["openai"], end=False), "text/event-stream", then=httpx2.ReadTimeout("idle"))
     error = run("openai", client_kind, "stream", [stalled]).error
     try:
         raise error  # type: ignore[misc]

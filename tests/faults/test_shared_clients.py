@@ -11,7 +11,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
-import httpx
+import httpx2
 import pytest
 from faultkit import KEY, SSE_TYPE, config, sse
 
@@ -23,7 +23,7 @@ PRICE = {"input_price_per_1m_tokens": 3.7, "output_price_per_1m_tokens": 11.3}
 PIECES = 6
 
 
-def caller_of(request: httpx.Request) -> int:
+def caller_of(request: httpx2.Request) -> int:
     body = json.loads(request.content)
     return int(body["messages"][-1]["content"].split("-")[1])
 
@@ -36,7 +36,7 @@ def tokens(n: int) -> tuple[int, int]:
     return 10 + n, 3 + 2 * n
 
 
-class Paced(httpx.SyncByteStream, httpx.AsyncByteStream):
+class Paced(httpx2.SyncByteStream, httpx2.AsyncByteStream):
     """Stream pieces that yield to other threads and tasks between each other, so that callers interleave."""
 
     def __init__(self, pieces: list[bytes]) -> None:
@@ -51,8 +51,8 @@ class Paced(httpx.SyncByteStream, httpx.AsyncByteStream):
             yield piece
 
 
-def handler(protocol: str) -> httpx.MockTransport:
-    def respond(request: httpx.Request) -> httpx.Response:
+def handler(protocol: str) -> httpx2.MockTransport:
+    def respond(request: httpx2.Request) -> httpx2.Response:
         n = caller_of(request)
         prompt, output = tokens(n)
         stream = json.loads(request.content).get("stream", False)
@@ -61,9 +61,9 @@ def handler(protocol: str) -> httpx.MockTransport:
         else:
             pieces = anthropic_stream(n, prompt, output) if stream else [anthropic_chat(n, prompt, output)]
         kind = SSE_TYPE if stream else "application/json"
-        return httpx.Response(200, headers={"content-type": kind}, stream=Paced(pieces), request=request)
+        return httpx2.Response(200, headers={"content-type": kind}, stream=Paced(pieces), request=request)
 
-    return httpx.MockTransport(respond)
+    return httpx2.MockTransport(respond)
 
 
 def openai_chat(n: int, prompt: int, output: int) -> bytes:
@@ -131,7 +131,7 @@ def test_a_client_shared_by_16_threads_keeps_each_answer_apart_and_counts_spend_
 ) -> None:
     per_thread, threads = 12, 16
     callers = range(per_thread * threads)
-    http = httpx.Client(transport=handler(protocol))
+    http = httpx2.Client(transport=handler(protocol))
     client = hamr.Client(config(protocol, **PRICE), http_client=http, env={"FAULT_KEY": KEY})
     got: dict[int, tuple[str, str]] = {}
     failures: list[BaseException] = []
@@ -167,7 +167,7 @@ def test_an_async_client_shared_by_64_tasks_keeps_each_answer_apart_and_counts_s
     got: dict[int, tuple[str, str]] = {}
 
     async def main() -> hamr.Spend:
-        http = httpx.AsyncClient(transport=handler(protocol))
+        http = httpx2.AsyncClient(transport=handler(protocol))
         async with hamr.AsyncClient(config(protocol, **PRICE), http_client=http, env={"FAULT_KEY": KEY}) as client:
 
             async def work(first: int) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 import hamr
@@ -15,17 +15,17 @@ import hamr
 ENV = {"HOME": "/home/someone", "HOST": "evil.test", "MODEL": "expanded-model", "INNER": "$HOME", "TOKEN": "t0k"}
 
 
-def sent(tmp_path: Path, provider_toml: str, model: str | None = None) -> httpx.Request:
+def sent(tmp_path: Path, provider_toml: str, model: str | None = None) -> httpx2.Request:
     """Load a config with one provider ``p`` from TOML text and return the request hamr sends."""
     path = tmp_path / "config.toml"
     path.write_text(f'[active]\nprovider = "p"\n\n[providers.p]\n{provider_toml}\n')
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx.Response(200, json={"choices": [{"index": 0, "message": {"content": "ok"}}]})
+        return httpx2.Response(200, json={"choices": [{"index": 0, "message": {"content": "ok"}}]})
 
-    http = httpx.Client(transport=httpx.MockTransport(answer))
+    http = httpx2.Client(transport=httpx2.MockTransport(answer))
     hamr.Client(hamr.load_config(path, env=ENV), model=model, http_client=http, env=ENV).chat("hi")
     return seen[0]
 

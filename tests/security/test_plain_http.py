@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 import hamr
@@ -16,17 +16,17 @@ ANTHROPIC_OK = {"content": [{"type": "text", "text": "fine"}], "stop_reason": "e
 ENV = {"LAN_KEY": "lan-key-123456", "TOKEN": "tok-abcdef"}
 
 
-def send(provider: dict[str, Any]) -> list[httpx.Request]:
+def send(provider: dict[str, Any]) -> list[httpx2.Request]:
     """One chat request to ``provider``; returns the requests that reached the transport."""
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
     anthropic = provider.get("compatibility") == "anthropic-compatible"
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx.Response(200, json=ANTHROPIC_OK if anthropic else OK)
+        return httpx2.Response(200, json=ANTHROPIC_OK if anthropic else OK)
 
     config = parse_config({"providers": {"lan": provider}})
-    http = httpx.Client(transport=httpx.MockTransport(answer))
+    http = httpx2.Client(transport=httpx2.MockTransport(answer))
     assert hamr.Client(config, provider="lan", model="m", http_client=http, env=ENV).chat("hi").text == "fine"
     return seen
 

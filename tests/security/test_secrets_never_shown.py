@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 import hamr
@@ -56,8 +56,8 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def client_for(config_file: Path, handler: Callable[[httpx.Request], httpx.Response], provider: str) -> hamr.Client:
-    http = httpx.Client(transport=httpx.MockTransport(handler))
+def client_for(config_file: Path, handler: Callable[[httpx2.Request], httpx2.Response], provider: str) -> hamr.Client:
+    http = httpx2.Client(transport=httpx2.MockTransport(handler))
     client = hamr.Client(hamr.load_config(config_file), provider=provider, model="m", http_client=http)
     client._sleep = lambda seconds: None
     return client
@@ -77,38 +77,38 @@ def test_repr_and_str_of_config_settings_and_clients_show_no_secret(config_file:
     assert_hidden("\n".join(repr(v) + str(v) for v in views))
 
 
-def received(request: httpx.Request) -> str:
+def received(request: httpx2.Request) -> str:
     """Every credential the provider was sent: what a misbehaving provider can echo back."""
     return " ".join(request.headers.get(h, "") for h in ("authorization", "x-api-key", "x-tenant"))
 
 
-def echoing_error_body(status: int) -> Callable[[httpx.Request], httpx.Response]:
+def echoing_error_body(status: int) -> Callable[[httpx2.Request], httpx2.Response]:
     """A provider that repeats the credentials in every field of its error object, and in its request-id header."""
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         echo = received(request)
         error = {"message": f"bad credentials {echo}", "type": f"auth {echo}", "code": f"c {echo}"}
         body = {"error": error, "request_id": f"req {echo}"}
-        return httpx.Response(status, json=body, headers={"x-request-id": f"r {echo}"})
+        return httpx2.Response(status, json=body, headers={"x-request-id": f"r {echo}"})
 
     return answer
 
 
-def error_event(request: httpx.Request) -> httpx.Response:
+def error_event(request: httpx2.Request) -> httpx2.Response:
     event = {"error": {"message": received(request), "type": received(request)}}
-    return httpx.Response(200, content=f"event: error\ndata: {json.dumps(event)}\n\n".encode())
+    return httpx2.Response(200, content=f"event: error\ndata: {json.dumps(event)}\n\n".encode())
 
 
-def transport_failure(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError(f"proxy said {received(request)}", request=request)
+def transport_failure(request: httpx2.Request) -> httpx2.Response:
+    raise httpx2.ConnectError(f"proxy said {received(request)}", request=request)
 
 
-ECHOES: dict[str, Callable[[httpx.Request], httpx.Response]] = {
+ECHOES: dict[str, Callable[[httpx2.Request], httpx2.Response]] = {
     "401 JSON": echoing_error_body(401),
     "503 JSON (retried)": echoing_error_body(503),
     "error object in a 200": echoing_error_body(200),
-    "HTML page": lambda r: httpx.Response(502, text=f"<html><title>{received(r)}</title></html>"),
-    "non-JSON 200": lambda r: httpx.Response(200, text=f"data: your key {received(r)}\n\n"),
+    "HTML page": lambda r: httpx2.Response(502, text=f"<html><title>{received(r)}</title></html>"),
+    "non-JSON 200": lambda r: httpx2.Response(200, text=f"data: your key {received(r)}\n\n"),
     "error event mid-stream": error_event,
     "transport failure": transport_failure,
 }
@@ -118,7 +118,7 @@ ECHOES: dict[str, Callable[[httpx.Request], httpx.Response]] = {
 @pytest.mark.parametrize("answer", ECHOES.values(), ids=ECHOES.keys())
 @pytest.mark.parametrize("mode", ["chat", "stream"])
 def test_an_error_echoing_the_credentials_shows_none_of_them(
-    config_file: Path, answer: Callable[[httpx.Request], httpx.Response], provider: str, mode: str
+    config_file: Path, answer: Callable[[httpx2.Request], httpx2.Response], provider: str, mode: str
 ) -> None:
     client = client_for(config_file, answer, provider)
     with pytest.raises(hamr.ProviderError) as info:
@@ -136,7 +136,7 @@ def test_no_log_record_carries_a_secret(config_file: Path, caplog: pytest.LogCap
     client = client_for(config_file, echoing_error_body(401), "work")
     with pytest.raises(hamr.AuthenticationError):
         client.chat("hi")
-    assert caplog.records, "httpx logs every request: the capture must not be empty"
+    assert caplog.records, "httpx2 logs every request: the capture must not be empty"
     assert_hidden("\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records))
 
 
@@ -166,7 +166,7 @@ def test_a_secret_typed_where_it_does_not_belong_is_not_echoed_by_the_config_err
 def test_the_cli_prints_no_secret_even_when_the_provider_echoes_them(
     config_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
-    http = httpx.Client(transport=httpx.MockTransport(echoing_error_body(401)))
+    http = httpx2.Client(transport=httpx2.MockTransport(echoing_error_body(401)))
     monkeypatch.setattr(_cli, "Client", functools.partial(hamr.Client, http_client=http))
     code = _cli.main(["--config", str(config_file), *argv])
     out, err = capsys.readouterr()

@@ -24,7 +24,7 @@ CUSTOM_MODEL_VAR = "HAMR_CUSTOM_MODEL"
 
 
 def presets() -> dict[str, Any]:
-    """hamr's preset table, imported from this checkout: ``import hamr`` needs only the standard library (httpx and
+    """hamr's preset table, imported from this checkout: ``import hamr`` needs only the standard library (httpx2 and
     tomlkit load on first use), so this works in nox's own interpreter where hamr's dependencies are not installed."""
     root = str(Path(__file__).resolve().parents[2])
     if root not in sys.path:

@@ -1,4 +1,4 @@
-"""Helpers for the tests/unit/test_peer_*.py files (issue 8): drive Client and AsyncClient over httpx.MockTransport
+"""Helpers for the tests/unit/test_peer_*.py files (issue 8): drive Client and AsyncClient over httpx2.MockTransport
 in exactly the same way, and decode a stream split at many points, so each test shows only its wire shape and what
 hamr must make of it."""
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-import httpx
+import httpx2
 
 import hamr
 from hamr._config import Config, parse_config
@@ -30,16 +30,16 @@ ENV = {
     "TOGETHER_API_KEY": "test-together-key",
 }
 
-Answer = httpx.Response | Callable[[httpx.Request], httpx.Response]
+Answer = httpx2.Response | Callable[[httpx2.Request], httpx2.Response]
 
 
-def sse(body: bytes) -> httpx.Response:
-    return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+def sse(body: bytes) -> httpx2.Response:
+    return httpx2.Response(200, content=body, headers={"content-type": "text/event-stream"})
 
 
-def json_response(body: bytes | Mapping[str, Any], status: int = 200) -> httpx.Response:
+def json_response(body: bytes | Mapping[str, Any], status: int = 200) -> httpx2.Response:
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return httpx.Response(status, content=content, headers={"content-type": "application/json"})
+    return httpx2.Response(status, content=content, headers={"content-type": "application/json"})
 
 
 class Server:
@@ -47,9 +47,9 @@ class Server:
 
     def __init__(self, *answers: Answer) -> None:
         self.answers = list(answers)
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         if not self.answers:
             raise AssertionError(f"unexpected extra request to {request.url}")
@@ -99,7 +99,7 @@ def call(
             provider=provider,
             model=model,
             env=env,
-            http_client=httpx.Client(transport=httpx.MockTransport(server)),
+            http_client=httpx2.Client(transport=httpx2.MockTransport(server)),
         ) as client:
             client._sleep = lambda seconds: None
             for spec in calls:
@@ -114,7 +114,7 @@ def call(
         return run
 
     async def main() -> None:
-        http = httpx.AsyncClient(transport=httpx.MockTransport(server))
+        http = httpx2.AsyncClient(transport=httpx2.MockTransport(server))
         async with hamr.AsyncClient(cfg, provider=provider, model=model, env=env, http_client=http) as client:
 
             async def no_sleep(seconds: float) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-import httpx
+import httpx2
 import pytest
 
 import hamr
@@ -66,14 +66,14 @@ def test_a_one_hour_count_above_the_write_total_is_capped() -> None:
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_the_anthropic_preset_prices_each_part_at_its_published_price(kind: str) -> None:
     config = parse_config({"active": {"provider": "anthropic", "model": "claude-sonnet-5-5"}})
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body(USAGE)))
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=body(USAGE)))
     env = {"ANTHROPIC_API_KEY": "k"}
     if kind == "sync":
-        with hamr.Client(config, http_client=httpx.Client(transport=transport), env=env) as client:
+        with hamr.Client(config, http_client=httpx2.Client(transport=transport), env=env) as client:
             client.chat("hi")
             spend = client.spend
     else:
-        async with hamr.AsyncClient(config, http_client=httpx.AsyncClient(transport=transport), env=env) as aclient:
+        async with hamr.AsyncClient(config, http_client=httpx2.AsyncClient(transport=transport), env=env) as aclient:
             await aclient.chat("hi")
             spend = aclient.spend
     # 1M input at 2.00, 2M cache reads at 0.10, 1M 5-minute writes at 2.50, 3M 1-hour writes at 4.00, 1M out at 10.00

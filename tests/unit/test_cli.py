@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 import hamr
@@ -22,17 +22,17 @@ STREAM = (
 
 
 @pytest.fixture
-def mock_server(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
+def mock_server(monkeypatch: pytest.MonkeyPatch) -> list[httpx2.Request]:
     """Route the CLI's client through a mock transport that plays a relay server."""
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
         if request.url.path.endswith("/models"):
-            return httpx.Response(200, json={"data": [{"id": "gemma-3-270m-it"}, {"id": "other"}]})
-        return httpx.Response(200, content=STREAM, headers={"content-type": "text/event-stream"})
+            return httpx2.Response(200, json={"data": [{"id": "gemma-3-270m-it"}, {"id": "other"}]})
+        return httpx2.Response(200, content=STREAM, headers={"content-type": "text/event-stream"})
 
-    client = functools.partial(hamr.Client, http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    client = functools.partial(hamr.Client, http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
     monkeypatch.setattr(_cli, "Client", client)
     return seen
 
@@ -53,7 +53,7 @@ def test_providers_lists_every_preset_and_marks_the_active_one(capsys: pytest.Ca
 
 
 def test_chat_streams_text_to_stdout_and_spend_to_stderr(
-    mock_server: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+    mock_server: list[httpx2.Request], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _cli.main(["chat", "--provider", "relay", "Say hello"]) == 0
     captured = capsys.readouterr()
@@ -61,7 +61,7 @@ def test_chat_streams_text_to_stdout_and_spend_to_stderr(
     assert captured.err.strip() == "Spend: local"
 
 
-def test_models_lists_the_server_models(mock_server: list[httpx.Request], capsys: pytest.CaptureFixture[str]) -> None:
+def test_models_lists_the_server_models(mock_server: list[httpx2.Request], capsys: pytest.CaptureFixture[str]) -> None:
     assert _cli.main(["models", "--provider", "relay"]) == 0
     assert capsys.readouterr().out.split() == ["gemma-3-270m-it", "other"]
 
@@ -207,7 +207,7 @@ def test_config_check_fails_exactly_when_chat_would_refuse(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    mock_server: list[httpx.Request],
+    mock_server: list[httpx2.Request],
     table: str,
     env: dict[str, str],
     refused: bool,

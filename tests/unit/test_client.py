@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 import hamr
@@ -24,17 +24,17 @@ STREAM = (
     b'data: {"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":2000}}\n\ndata: [DONE]\n\n'
 )
 ENV = {"DEEPSEEK_API_KEY": "ds-secret-key-123"}
-Handler = Callable[[httpx.Request], httpx.Response]
+Handler = Callable[[httpx2.Request], httpx2.Response]
 
 
 class Recorder:
     """A MockTransport handler that answers from a list and records every request."""
 
-    def __init__(self, *responses: httpx.Response) -> None:
+    def __init__(self, *responses: httpx2.Response) -> None:
         self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         return self.responses.pop(0)
 
@@ -43,10 +43,10 @@ def make_client(kind: str, handler: Handler, **kwargs: Any) -> hamr.Client | ham
     kwargs.setdefault("env", ENV)
     kwargs.setdefault("provider", "deepseek")
     if kind == "sync":
-        client: Any = hamr.Client(http_client=httpx.Client(transport=httpx.MockTransport(handler)), **kwargs)
+        client: Any = hamr.Client(http_client=httpx2.Client(transport=httpx2.MockTransport(handler)), **kwargs)
         client._sleep = lambda s: None
     else:
-        client = hamr.AsyncClient(http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)), **kwargs)
+        client = hamr.AsyncClient(http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)), **kwargs)
 
         async def no_sleep(s: float) -> None:
             return None
@@ -80,7 +80,7 @@ KINDS = pytest.mark.parametrize("kind", ["sync", "async"])
 
 @KINDS
 async def test_chat_goes_through_the_given_http_client(kind: str) -> None:
-    rec = Recorder(httpx.Response(200, json=OK_CHAT))
+    rec = Recorder(httpx2.Response(200, json=OK_CHAT))
     client = make_client(kind, rec)
     completion = await chat(client, [{"role": "user", "content": "hi"}], system="Be brief")
     assert completion.text == "hello" and completion.usage.output_tokens == 2000
@@ -93,7 +93,7 @@ async def test_chat_goes_through_the_given_http_client(kind: str) -> None:
 
 @KINDS
 async def test_stream_events_join_to_the_completion(kind: str) -> None:
-    rec = Recorder(httpx.Response(200, content=STREAM, headers={"content-type": "text/event-stream"}))
+    rec = Recorder(httpx2.Response(200, content=STREAM, headers={"content-type": "text/event-stream"}))
     client = make_client(kind, rec)
     events, completion = await stream(client, "hi")
     assert [e.type for e in events] == ["text", "text", "usage", "done"]
@@ -106,8 +106,8 @@ async def test_stream_events_join_to_the_completion(kind: str) -> None:
 @KINDS
 async def test_request_options_reach_the_wire_from_both_clients(kind: str) -> None:
     rec = Recorder(
-        httpx.Response(200, json=OK_CHAT),
-        httpx.Response(200, content=STREAM, headers={"content-type": "text/event-stream"}),
+        httpx2.Response(200, json=OK_CHAT),
+        httpx2.Response(200, content=STREAM, headers={"content-type": "text/event-stream"}),
     )
     client = make_client(kind, rec)
     tools = [{"name": "get_weather", "parameters": {"type": "object"}}]
@@ -142,7 +142,8 @@ async def test_response_format_and_cache_reach_the_wire_and_the_answer_parses(ki
     ]
     sse = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
     rec = Recorder(
-        httpx.Response(200, json=body), httpx.Response(200, content=sse, headers={"content-type": "text/event-stream"})
+        httpx2.Response(200, json=body),
+        httpx2.Response(200, content=sse, headers={"content-type": "text/event-stream"}),
     )
     config = parse_config(
         {"providers": {"local": {"base_url": "http://127.0.0.1:9/", "compatibility": "anthropic-compatible"}}}
@@ -172,7 +173,7 @@ async def test_a_bad_option_raises_before_anything_is_sent(kind: str) -> None:
 
 
 async def test_async_stream_the_awaited_form_still_works() -> None:
-    rec = Recorder(httpx.Response(200, content=STREAM, headers={"content-type": "text/event-stream"}))
+    rec = Recorder(httpx2.Response(200, content=STREAM, headers={"content-type": "text/event-stream"}))
     client: Any = make_client("async", rec)
     async with await client.stream("hi") as s:
         assert "".join([e.text async for e in s]) == "hello"
@@ -182,8 +183,8 @@ async def test_async_stream_the_awaited_form_still_works() -> None:
 async def test_async_stream_opens_on_entry_only() -> None:
     """Calling stream() sends nothing and looks nothing up; `async with` does both, once."""
     rec = Recorder(
-        httpx.Response(200, json={"data": [{"id": "listed-model"}]}),
-        httpx.Response(200, content=STREAM, headers={"content-type": "text/event-stream"}),
+        httpx2.Response(200, json={"data": [{"id": "listed-model"}]}),
+        httpx2.Response(200, content=STREAM, headers={"content-type": "text/event-stream"}),
     )
     client: Any = make_client(
         "async",
@@ -202,9 +203,9 @@ async def test_async_stream_opens_on_entry_only() -> None:
 @KINDS
 async def test_retryable_status_is_retried_then_succeeds(kind: str) -> None:
     rec = Recorder(
-        httpx.Response(503, text="busy"),
-        httpx.Response(429, headers={"retry-after": "1"}),
-        httpx.Response(200, json=OK_CHAT),
+        httpx2.Response(503, text="busy"),
+        httpx2.Response(429, headers={"retry-after": "1"}),
+        httpx2.Response(200, json=OK_CHAT),
     )
     client = make_client(kind, rec)
     assert (await chat(client, "hi")).text == "hello"
@@ -213,7 +214,7 @@ async def test_retryable_status_is_retried_then_succeeds(kind: str) -> None:
 
 @KINDS
 async def test_client_errors_are_not_retried(kind: str) -> None:
-    rec = Recorder(httpx.Response(401, json={"error": {"message": "bad key ds-secret-key-123"}}))
+    rec = Recorder(httpx2.Response(401, json={"error": {"message": "bad key ds-secret-key-123"}}))
     client = make_client(kind, rec)
     with pytest.raises(hamr.AuthenticationError) as info:
         await chat(client, "hi")
@@ -223,7 +224,7 @@ async def test_client_errors_are_not_retried(kind: str) -> None:
 
 @KINDS
 async def test_retries_exhausted_raise_the_last_error(kind: str) -> None:
-    rec = Recorder(*[httpx.Response(429, json={"error": {"message": "slow"}}, headers={"retry-after": "3"})] * 3)
+    rec = Recorder(*[httpx2.Response(429, json={"error": {"message": "slow"}}, headers={"retry-after": "3"})] * 3)
     client = make_client(kind, rec)
     with pytest.raises(hamr.RateLimitError) as info:
         await chat(client, "hi")
@@ -232,8 +233,8 @@ async def test_retries_exhausted_raise_the_last_error(kind: str) -> None:
 
 @KINDS
 async def test_connection_failure_is_a_typed_error(kind: str) -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused", request=request)
 
     client = make_client(kind, refuse)
     with pytest.raises(hamr.ConnectionError, match=r"cannot reach https://api\.deepseek\.com"):
@@ -252,8 +253,8 @@ async def test_missing_key_fails_before_any_request(kind: str) -> None:
 @KINDS
 async def test_model_is_discovered_from_the_server_when_none_is_configured(kind: str) -> None:
     rec = Recorder(
-        httpx.Response(200, json={"object": "list", "data": [{"id": "gemma-3-270m-it"}]}),
-        httpx.Response(200, json=OK_CHAT),
+        httpx2.Response(200, json={"object": "list", "data": [{"id": "gemma-3-270m-it"}]}),
+        httpx2.Response(200, json=OK_CHAT),
     )
     client = make_client(kind, rec, provider="relay")
     await chat(client, "hi")
@@ -277,7 +278,7 @@ async def test_models_merge_server_list_with_configured_metadata(kind: str) -> N
             }
         }
     )
-    rec = Recorder(httpx.Response(200, json={"data": [{"id": "gemma"}, {"id": "other"}]}))
+    rec = Recorder(httpx2.Response(200, json={"data": [{"id": "gemma"}, {"id": "other"}]}))
     client = make_client(kind, rec, config=config, provider="relay")
     listed = await models(client)
     assert [(m.id, m.display_name, m.context_window, m.source) for m in listed] == [
@@ -296,7 +297,7 @@ async def test_anthropic_client_end_to_end(kind: str) -> None:
         "stop_reason": "end_turn",
         "usage": {"input_tokens": 16, "output_tokens": 13},
     }
-    rec = Recorder(httpx.Response(200, json=body))
+    rec = Recorder(httpx2.Response(200, json=body))
     client = make_client(kind, rec, provider="anthropic", env={"ANTHROPIC_API_KEY": "ant-secret-key-456"})
     completion = await chat(client, [{"role": "user", "content": "2+2?"}], system="Answer")
     assert completion.text == "2 + 2 = 4" and completion.finish_reason == "stop"
@@ -307,17 +308,17 @@ async def test_anthropic_client_end_to_end(kind: str) -> None:
 
 @KINDS
 async def test_stream_dropped_midway_keeps_partial_text(kind: str) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         def body():  # type: ignore[no-untyped-def]
             yield b'data: {"choices":[{"index":0,"delta":{"content":"partial "}}]}\n\n'
-            raise httpx.ReadError("connection reset", request=request)
+            raise httpx2.ReadError("connection reset", request=request)
 
         async def abody():  # type: ignore[no-untyped-def]
             for chunk in body():
                 yield chunk
 
         stream_body = body() if kind == "sync" else abody()
-        return httpx.Response(200, content=stream_body, headers={"content-type": "text/event-stream"})
+        return httpx2.Response(200, content=stream_body, headers={"content-type": "text/event-stream"})
 
     client = make_client(kind, handler)
     with pytest.raises(hamr.StreamError, match="connection dropped mid-stream") as info:
@@ -331,7 +332,7 @@ def test_insecure_http_to_a_remote_host_is_refused_with_a_key() -> None:
         config,
         provider="lan",
         model="m",
-        http_client=httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=OK_CHAT))),
+        http_client=httpx2.Client(transport=httpx2.MockTransport(lambda r: httpx2.Response(200, json=OK_CHAT))),
     )
     with pytest.raises(hamr.ConfigError, match="allow_insecure_http"):
         client.chat("hi")
@@ -346,7 +347,7 @@ def test_insecure_http_to_a_remote_host_is_refused_with_a_key() -> None:
         allowed,
         provider="lan",
         model="m",
-        http_client=httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=OK_CHAT))),
+        http_client=httpx2.Client(transport=httpx2.MockTransport(lambda r: httpx2.Response(200, json=OK_CHAT))),
     )
     assert client.chat("hi").text == "hello"
 
@@ -368,7 +369,7 @@ def test_completion_to_message_feeds_the_next_turn() -> None:
     completion = hamr.Completion(
         text="", tool_calls=(hamr.ToolCall("call_1", "weather", {"city": "Paris"}, '{"city":"Paris"}'),)
     )
-    rec = Recorder(httpx.Response(200, json=OK_CHAT))
+    rec = Recorder(httpx2.Response(200, json=OK_CHAT))
     client = make_client("sync", rec)
     client.chat(
         [
@@ -390,8 +391,8 @@ async def test_extra_body_adds_provider_specific_fields_to_chat_and_stream(kind:
         b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
     )
     rec = Recorder(
-        httpx.Response(200, json=body),
-        httpx.Response(200, content=events, headers={"content-type": "text/event-stream"}),
+        httpx2.Response(200, json=body),
+        httpx2.Response(200, content=events, headers={"content-type": "text/event-stream"}),
     )
     client = make_client(kind, rec, provider="anthropic", env={"ANTHROPIC_API_KEY": "k-123456"})
     thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}

@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 import hamr
@@ -285,10 +285,10 @@ def test_a_missing_key_error_points_where_the_requirement_is_written(
 ) -> None:
     path = write(tmp_path, text)
     pid = "groq" if "groq" in text else "work"
-    sent: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(500))
+    sent: list[httpx2.Request] = []
+    transport = httpx2.MockTransport(lambda request: sent.append(request) or httpx2.Response(500))
     client = hamr.Client(
-        load_config(path), provider=pid, model="m", env={}, http_client=httpx.Client(transport=transport)
+        load_config(path), provider=pid, model="m", env={}, http_client=httpx2.Client(transport=transport)
     )
     with pytest.raises(ConfigError, match="needs an API key") as info:
         client.chat("hi")

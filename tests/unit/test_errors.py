@@ -228,25 +228,25 @@ def test_the_x_should_retry_header_is_kept_on_the_error(value: str | None, expec
 @pytest.mark.parametrize("kind", ["sync", "async"])
 @pytest.mark.parametrize("mode", ["chat", "stream"])
 async def test_a_billing_error_in_a_200_body_reaches_the_caller_typed(kind: str, mode: str) -> None:
-    import httpx
+    import httpx2
 
     from hamr._config import parse_config
 
     config = parse_config({"active": {"provider": "anthropic", "model": "claude-sonnet-4-5"}})
-    transport = httpx.MockTransport(
-        lambda r: httpx.Response(200, content=BILLING, headers={"content-type": "application/json"})
+    transport = httpx2.MockTransport(
+        lambda r: httpx2.Response(200, content=BILLING, headers={"content-type": "application/json"})
     )
     env = {"ANTHROPIC_API_KEY": "k"}
     with pytest.raises(hamr.InsufficientCreditsError):
         if kind == "sync":
-            with hamr.Client(config, http_client=httpx.Client(transport=transport), env=env) as client:
+            with hamr.Client(config, http_client=httpx2.Client(transport=transport), env=env) as client:
                 if mode == "chat":
                     client.chat("hi")
                 else:
                     with client.stream("hi") as stream:
                         list(stream)
         else:
-            async with hamr.AsyncClient(config, http_client=httpx.AsyncClient(transport=transport), env=env) as ac:
+            async with hamr.AsyncClient(config, http_client=httpx2.AsyncClient(transport=transport), env=env) as ac:
                 if mode == "chat":
                     await ac.chat("hi")
                 else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 import hamr
@@ -89,14 +89,14 @@ def test_a_wrong_max_tokens_field_is_a_config_error_naming_file_and_key(tmp_path
 def test_the_field_reaches_the_wire_through_the_client() -> None:
     seen: list[bytes] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         seen.append(request.content)
         choice = {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
-        return httpx.Response(200, json={"id": "x", "model": "m", "choices": [choice]})
+        return httpx2.Response(200, json={"id": "x", "model": "m", "choices": [choice]})
 
     config = parse_config(
         {"providers": {"oa": {"base_url": "https://api.openai.com/v1"}}, "active": {"provider": "oa", "model": "gpt-5"}}
     )
-    with hamr.Client(config, http_client=httpx.Client(transport=httpx.MockTransport(answer)), env={}) as client:
+    with hamr.Client(config, http_client=httpx2.Client(transport=httpx2.MockTransport(answer)), env={}) as client:
         assert client.chat("hi", max_tokens=32).text == "ok"
     assert b'"max_completion_tokens":32' in seen[0].replace(b" ", b"") and b'"max_tokens"' not in seen[0]

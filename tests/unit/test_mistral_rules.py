@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -103,10 +103,10 @@ def test_other_providers_accept_a_user_message_after_a_tool_message() -> None:
 
 
 def test_nothing_is_sent_when_the_order_is_wrong() -> None:
-    requests: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda r: requests.append(r) or httpx.Response(500))
+    requests: list[httpx2.Request] = []
+    transport = httpx2.MockTransport(lambda r: requests.append(r) or httpx2.Response(500))
     config = parse_config({"active": {"provider": "mistral", "model": "mistral-small-latest"}})
-    client = hamr.Client(config, http_client=httpx.Client(transport=transport), env=ENV)
+    client = hamr.Client(config, http_client=httpx2.Client(transport=transport), env=ENV)
     with client, pytest.raises(ValueError, match="Mistral"):
         client.chat([*HISTORY, {"role": "user", "content": "thanks"}])
     assert requests == []

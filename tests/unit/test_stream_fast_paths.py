@@ -9,7 +9,7 @@ import gzip
 import json
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
+import httpx2
 import pytest
 
 import hamr
@@ -121,7 +121,7 @@ STREAM_READS = [
 ]
 
 
-def _streamed_body(kind: str, encoding: str | None) -> httpx.Response:
+def _streamed_body(kind: str, encoding: str | None) -> httpx2.Response:
     """A 200 whose body arrives as it would from a server (not loaded up front), plain or gzip-compressed."""
     body = b"".join(STREAM_READS)
     reads = STREAM_READS if encoding is None else [gzip.compress(body)[i : i + 7] for i in range(0, 200, 7)]
@@ -134,24 +134,24 @@ def _streamed_body(kind: str, encoding: str | None) -> httpx.Response:
         for read in reads:
             yield read
 
-    return httpx.Response(200, headers=headers, content=sync_reads() if kind == "sync" else async_reads())
+    return httpx2.Response(200, headers=headers, content=sync_reads() if kind == "sync" else async_reads())
 
 
 @pytest.mark.parametrize("encoding", [None, "gzip"])
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_a_streamed_body_is_read_raw_or_through_its_content_encoding(kind: str, encoding: str | None) -> None:
-    # an unencoded body takes the raw reads (no httpx decoder layer); a gzip one must still be decompressed
+    # an unencoded body takes the raw reads (no httpx2 decoder layer); a gzip one must still be decompressed
     config = parse_config({"active": {"provider": "relay", "model": "m"}})
-    transport = httpx.MockTransport(lambda request: _streamed_body(kind, encoding))
+    transport = httpx2.MockTransport(lambda request: _streamed_body(kind, encoding))
     texts: list[str] = []
     completion: hamr.Completion
     if kind == "sync":
-        client = hamr.Client(config, http_client=httpx.Client(transport=transport))
+        client = hamr.Client(config, http_client=httpx2.Client(transport=transport))
         with client, client.stream("hi") as stream:
             texts += [event.text for event in stream if event.type == "text"]
         completion = stream.completion
     else:
-        aclient = hamr.AsyncClient(config, http_client=httpx.AsyncClient(transport=transport))
+        aclient = hamr.AsyncClient(config, http_client=httpx2.AsyncClient(transport=transport))
         async with aclient, await aclient.stream("hi") as astream:
             texts += [event.text async for event in astream if event.type == "text"]
         completion = astream.completion

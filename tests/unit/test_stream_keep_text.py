@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 import hamr
@@ -65,23 +65,23 @@ def anthropic_stream(words: list[str]) -> bytes:
     return "".join(parts).encode()
 
 
-def handler(body: bytes) -> httpx.MockTransport:
-    return httpx.MockTransport(
-        lambda request: httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+def handler(body: bytes) -> httpx2.MockTransport:
+    return httpx2.MockTransport(
+        lambda request: httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
     )
 
 
 async def run(kind: str, provider: str, body: bytes, **options: Any) -> tuple[list[hamr.StreamEvent], hamr.Completion]:
     if kind == "sync":
         with (
-            hamr.Client(provider=provider, env=ENV, http_client=httpx.Client(transport=handler(body))) as client,
+            hamr.Client(provider=provider, env=ENV, http_client=httpx2.Client(transport=handler(body))) as client,
             client.stream("hi", **options) as stream,
         ):
             events = list(stream)
     else:
         async with (
             hamr.AsyncClient(
-                provider=provider, env=ENV, http_client=httpx.AsyncClient(transport=handler(body))
+                provider=provider, env=ENV, http_client=httpx2.AsyncClient(transport=handler(body))
             ) as aclient,
             await aclient.stream("hi", **options) as stream,
         ):
@@ -130,7 +130,7 @@ async def test_keep_text_false_drops_anthropic_text_but_keeps_the_signed_thinkin
 
 def test_keep_text_false_still_splits_think_tags_into_reasoning_events() -> None:
     body = openai_stream(["<thi", "nk>plan</think>", "answer"])
-    client = hamr.Client(provider="deepseek", env=ENV, http_client=httpx.Client(transport=handler(body)))
+    client = hamr.Client(provider="deepseek", env=ENV, http_client=httpx2.Client(transport=handler(body)))
     with client, client.stream("hi", keep_text=False) as stream:
         events = list(stream)
     assert (joined(events, "reasoning"), joined(events, "text")) == ("plan", "answer")
