@@ -392,6 +392,33 @@ def _print_smoke_table(session: nox.Session, rows: list[dict[str, str]]) -> None
     session.log("smoke, every preset:\n" + "\n".join(lines))
 
 
+CONFORM_CLI = "tests/conform/conform_cli.py"
+
+
+@nox.session
+def conform(session: nox.Session) -> None:
+    """Point the harness at an OpenAI- or Anthropic-compatible server and get its compatibility row, with the
+    evidence: `nox -s conform -- <base_url> [--protocol openai|anthropic|auto] [--model M] [--key-env VAR] [--out DIR]
+    [--budget N] [--tries N] [--flags TEXT]`; `nox -s conform -- relay` (a target of tests/conform/targets.toml; its
+    local server is started when nothing answers on its port, as `nox -s smoke` does); `nox -s conform -- --replay
+    DIR` recomputes every verdict offline. Fails when a required cell does not hold. Code: tests/conform/."""
+    session.install("-e", ".", *TEST_DEPS)
+    args = list(session.posargs)
+    target = _conform_targets().get(args[0], {}) if args else {}
+    local = target.get("local")
+    with _local_server(session, local) if local else contextlib.nullcontext({}) as env:
+        session.run("python", CONFORM_CLI, *args, env=env)
+
+
+def _conform_targets() -> dict[str, dict[str, str]]:
+    """tests/conform/targets.toml's named targets, read in nox itself to know which local server one needs."""
+    import tomllib
+
+    text = (Path(__file__).parent / "tests" / "conform" / "targets.toml").read_text(encoding="utf-8")
+    targets: dict[str, dict[str, str]] = tomllib.loads(text).get("targets", {})
+    return targets
+
+
 BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14"]
 
 

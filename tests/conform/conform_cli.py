@@ -258,7 +258,7 @@ def replay(directory: Path) -> int:
     print(f"replayed {len(cassettes)} cassettes of {target.name} ({target.url}), offline")
     print(report.header())
     print(report.row(target.name, protocol, verdicts))
-    changes = report.verdict_drift(recorded, {"verdicts": verdicts}) if recorded else []
+    changes = report.verdict_drift(recorded, {"verdicts": verdicts}, reasons=True) if recorded else []
     if recorded:
         print("the same verdicts as the live run" if not changes else "differs from report.json:")
     for line in changes:

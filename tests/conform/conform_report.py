@@ -114,15 +114,16 @@ def markdown(name: str, report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def verdict_drift(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str]:
-    """Each cell whose verdict kind changed since the previous report."""
+def verdict_drift(old: Mapping[str, Any] | None, new: Mapping[str, Any], *, reasons: bool = False) -> list[str]:
+    """Each cell whose verdict kind (with ``reasons``: or its reason) changed since the previous report."""
     if old is None:
         return []
     before, after = old.get("verdicts") or {}, new["verdicts"]
+    fields = ("kind", "reason") if reasons else ("kind",)
     return [
         f"{after[name]['cell']}: {before[name]['kind']} -> {after[name]['kind']} ({after[name]['reason']})"
         for name in after
-        if name in before and before[name]["kind"] != after[name]["kind"]
+        if name not in before or any(before[name][f] != after[name][f] for f in fields)
     ]
 
 

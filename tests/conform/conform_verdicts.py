@@ -281,7 +281,7 @@ def anthropic_stream(body: bytes) -> AnthropicStream:
         elif kind == "content_block_delta":
             delta = value.get("delta") or {}
             if index not in open_blocks:
-                out.problems.append(f"a {delta.get('type')} to block {index}, which is not open")
+                out.problems.append(f"{delta.get('type')} sent to block {index}, which is not open")
                 continue
             block = out.blocks[index] if isinstance(index, int) and index < len(out.blocks) else {}
             if delta.get("type") == "input_json_delta":
