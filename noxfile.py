@@ -405,9 +405,39 @@ def conform(session: nox.Session) -> None:
     session.install("-e", ".", *TEST_DEPS)
     args = list(session.posargs)
     target = _conform_targets().get(args[0], {}) if args else {}
-    local = target.get("local")
-    with _local_server(session, local) if local else contextlib.nullcontext({}) as env:
+    with contextlib.ExitStack() as stack:
+        env = dict(stack.enter_context(_local_server(session, target["local"]))) if "local" in target else {}
+        if target.get("gateway") == "litellm":
+            env.update(stack.enter_context(_litellm_gateway(session, env)))
         session.run("python", CONFORM_CLI, *args, env=env)
+
+
+@contextlib.contextmanager
+def _litellm_gateway(session: nox.Session, server_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """LiteLLM's proxy in front of the llama-server this session runs, from its own venv (LiteLLM pins its own
+    httpx and friends), started and stopped around the run."""
+    gateway = _conform_module("conform_gateway")
+    servers = _smoke_module("local_servers")
+    venv = Path(".nox") / "litellm-proxy"
+    python = gateway.venv_python(venv)
+    if not python.exists():
+        session.run(sys.executable, "-m", "venv", str(venv), external=True)
+    session.run(str(python), "-m", "pip", "install", "-q", gateway.PACKAGE, external=True)
+    key = server_env.get(servers.KEY_VAR) or os.environ.get(servers.KEY_VAR, "")
+    try:
+        with gateway.running(python, key, Path(session.create_tmp()), session.log) as env:
+            model = server_env.get("HAMR_RECORD_MODEL") or "llama-server's one model"
+            yield {**env, "HAMR_RECORD_SERVER": gateway.describe(python), "HAMR_RECORD_MODEL": f"{model}, via LiteLLM"}
+    except servers.ServerError as exc:
+        session.error(str(exc))
+
+
+def _conform_module(name: str) -> ModuleType:
+    """A stdlib-only helper from tests/conform/, loaded into nox itself."""
+    conform_dir = str(Path(__file__).parent / "tests" / "conform")
+    if conform_dir not in sys.path:
+        sys.path.insert(0, conform_dir)
+    return importlib.import_module(name)
 
 
 def _conform_targets() -> dict[str, dict[str, str]]:

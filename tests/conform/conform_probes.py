@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import conform_verdicts as v
 from contract_cases import (
     BEST_LANGUAGE,
+    COLUMNS,
     GEMMA_TOOL,
     GET_WEATHER_CITY,
     JSON_OBJECT_FORMAT,
@@ -325,6 +326,28 @@ PROBES: tuple[Probe, ...] = (
     Probe("error_bad_key", "bad key", (ProbeStep("wrong key", chat_call(key=WRONG_KEY, max_tokens=8)),)),
 )
 BY_NAME = {p.name: p for p in PROBES}
+#: probe -> the COMPATIBILITY.md column (``contract_cases.COLUMNS``) whose `custom` cell its live runs back
+MATRIX_COLUMN = {
+    "models": "models",
+    "chat": "chat",
+    "system_prompt": "chat",
+    "stream": "stream",
+    "stream_usage": "usage in stream",
+    "tool_call": "tools",
+    "tool_result": "tools",
+    "stream_tool_call": "streamed tools",
+    "tool_choice_forced": "tool_choice",
+    "json_object": "response_format",
+    "json_schema": "response_format",
+    "reasoning": "reasoning",
+    "images": "images",
+    "error_unknown_model": "404 model",
+    "error_malformed": "400",
+    "error_bad_key": "401",
+}
+
+
+assert set(MATRIX_COLUMN.values()) <= set(COLUMNS.values()), "a probe names a column COMPATIBILITY.md lacks"
 
 
 def context(probe: Probe, protocol: str, tries: int, keyed: bool) -> v.Context:

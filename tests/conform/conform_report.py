@@ -41,7 +41,12 @@ def exit_code(verdicts: Mapping[str, Mapping[str, str]]) -> int:
 
 def as_json(verdicts: Mapping[str, v.Verdict]) -> dict[str, dict[str, str]]:
     return {
-        probe.name: {"cell": probe.cell, "kind": verdicts[probe.name].kind, "reason": verdicts[probe.name].reason}
+        probe.name: {
+            "cell": probe.cell,
+            "kind": verdicts[probe.name].kind,
+            "reason": verdicts[probe.name].reason,
+            **({"column": p.MATRIX_COLUMN[probe.name]} if probe.name in p.MATRIX_COLUMN else {}),
+        }
         for probe in p.PROBES
     }
 

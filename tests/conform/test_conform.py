@@ -310,3 +310,31 @@ def test_a_committed_live_run_replays_to_its_report(directory, capsys):
     assert code == (1 if conform_cli.report.failing_required(report["verdicts"]) else 0)
     for cassette in (directory / "cassettes").glob("*.yaml"):
         assert w.loads(cassette.read_text(encoding="utf-8")).provenance["source"] == "recorded live"
+
+
+def test_the_custom_row_of_the_matrix_rests_on_the_measured_servers(tmp_path):
+    import cassette_reports
+    from contract_cases import CASES, COLUMNS
+
+    _, honest, _ = _conform(tmp_path / "a")
+    _, quirky, _ = _conform(tmp_path / "b", "rejects_json_object", "json_schema_500")
+    quirky["target"]["name"] = "quirky"
+    results = [
+        {"preset": p, "test": t, "outcome": "passed", "provenance": "constructed", "date": "2026-11-25"}
+        for p in CASES
+        for t in COLUMNS
+        if CASES[p].supports(t)
+    ]
+
+    table = cassette_reports.render_matrix(results, [honest, quirky])
+
+    custom = next(line for line in table.splitlines() if line.startswith("| `custom`"))
+    cells = dict(zip(cassette_reports.MATRIX_COLUMNS, custom.strip("| ").split(" | ")[1:], strict=True))
+    today = honest["run"]["date"]
+    assert cells["stream"] == f"recorded live ({today}; `nox -s conform`, 2 servers) + constructed (2026-11-25)"
+    assert cells["429"] == "constructed (2026-11-25)"  # no probe provokes a rate limit
+    assert cells["401"] == "constructed (2026-11-25)"  # neither fake server had a key
+    assert "## Servers measured by the conformance kit (`custom`)" in table
+    assert "| `quirky` | openai | honoured |" in table
+    assert "rejected loudly | broken shape |" in table  # json_object, json_schema
+    assert "rerun: `test`" in table
