@@ -418,7 +418,7 @@ def _litellm_gateway(session: nox.Session, server_env: dict[str, str]) -> Iterat
     httpx and friends), started and stopped around the run."""
     gateway = _conform_module("conform_gateway")
     servers = _smoke_module("local_servers")
-    venv = Path(".nox") / "litellm-proxy"
+    venv = Path(__file__).parent / ".nox" / "litellm-proxy"
     python = gateway.venv_python(venv)
     if not python.exists():
         session.run(sys.executable, "-m", "venv", str(venv), external=True)

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "smoke"))
 
 import local_servers
 
-PACKAGE = "litellm[proxy]==1.83.4"
+PACKAGE = "litellm[proxy]==1.108.7"
 GATEWAY = local_servers.Server("litellm-proxy", 4000)
 #: the variable holding the proxy's master key (a fresh one per run: its 401 is real)
 KEY_VAR = "LITELLM_MASTER_KEY"
