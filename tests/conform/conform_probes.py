@@ -160,6 +160,21 @@ _IMAGE = [
 _NO_SEED = ((v.ANTHROPIC, "the Messages API has no seed"),)
 _NO_RESPONSE_FORMAT = ((v.ANTHROPIC, "the Messages API has no response_format (hamr emulates it with a forced tool)"),)
 
+
+def _json_probe(name: str, response_format: dict[str, Any]) -> Probe:
+    messages = [{"role": "user", "content": JSON_PROMPT}]
+    call = chat_call(messages=messages, response_format=response_format, temperature=0.0, max_tokens=96)
+    return Probe(name, name, (ProbeStep("json", call),), model_dependent=True, not_for=_NO_RESPONSE_FORMAT)
+
+
+def _two_tools(*, parallel: bool) -> Call:
+    """The contract suite's two-tool prompt, a call required, parallel calls allowed or not."""
+    messages = [{"role": "user", "content": PARALLEL_PROMPT}]
+    tools = [WEATHER, BEST_LANGUAGE]
+    options = {"tool_choice": "required", "parallel_tool_calls": parallel, "temperature": 0.0, "max_tokens": 96}
+    return chat_call(messages=messages, tools=tools, **options)
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("models", "models", (ProbeStep("models", _models),), required=True),
     Probe("chat", "chat", (ProbeStep("chat", chat_call(max_tokens=32)),), required=True),
@@ -225,66 +240,11 @@ PROBES: tuple[Probe, ...] = (
     Probe(
         "parallel_tool_calls",
         "parallel_tool_calls=false",
-        (
-            ProbeStep(
-                "single",
-                chat_call(
-                    messages=[{"role": "user", "content": PARALLEL_PROMPT}],
-                    tools=[WEATHER, BEST_LANGUAGE],
-                    tool_choice="required",
-                    parallel_tool_calls=False,
-                    temperature=0.0,
-                    max_tokens=96,
-                ),
-            ),
-            ProbeStep(
-                "parallel",
-                chat_call(
-                    messages=[{"role": "user", "content": PARALLEL_PROMPT}],
-                    tools=[WEATHER, BEST_LANGUAGE],
-                    tool_choice="required",
-                    parallel_tool_calls=True,
-                    temperature=0.0,
-                    max_tokens=96,
-                ),
-            ),
-        ),
+        (ProbeStep("single", _two_tools(parallel=False)), ProbeStep("parallel", _two_tools(parallel=True))),
         model_dependent=True,
     ),
-    Probe(
-        "json_object",
-        "json_object",
-        (
-            ProbeStep(
-                "json",
-                chat_call(
-                    messages=[{"role": "user", "content": JSON_PROMPT}],
-                    response_format=JSON_OBJECT_FORMAT,
-                    temperature=0.0,
-                    max_tokens=96,
-                ),
-            ),
-        ),
-        model_dependent=True,
-        not_for=_NO_RESPONSE_FORMAT,
-    ),
-    Probe(
-        "json_schema",
-        "json_schema",
-        (
-            ProbeStep(
-                "json",
-                chat_call(
-                    messages=[{"role": "user", "content": JSON_PROMPT}],
-                    response_format=JSON_SCHEMA_FORMAT,
-                    temperature=0.0,
-                    max_tokens=96,
-                ),
-            ),
-        ),
-        model_dependent=True,
-        not_for=_NO_RESPONSE_FORMAT,
-    ),
+    _json_probe("json_object", JSON_OBJECT_FORMAT),
+    _json_probe("json_schema", JSON_SCHEMA_FORMAT),
     Probe(
         "stop",
         "stop",

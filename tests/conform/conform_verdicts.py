@@ -422,6 +422,16 @@ def _served(ctx: Context, step: Step, what: str) -> Verdict | None:
     return None
 
 
+def _read(ctx: Context, step: Step, what: str) -> Answer | Verdict:
+    """The step's answer when it was served in shape and hamr read it; else the verdict that says why not."""
+    if (served := _served(ctx, step, what)) is not None:
+        return served
+    facts = answer(ctx.protocol, step.last)
+    if facts.problems:
+        return Verdict(BROKEN, "; ".join(facts.problems))
+    return _hamr_failed(step) or facts
+
+
 def _hamr_failed(step: Step) -> Verdict | None:
     if step.observed.error:
         return Verdict(BROKEN, f"hamr could not read the answer: {step.observed.error}")
@@ -447,14 +457,9 @@ def judge_models(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
 
 
 def judge_chat(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
-    step = attempts[0][0]
-    if (served := _served(ctx, step, "a plain chat request")) is not None:
-        return served
-    facts = answer(ctx.protocol, step.last)
-    if facts.problems:
-        return Verdict(BROKEN, "; ".join(facts.problems))
-    if failed := _hamr_failed(step):
-        return failed
+    facts = _read(ctx, attempts[0][0], "a plain chat request")
+    if isinstance(facts, Verdict):
+        return facts
     if not facts.text.strip():
         return Verdict(MODEL, f"an empty answer (finish {facts.finish})")
     return Verdict(HONOURED, f"text, finish {facts.finish}, usage")
@@ -556,14 +561,9 @@ def _calls(ctx: Context, step: Step) -> int:
 
 
 def judge_tool_result(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
-    step = attempts[0][0]
-    if (served := _served(ctx, step, "a tool-result follow-up")) is not None:
-        return served
-    facts = answer(ctx.protocol, step.last)
-    if facts.problems:
-        return Verdict(BROKEN, "; ".join(facts.problems))
-    if failed := _hamr_failed(step):
-        return failed
+    facts = _read(ctx, attempts[0][0], "a tool-result follow-up")
+    if isinstance(facts, Verdict):
+        return facts
     if not facts.text.strip() and not facts.calls:
         return Verdict(MODEL, "accepted; an empty answer to the tool result")
     return Verdict(HONOURED, "the tool result was taken and answered")
@@ -572,11 +572,9 @@ def judge_tool_result(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
 def judge_tool_forced(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
     for n, attempt in enumerate(attempts, 1):
         step = attempt[0]
-        if (served := _served(ctx, step, "a named tool_choice")) is not None:
-            return served
-        facts = answer(ctx.protocol, step.last)
-        if facts.problems:
-            return Verdict(BROKEN, "; ".join(facts.problems))
+        facts = _read(ctx, step, "a named tool_choice")
+        if isinstance(facts, Verdict):
+            return facts
         if any(name == ctx.extra["tool"] for name, _ in facts.calls):
             return Verdict(HONOURED, f"the named tool was called against the prompt (try {n})")
     return Verdict(IGNORED, f"the named tool was never called in {len(attempts)} tries: answered in prose", retry=True)
@@ -590,11 +588,9 @@ def _control_judge(what: str, real_step: str, fired: Callable[[Context, Step], b
         control_fired = 0
         for attempt in attempts:
             for step in attempt:
-                if (served := _served(ctx, step, what)) is not None:
-                    return served
-                facts = answer(ctx.protocol, step.last)
-                if facts.problems:
-                    return Verdict(BROKEN, "; ".join(facts.problems))
+                facts = _read(ctx, step, what)
+                if isinstance(facts, Verdict):
+                    return facts
             real = next(s for s in attempt if s.label == real_step)
             if fired(ctx, real):
                 return Verdict(IGNORED, f"{what} sent, and still {stated}")
@@ -617,11 +613,9 @@ def judge_json(schema: bool) -> Judge:
         what = "response_format json_schema" if schema else "response_format json_object"
         for n, attempt in enumerate(attempts, 1):
             step = attempt[0]
-            if (served := _served(ctx, step, what)) is not None:
-                return served
-            facts = answer(ctx.protocol, step.last)
-            if facts.problems:
-                return Verdict(BROKEN, "; ".join(facts.problems))
+            facts = _read(ctx, step, what)
+            if isinstance(facts, Verdict):
+                return facts
             value = _json_or_none(facts.text)
             if isinstance(value, dict):
                 if not schema:
@@ -657,11 +651,9 @@ def judge_max_tokens(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
     cut = "max_tokens" if ctx.protocol == ANTHROPIC else "length"
     for attempt in attempts:
         step = attempt[0]
-        if (served := _served(ctx, step, f"max_tokens {limit}")) is not None:
-            return served
-        facts = answer(ctx.protocol, step.last)
-        if facts.problems:
-            return Verdict(BROKEN, "; ".join(facts.problems))
+        facts = _read(ctx, step, f"max_tokens {limit}")
+        if isinstance(facts, Verdict):
+            return facts
         tokens = facts.output_tokens or 0
         if tokens > limit:
             return Verdict(IGNORED, f"{tokens} output tokens for max_tokens {limit}")
@@ -687,11 +679,9 @@ def judge_seed(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
 
 def judge_reasoning(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
     step = attempts[0][0]
-    if (served := _served(ctx, step, "a reasoning prompt")) is not None:
-        return served
-    facts = answer(ctx.protocol, step.last)
-    if facts.problems:
-        return Verdict(BROKEN, "; ".join(facts.problems))
+    facts = _read(ctx, step, "a reasoning prompt")
+    if isinstance(facts, Verdict):
+        return facts
     if facts.reasoning_field:
         return Verdict(HONOURED, f"reasoning in {facts.reasoning_field}, apart from the answer")
     if "<think>" in facts.text:
@@ -708,11 +698,9 @@ def judge_images(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
     step = attempts[0][0]
     if step.last.status >= 500 and _NO_VISION.search(step.last.body.decode("utf-8", "replace")):
         return Verdict(MODEL, f"{step.last.status}, the model reads no images: {_error_message(step.last)}")
-    if (served := _served(ctx, step, "an image part")) is not None:
-        return served
-    facts = answer(ctx.protocol, step.last)
-    if facts.problems:
-        return Verdict(BROKEN, "; ".join(facts.problems))
+    facts = _read(ctx, step, "an image part")
+    if isinstance(facts, Verdict):
+        return facts
     return Verdict(HONOURED, "the image part was taken and answered")
 
 
