@@ -495,8 +495,11 @@ def judge_stream(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
         return Verdict(BROKEN, "; ".join(problems))
     if failed := _hamr_failed(step):
         return failed
-    end = "message_stop" if ctx.protocol == ANTHROPIC else "[DONE]"
-    return Verdict(HONOURED, f"ends with {end}, one final finish reason ({step.observed.finish_reason})")
+    if ctx.protocol == ANTHROPIC:
+        reason = anthropic_stream(step.last.body).stop_reasons[-1]
+        return Verdict(HONOURED, f"events in order, ends with message_stop, one stop_reason ({reason})")
+    reason = openai_stream(step.last.body).finish_reasons[-1]
+    return Verdict(HONOURED, f"ends with [DONE], one final finish reason ({reason})")
 
 
 def judge_stream_usage(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:

@@ -142,3 +142,60 @@ class FakeOpenAI(httpx.BaseTransport):
 
 def _error(status: int, message: str) -> httpx.Response:
     return httpx.Response(status, json={"error": {"message": message, "type": "invalid_request_error", "code": status}})
+
+
+class FakeAnthropic(httpx.BaseTransport):
+    """The Messages API side (https://docs.anthropic.com/en/api/messages, .../messages-streaming), with the
+    quirks of sglang#25876 (a delta sent to the wrong block index) and litellm#29491 (input_json_delta dropped)."""
+
+    def __init__(self, *quirks: str) -> None:
+        self.quirks = set(quirks)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "GET" and path == "/v1/models":
+            return httpx.Response(200, json={"data": [{"id": MODEL, "type": "model"}], "has_more": False})
+        if request.method != "POST" or path != "/v1/messages":
+            return _anthropic_error(404, "not_found_error", f"no route {request.method} {path}")
+        body = json.loads(request.content)
+        if not isinstance(body.get("messages"), list):
+            return _anthropic_error(400, "invalid_request_error", "messages: Input should be a valid list")
+        if body.get("model") != MODEL:
+            return _anthropic_error(404, "not_found_error", f"model: {body.get('model')}")
+        choice = body.get("tool_choice") or {}
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": "Ok"}]
+        stop = "end_turn"
+        if body.get("tools") and choice.get("type") in ("tool", "any"):
+            name = choice.get("name") or body["tools"][0]["name"]
+            blocks.append({"type": "tool_use", "id": "toolu_1", "name": name, "input": {"city": "Paris"}})
+            stop = "tool_use"
+        if not body.get("stream"):
+            usage = {"input_tokens": 9, "output_tokens": 5}
+            message = {"type": "message", "role": "assistant", "content": blocks, "stop_reason": stop, "usage": usage}
+            return httpx.Response(200, json={"id": "msg_1", "model": MODEL, "stop_sequence": None, **message})
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=self._stream(blocks, stop))
+
+    def _stream(self, blocks: list[dict[str, Any]], stop: str) -> str:
+        message = {"id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": MODEL}
+        events: list[dict[str, Any]] = [
+            {"type": "message_start", "message": {**message, "usage": {"input_tokens": 9, "output_tokens": 1}}}
+        ]
+        for n, block in enumerate(blocks):
+            start = dict(block, text="") if block["type"] == "text" else dict(block, input={})
+            events.append({"type": "content_block_start", "index": n, "content_block": start})
+            at = 0 if "wrong_block_index" in self.quirks and block["type"] == "tool_use" else n
+            if block["type"] == "text":
+                events.append(
+                    {"type": "content_block_delta", "index": at, "delta": {"type": "text_delta", "text": "Ok"}}
+                )
+            elif "drops_input_json" not in self.quirks:
+                delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+                events.append({"type": "content_block_delta", "index": at, "delta": delta})
+            events.append({"type": "content_block_stop", "index": n})
+        events.append({"type": "message_delta", "delta": {"stop_reason": stop}, "usage": {"output_tokens": 5}})
+        events.append({"type": "message_stop"})
+        return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+
+
+def _anthropic_error(status: int, kind: str, message: str) -> httpx.Response:
+    return httpx.Response(status, json={"type": "error", "error": {"type": kind, "message": message}})

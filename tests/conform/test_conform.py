@@ -338,3 +338,41 @@ def test_the_custom_row_of_the_matrix_rests_on_the_measured_servers(tmp_path):
     assert "| `quirky` | openai | honoured |" in table
     assert "rejected loudly | broken shape |" in table  # json_object, json_schema
     assert "rerun: `test`" in table
+
+
+def _conform_anthropic(out: Path, *quirks: str):
+    from fake_server import FakeAnthropic
+
+    target = run.Target("fake-anthropic", "http://fake.test", "anthropic")
+    lines: list[str] = []
+    code = conform_cli.conform(
+        target, None, out, w.Budget(80), 3, "test", inner=FakeAnthropic(*quirks), progress=lines.append
+    )
+    return code, json.loads((out / "report.json").read_text(encoding="utf-8"))["verdicts"]
+
+
+def test_an_anthropic_server_is_probed_in_its_own_protocol(tmp_path):
+    code, verdicts = _conform_anthropic(tmp_path / "out")
+
+    assert code == 0
+    kinds = {name: verdict["kind"] for name, verdict in verdicts.items()}
+    assert kinds["stream"] == kinds["stream_tool_call"] == kinds["tool_call"] == kinds["stream_usage"] == v.HONOURED
+    assert verdicts["stream_tool_call"]["reason"] == "1 call(s), input a JSON object"
+    assert kinds["seed"] == kinds["json_object"] == kinds["json_schema"] == v.NOT_APPLICABLE
+    assert verdicts["seed"]["reason"] == "the Messages API has no seed"
+    assert kinds["error_unknown_model"] == kinds["error_malformed"] == v.HONOURED
+
+
+@pytest.mark.parametrize(
+    ("quirk", "why"),
+    [
+        ("wrong_block_index", "input_json_delta sent to block 0, which is not open"),  # sglang#25876
+        ("drops_input_json", "tool_use block 1 has no input (input_json_delta dropped)"),  # litellm#29491
+    ],
+)
+def test_an_anthropic_stream_broken_on_the_wire_is_named(tmp_path, quirk, why):
+    code, verdicts = _conform_anthropic(tmp_path / "out", quirk)
+
+    assert code == 1
+    assert verdicts["stream_tool_call"]["kind"] == v.BROKEN
+    assert why in verdicts["stream_tool_call"]["reason"]
