@@ -90,7 +90,7 @@ def observe(run: Callable[[], hamr.Completion | list[hamr.ModelInfo]]) -> v.Obse
     """What hamr made of one call: its error (type, status, message), or the completion's parts."""
     try:
         result = run()
-    except hamr.HamrError as exc:
+    except (hamr.HamrError, ValueError) as exc:  # ValueError: hamr refused to build the request (nothing sent)
         status = getattr(exc, "status", None)
         return v.Observation(error=f"{type(exc).__name__}: {str(exc)[:160]}", status=status)
     if isinstance(result, list):

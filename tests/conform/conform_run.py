@@ -73,7 +73,9 @@ class TransportClients:
         self.tmp = Path(tempfile.mkdtemp(prefix="hamr-conform-"))
 
     def config_text(self) -> str:
-        return provider_toml("conform", self.target, self.protocol, stream_usage=True, max_retries=0)
+        # no retries (each request is one the budget counts); a server that stalls fails the probe within minutes
+        settings = {"stream_usage": True, "max_retries": 0, "read_timeout": 180.0, "stream_idle_timeout": 120.0}
+        return provider_toml("conform", self.target, self.protocol, **settings)
 
     @contextmanager
     def client(self, *, model: str | None = None, key: str | None = None) -> Iterator[hamr.Client]:
@@ -186,8 +188,10 @@ def live_probe(run: LiveRun, probe: p.Probe) -> w.Cassette | v.Verdict:
             start = len(recorder.exchanges)
             observed = step.call(clients)
             exchanges = tuple(recorder.exchanges[start:])
-            if not exchanges and observed.error and observed.error.startswith(("ConnectionError", "TimeoutError")):
+            if not exchanges and observed.error and observed.error.startswith("ConnectionError"):
                 raise ConformError(f"cannot reach {run.target.url}: {observed.error}")
+            if not exchanges and observed.error and observed.error.startswith("TimeoutError"):
+                raise ConformError(f"{run.target.url} did not answer {probe.name} in time: {observed.error}")
             steps.append(v.Step(step.label, exchanges, observed))
         attempts.append(steps)
         if any(not s.exchanges for s in steps):

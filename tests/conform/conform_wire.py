@@ -84,7 +84,8 @@ class Recorder(httpx.BaseTransport):
         return httpx.Response(response.status_code, headers=headers, content=content)
 
     def close(self) -> None:
-        self.inner.close()
+        """Kept open: every hamr client of a run shares this transport (and its connections), each closing its own
+        httpx client after its step."""
 
 
 #: headers that describe how the body was framed or compressed on the wire, not what it holds
