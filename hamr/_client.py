@@ -248,6 +248,10 @@ class _Core:
                     supports_thinking=spec.supports_thinking or info.supports_thinking,
                     input_price_per_1m_tokens=_first(spec.input_price_per_1m_tokens, info.input_price_per_1m_tokens),
                     output_price_per_1m_tokens=_first(spec.output_price_per_1m_tokens, info.output_price_per_1m_tokens),
+                    cache_read_price_per_1m_tokens=_first(
+                        spec.cache_read_price_per_1m_tokens, info.cache_read_price_per_1m_tokens
+                    ),
+                    max_output_tokens=spec.max_output_tokens or info.max_output_tokens,
                     source="server+config",
                 )
             )
@@ -260,6 +264,8 @@ class _Core:
                     spec.supports_thinking,
                     spec.input_price_per_1m_tokens,
                     spec.output_price_per_1m_tokens,
+                    spec.cache_read_price_per_1m_tokens,
+                    spec.max_output_tokens,
                     source="config",
                 )
             )

@@ -336,6 +336,8 @@ _MODEL_KEYS = {
     "supports_thinking": bool,
     "input_price_per_1m_tokens": float,
     "output_price_per_1m_tokens": float,
+    "cache_read_price_per_1m_tokens": float,
+    "max_output_tokens": int,
 }
 _LEGACY_EXTRA = {"name": str, "type": str, "model": str}
 _TOP_KEYS = ("active", "providers", "provider")

@@ -201,8 +201,26 @@ def parse_usage(data: Any) -> Usage | None:
         cache_read_tokens=token_count(prompt.get("cached_tokens")) or token_count(data.get("prompt_cache_hit_tokens")),
         cache_write_tokens=token_count(prompt.get("cache_write_tokens")),
         reasoning_tokens=token_count(completion.get("reasoning_tokens")),
-        cost=float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
+        cost=_number(cost),
+        upstream_cost=_upstream_cost(data),
     )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _upstream_cost(usage: Mapping[str, Any]) -> float | None:
+    """OpenRouter BYOK (``is_byok: true``): ``usage.cost`` is OpenRouter's fee, and what the upstream provider
+    bills on your own key is ``cost_details.upstream_inference_cost`` (else its prompt and completion parts)."""
+    details = usage.get("cost_details")
+    if usage.get("is_byok") is not True or not isinstance(details, Mapping):
+        return None
+    whole = _number(details.get("upstream_inference_cost"))
+    if whole is not None:
+        return whole
+    parts = [_number(details.get(f"upstream_inference_{k}_cost")) for k in ("prompt", "completions")]
+    return None if None in parts else sum(p for p in parts if p is not None)
 
 
 def _content(content: Any) -> tuple[str, str]:
@@ -316,7 +334,8 @@ def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
     for entry in entries:
         if not isinstance(entry, dict) or not entry.get("id"):
             continue
-        pricing = entry.get("pricing") or {}
+        # OpenRouter's catalogue: name, context_length, per-token prices as strings, top_provider's output limit
+        pricing, top = (v if isinstance(v, dict) else {} for v in (entry.get("pricing"), entry.get("top_provider")))
         out.append(
             ModelInfo(
                 id=str(entry["id"]),
@@ -324,6 +343,8 @@ def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
                 context_window=_int(entry.get("context_length") or entry.get("context_window")),
                 input_price_per_1m_tokens=_per_million(pricing.get("prompt")),
                 output_price_per_1m_tokens=_per_million(pricing.get("completion")),
+                cache_read_price_per_1m_tokens=_per_million(pricing.get("input_cache_read")),
+                max_output_tokens=_int(top.get("max_completion_tokens")),
             )
         )
     return out

@@ -34,6 +34,10 @@ class Preset:
     local: bool = False
     #: a key is needed for requests to work
     requires_key: bool = True
+    #: where ``default_model`` was checked to be current, and when: (URL, "YYYY-MM-DD")
+    default_model_source: tuple[str, str] | None = None
+    #: where the prices were checked, and when: (URL, "YYYY-MM-DD"); None when the preset has no prices
+    prices_source: tuple[str, str] | None = None
 
 
 PRESETS: dict[str, Preset] = {
@@ -53,14 +57,14 @@ PRESETS: dict[str, Preset] = {
             OPENAI,
             "https://api.deepseek.com",
             "DEEPSEEK_API_KEY",
-            # https://api-docs.deepseek.com/quick_start/pricing as stored (checked 2026-11-15, again 2026-12-01; the
-            # page carries no date of its own), USD per 1M tokens at the PEAK rate: deepseek-flash (DeepSeek-V4.1-Flash)
-            # 0.30 input (cache miss), 0.006 input (cache hit), 1.20 output; deepseek-v4-pro 1.32 / 0.044 / 3.96 (its
-            # cache hits are priced at the provider's 0.006 below: a model has no cache price of its own). Off-peak
-            # (every hour but 01:00-04:00 and 06:00-10:00 UTC on weekdays) bills half; hamr does not price by time of
-            # day, so off-peak Spend is an upper bound. The page: "Use deepseek-flash as the model name". Thinking is
-            # a request option of the same model (on by default); deepseek-chat and deepseek-reasoner were retired on
-            # 2026-07-24 15:59 UTC.
+            # https://api-docs.deepseek.com/quick_start/pricing as stored (checked 2026-11-15, 2026-12-01 and, for the
+            # per-model cache rows, 2026-12-02 with its zh-cn copy; the page carries no date of its own), USD per 1M
+            # tokens at the PEAK rate: deepseek-flash (DeepSeek-V4.1-Flash) 0.30 input (cache miss), 0.006 input (cache
+            # hit), 1.20 output; deepseek-v4-pro 1.32 / 0.044 / 3.96 (its own cache-hit price on its model row).
+            # Off-peak (every hour but 01:00-04:00 and 06:00-10:00 UTC on weekdays) bills half; hamr does not price
+            # by time of day, so off-peak Spend is an upper bound. The page: "Use deepseek-flash as the model name".
+            # Thinking is a request option of the same model (on by default); deepseek-chat and deepseek-reasoner were
+            # retired on 2026-07-24 15:59 UTC.
             input_price_per_1m_tokens=0.30,
             output_price_per_1m_tokens=1.20,
             cache_read_price_per_1m_tokens=0.006,
@@ -74,8 +78,11 @@ PRESETS: dict[str, Preset] = {
                     supports_thinking=True,
                     input_price_per_1m_tokens=1.32,
                     output_price_per_1m_tokens=3.96,
+                    cache_read_price_per_1m_tokens=0.044,
                 ),
             ),
+            default_model_source=("https://api-docs.deepseek.com/quick_start/pricing", "2026-12-02"),
+            prices_source=("https://api-docs.deepseek.com/quick_start/pricing", "2026-12-02"),
         ),
         Preset(
             "openrouter",
@@ -84,43 +91,56 @@ PRESETS: dict[str, Preset] = {
             "OPENROUTER_API_KEY",
             # OpenRouter attributes traffic to an app by these two headers; override them with your app's.
             headers={"HTTP-Referer": "https://pypi.org/project/hamr/", "X-Title": "hamr"},
-            default_model="openai/gpt-4o-mini",
+            # openai/gpt-4o-mini, the default until now, leaves OpenAI's API on 2027-01-14; OpenAI's deprecations page
+            # names gpt-6-luna its replacement, and OpenRouter serves it as openai/gpt-6-luna
+            # (https://openrouter.ai/openai/gpt-6-luna). No prices: OpenRouter reports each answer's cost itself.
+            default_model="openai/gpt-6-luna",
+            default_model_source=("https://developers.openai.com/api/docs/deprecations", "2026-12-02"),
+            prices_source=("https://openrouter.ai/docs/use-cases/usage-accounting", "2026-12-02"),
         ),
         Preset(
             "groq",
             OPENAI,
             "https://api.groq.com/openai/v1",
             "GROQ_API_KEY",
-            # llama-3.3-70b-versatile; not re-checked in issue 16: no Groq price page is stored to check it against
-            input_price_per_1m_tokens=0.59,
-            output_price_per_1m_tokens=0.79,
-            default_model="llama-3.3-70b-versatile",
-            models=(ModelSpec("llama-3.3-70b-versatile", "Llama 3.3 70B Versatile", 131_072),),
+            # llama-3.3-70b-versatile, the default until now, was decommissioned on 2026-08-16; Groq's deprecations
+            # page names openai/gpt-oss-120b and qwen3.6-27b as replacements. No prices: no Groq price page is among
+            # the stored docs to check one against (Spend shows n/a until you configure them).
+            default_model="openai/gpt-oss-120b",
+            models=(ModelSpec("openai/gpt-oss-120b", "GPT-OSS 120B", 131_072, supports_thinking=True),),
+            default_model_source=("https://console.groq.com/docs/deprecations", "2026-12-02"),
         ),
         Preset(
             "anthropic",
             ANTHROPIC,
             "https://api.anthropic.com",
             "ANTHROPIC_API_KEY",
-            # Claude Sonnet 5.5 (claude-sonnet-5-5), USD per 1M tokens, from its model page
-            # https://platform.claude.com/docs/en/models/sonnet-5-5/overview as stored (checked 2026-12-01): 2.00 input,
-            # 10.00 output, 0.20 cache read, 2.50 5-minute and 4.00 1-hour cache writes. It replaces Claude Sonnet 4.5
-            # (3 / 15), which retired on 2026-11-30. Sonnet 5.5 thinks adaptively and answers 400 to a forced tool
-            # choice, a non-default temperature/top_p and manual thinking budgets (README, provider notes).
+            # Claude Sonnet 5.5 (claude-sonnet-5-5), USD per 1M tokens: 2.00 input, 10.00 output, 2.50 5-minute and
+            # 4.00 1-hour cache writes from its model page https://platform.claude.com/docs/en/models/sonnet-5-5/overview
+            # (checked 2026-12-01 and 2026-12-02), and 0.10 cache read from its migration guide as quoted in issue 25
+            # https://platform.claude.com/docs/en/models/sonnet-5-5/migration-guide (Anthropic cut Sonnet 5.5 cache hits
+            # from 0.20 to 0.10 on 2026-10-07; stored copies of the model page still show 0.20, the price before the
+            # cut: README, provider notes). It replaces Claude Sonnet 4.5 (3 / 15), which retired on 2026-11-30.
+            # Sonnet 5.5 thinks adaptively and answers 400 to a forced tool choice, a non-default temperature/top_p
+            # and manual thinking budgets (README, provider notes).
             input_price_per_1m_tokens=2.00,
             output_price_per_1m_tokens=10.00,
-            cache_read_price_per_1m_tokens=0.20,
+            cache_read_price_per_1m_tokens=0.10,
             cache_write_price_per_1m_tokens=2.50,
             cache_write_1h_price_per_1m_tokens=4.00,
             default_model="claude-sonnet-5-5",
             models=(ModelSpec("claude-sonnet-5-5", "Claude Sonnet 5.5", 1_000_000, supports_thinking=True),),
+            default_model_source=("https://platform.claude.com/docs/en/models/sonnet-5-5/overview", "2026-12-02"),
+            prices_source=("https://platform.claude.com/docs/en/models/sonnet-5-5/migration-guide", "2026-12-02"),
         ),
         Preset(
             "mistral",
             OPENAI,
             "https://api.mistral.ai/v1",
             "MISTRAL_API_KEY",
+            # the alias of the current Mistral Small (https://docs.mistral.ai/models); no prices configured
             default_model="mistral-small-latest",
+            default_model_source=("https://docs.mistral.ai/models", "2026-12-02"),
             # Mistral rejects stream_options with 422 extra_forbidden and reports usage on the last chunk anyway
             stream_usage=False,
         ),
@@ -129,7 +149,9 @@ PRESETS: dict[str, Preset] = {
             OPENAI,
             "https://api.together.xyz/v1",
             "TOGETHER_API_KEY",
+            # not on Together's deprecations page (stored copy read 2026-12-02); no prices configured
             default_model="meta-llama/Llama-3.3-70B-Instruct-Turbo",
+            default_model_source=("https://docs.together.ai/docs/deprecations", "2026-12-02"),
         ),
     )
 }

@@ -27,6 +27,13 @@ _DISPLAY = Decimal("0.001")
 _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact])
 
 
+#: Anthropic bills a request it ran in the US only (``inference_geo: "us"``, ``usage.inference_geo == "us"``) at 1.1
+#: times every token price: https://docs.aws.amazon.com/claude-platform/latest/userguide/data-residency.html ("US:
+#: ... A 1.1x pricing multiplier applies") with platform.claude.com/docs/en/manage-claude/data-residency, read
+#: 2026-12-02
+US_INFERENCE = Decimal("1.1")
+
+
 @dataclass(frozen=True)
 class Price:
     """USD per 1M tokens. Cache reads/writes fall back to the input price when not configured."""
@@ -49,6 +56,8 @@ class Price:
             x.add(x.multiply(usage.uncached_input_tokens, self.input), x.multiply(usage.cache_read_tokens, read)),
             x.add(writes, x.multiply(usage.output_tokens, self.output)),
         )
+        if usage.inference_geo == "us":
+            total = x.multiply(total, US_INFERENCE)
         return x.divide(total, _MILLION)
 
 
@@ -57,10 +66,17 @@ def _dec(value: float | None) -> Decimal | None:
 
 
 def price_for(settings: ProviderSettings, model: str | None) -> Price | None:
-    """The model's own price if configured, else the provider's; None when either side is unknown."""
+    """The model's own price if configured, else the provider's; None when either side is unknown. A model with a
+    price of its own reads its cache at its own cache price, or at its input price when it has none: the
+    provider's cache price belongs to the provider's price, never to another model's."""
     spec = settings.model_spec(model)
     inp = spec.input_price_per_1m_tokens if spec and spec.input_price_per_1m_tokens is not None else None
     out = spec.output_price_per_1m_tokens if spec and spec.output_price_per_1m_tokens is not None else None
+    read = settings.cache_read_price_per_1m_tokens
+    if spec and spec.cache_read_price_per_1m_tokens is not None:
+        read = spec.cache_read_price_per_1m_tokens
+    elif inp is not None:
+        read = None
     inp = settings.input_price_per_1m_tokens if inp is None else inp
     out = settings.output_price_per_1m_tokens if out is None else out
     if inp is None or out is None:
@@ -68,7 +84,7 @@ def price_for(settings: ProviderSettings, model: str | None) -> Price | None:
     return Price(
         Decimal(str(inp)),
         Decimal(str(out)),
-        _dec(settings.cache_read_price_per_1m_tokens),
+        _dec(read),
         _dec(settings.cache_write_price_per_1m_tokens),
         _dec(settings.cache_write_1h_price_per_1m_tokens),
     )
@@ -105,8 +121,9 @@ class Spend:
                 if price is not None:
                     self.without_usage += 1
             return None
-        if usage.cost is not None:
-            cost = Decimal(str(usage.cost))
+        if usage.cost is not None or usage.upstream_cost is not None:
+            # a reported cost; on an OpenRouter BYOK request, its fee plus what the upstream provider bills
+            cost = _EXACT.add(Decimal(str(usage.cost or 0)), Decimal(str(usage.upstream_cost or 0)))
         elif price is not None:
             cost = price.cost(usage)
         else:

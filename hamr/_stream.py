@@ -264,6 +264,8 @@ class Accumulator:
         self.stop_sequence: str | None = None
         #: set by a parser that keeps content blocks verbatim (Anthropic server tools): the final text -> blocks
         self.content_blocks: Callable[[str], tuple[dict[str, Any], ...]] | None = None
+        #: why the blocks cannot go back as they came (a delta the parser could not join), else None
+        self.content_error: str | None = None
         self.model = ""
         self.id = ""
         self._think = ThinkSplitter() if think_tags else None
@@ -378,6 +380,7 @@ class Accumulator:
             refusal="".join(self.refusal) or None,
             stop_sequence=self.stop_sequence,
             content_blocks=self.content_blocks(text) if self.content_blocks is not None else (),
+            content_error=self.content_error,
         )
 
 

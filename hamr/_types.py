@@ -30,6 +30,11 @@ class Usage:
     #: the part of ``cache_write_tokens`` written to Anthropic's 1-hour cache
     #: (``usage.cache_creation.ephemeral_1h_input_tokens``); priced at ``cache_write_1h_price_per_1m_tokens``
     cache_write_1h_tokens: int = 0
+    #: where Anthropic ran the request (``usage.inference_geo``): ``"us"`` is billed at 1.1 times the token prices
+    inference_geo: str | None = None
+    #: on an OpenRouter BYOK request (``usage.is_byok``), what the upstream provider bills on your own key
+    #: (``cost_details.upstream_inference_cost``), on top of OpenRouter's fee in ``cost``
+    upstream_cost: float | None = None
 
     @property
     def uncached_input_tokens(self) -> int:
@@ -108,9 +113,11 @@ class Completion:
     (OpenAI ``message.refusal``, Anthropic's ``stop_details`` explanation), None when it did not refuse;
     ``stop_sequence`` is the stop sequence that ended the answer, when the provider says which.
 
-    ``content_blocks`` keeps Anthropic content verbatim when the answer holds blocks the provider ran itself
-    (``server_tool_use``, ``web_search_tool_result``, ``mcp_tool_use``, ...): those blocks and the text blocks
-    around them (with their citations), in order, which ``to_message()`` sends back unchanged. Empty otherwise."""
+    ``content_blocks`` keeps an Anthropic answer's content blocks as received, every kind and in order, whenever
+    ``text``, ``reasoning_blocks`` and ``tool_calls`` cannot say it in that order (thinking between tool calls,
+    several text blocks, server tool blocks such as ``web_search_tool_result``, citations, kinds hamr does not
+    know); ``to_message()`` sends them back unchanged. Empty otherwise. ``content_error`` says why a streamed
+    block could not be rebuilt (a delta of a shape hamr cannot join); ``to_message()`` then raises it."""
 
     text: str = ""
     reasoning: str = ""
@@ -124,6 +131,7 @@ class Completion:
     refusal: str | None = None
     stop_sequence: str | None = None
     content_blocks: tuple[dict[str, Any], ...] = field(default=(), hash=False)
+    content_error: str | None = None
 
     def json(self) -> Any:
         """The answer parsed as JSON (what ``response_format`` asks for); an InvalidResponseError carrying the
@@ -140,7 +148,12 @@ class Completion:
 
     def to_message(self) -> dict[str, Any]:
         """This completion as an assistant message for the next request, reasoning included where the provider
-        needs it back (DeepSeek ``reasoning_content``, Anthropic signed thinking blocks, server tool blocks)."""
+        needs it back (DeepSeek ``reasoning_content``, Anthropic signed thinking blocks, server tool blocks).
+        InvalidResponseError when a streamed block could not be rebuilt (``content_error``)."""
+        if self.content_error is not None:
+            from ._errors import InvalidResponseError
+
+            raise InvalidResponseError(self.content_error, provider=self.provider)
         content: str | list[dict[str, Any]] = (
             [dict(b) for b in self.content_blocks] if self.content_blocks else self.text
         )
@@ -194,6 +207,10 @@ class ModelSpec:
     supports_thinking: bool = False
     input_price_per_1m_tokens: float | None = None
     output_price_per_1m_tokens: float | None = None
+    #: the model's own cache-read price (DeepSeek prices each model's cache hits)
+    cache_read_price_per_1m_tokens: float | None = None
+    #: the most tokens one answer may have (Anthropic ``max_tokens``, OpenRouter ``top_provider.max_completion_tokens``)
+    max_output_tokens: int | None = None
 
 
 @dataclass(frozen=True)

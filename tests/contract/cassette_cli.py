@@ -20,6 +20,8 @@ import cassette_hygiene
 import cassette_reports
 import test_contract
 
+from hamr._presets import PRESETS
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cassette_cli")
@@ -53,7 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         count = len(list(args.root.glob("**/*.yaml")))
         report, flagged = cassette_reports.age_report(args.root, datetime.date.today(), args.max_age)
         print(report)
-        print(f"{count} cassettes checked, {len(findings)} problem(s), {flagged} older than {args.max_age} days")
+        facts, stale = cassette_reports.facts_report(PRESETS.values(), datetime.date.today(), args.max_age)
+        print(facts)
+        print(
+            f"{count} cassettes checked, {len(findings)} problem(s), {flagged} older than {args.max_age} days; "
+            f"{stale} preset default(s) or price(s) unchecked or checked more than {args.max_age} days ago"
+        )
         return 1 if findings else 0
     if args.command == "drift":
         new_files = sorted(args.new.glob("**/*.yaml"))

@@ -384,3 +384,53 @@ def _first_day(value: str) -> datetime.date:
     """A date as sources give it: ``2026-11-30``, or only ``2025-02`` / ``2024`` (taken at its first day)."""
     parts = [int(p) for p in value.split("-")[:3]]
     return datetime.date(*(parts + [1, 1][: 3 - len(parts)]))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# dated facts of the presets
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def facts_report(presets: Iterable[Any], today: datetime.date, max_days: int) -> tuple[str, int]:
+    """Per preset, its default model and its prices (a model's own prices too) with the page and the date each was
+    last checked against (``default_model_source`` / ``prices_source`` in hamr/_presets.py), flagging every check
+    older than ``max_days`` and every default or price without one. Returns the text and how many were flagged."""
+    lines = [f"preset defaults and prices (a check older than {max_days} days, or none, is flagged):"]
+    flagged = 0
+    for preset in presets:
+        facts = [("default model", preset.default_model, preset.default_model_source)]
+        priced = [("prices", preset)] + [(f"prices of {m.id}", m) for m in preset.models]
+        for what, holder in priced:
+            value = _prices(holder)
+            if value is not None:
+                facts.append((what, value, preset.prices_source))
+        if preset.prices_source is not None and _prices(preset) is None:
+            facts.append(("prices", "reported by the provider with each answer", preset.prices_source))
+        elif _prices(preset) is None and preset.base_url and not preset.local:
+            lines.append(f"  {preset.id}: no prices (Spend shows n/a until they are configured)")
+        for what, value, source in facts:
+            if value is None:
+                continue
+            if source is None:
+                flagged += 1
+                lines.append(f"    warning: {preset.id}: {what} {value}: no source or checked date")
+                continue
+            url, checked = source
+            age = (today - _first_day(checked)).days
+            lines.append(f"  {preset.id}: {what} {value}, checked {checked} ({age} days ago) at {url}")
+            if age > max_days:
+                flagged += 1
+                lines.append(f"    warning: {preset.id}: {what} {value} last checked {age} days ago: re-check it")
+    return "\n".join(lines), flagged
+
+
+def _prices(holder: Any) -> str | None:
+    """``in / out / cache read`` per 1M tokens, or None when neither the input nor the output price is set."""
+    prices = [
+        holder.input_price_per_1m_tokens,
+        holder.output_price_per_1m_tokens,
+        holder.cache_read_price_per_1m_tokens,
+    ]
+    if prices[:2] == [None, None]:
+        return None
+    return " / ".join("-" if p is None else f"{p:g}" for p in prices) + " USD per 1M (in / out / cache read)"

@@ -159,6 +159,8 @@ class Case:
     json_format: dict[str, Any] = field(default_factory=lambda: dict(JSON_SCHEMA_FORMAT))
     #: the model the image test asks, when the contract model reads text only
     vision_model: str | None = None
+    #: a model the models cassette lists, when its recording predates ``model``
+    listed_model: str | None = None
 
     def supports(self, test: str) -> bool:
         return not self.support[test].startswith("unsupported")
@@ -299,6 +301,7 @@ CASES: dict[str, Case] = {
             reasoning_model="deepseek/deepseek-r1",
             reasoning_request={"reasoning": {"effort": "low"}},
             preset_headers={"HTTP-Referer": "https://pypi.org/project/hamr/", "X-Title": "hamr"},
+            listed_model="anthropic/claude-3.7-sonnet",
         ),
         Case(
             "groq",

@@ -432,19 +432,11 @@ def _deepseek() -> dict[str, Spec]:
             '"usage": null on every chunk and usage on the last',
             reasoning_stream,
         ),
-        "models": doc(
-            ["https://api-docs.deepseek.com/api/list-models"],
-            "the documented list",
-            reply(
-                200,
-                {
-                    "object": "list",
-                    "data": [
-                        {"id": "deepseek-chat", "object": "model", "owned_by": "deepseek"},
-                        {"id": "deepseek-reasoner", "object": "model", "owned_by": "deepseek"},
-                    ],
-                },
-            ),
+        "models": ref(
+            "deepseek/08-get-models.json",
+            "The recording (2025-08) lists deepseek-chat and deepseek-reasoner, the preset's models then (DeepSeek "
+            "retired both on 2026-07-24; the default is now deepseek-flash); it asked /v1/models, hamr asks /models. "
+            "DeepSeek's list gives id, object and owned_by only: models() has the ids and the configured metadata.",
         ),
         "error_401": ref("deepseek/05-error-401.json"),
         "error_400": doc(
@@ -550,53 +542,6 @@ def _openrouter() -> dict[str, Spec]:
         ],
         done=False,
     )
-    models = {
-        "data": [
-            {
-                "id": "anthropic/claude-haiku-4.5",
-                "canonical_slug": "anthropic/claude-4.5-haiku-20251001",
-                "name": "Anthropic: Claude Haiku 4.5",
-                "created": 1760547638,
-                "context_length": 200000,
-                "architecture": {
-                    "modality": "text+image->text",
-                    "input_modalities": ["image", "text"],
-                    "output_modalities": ["text"],
-                    "tokenizer": "Claude",
-                    "instruct_type": None,
-                },
-                "pricing": {
-                    "prompt": "0.000001",
-                    "completion": "0.000005",
-                    "request": "0",
-                    "image": "0",
-                    "input_cache_read": "0.0000001",
-                    "input_cache_write": "0.00000125",
-                },
-                "top_provider": {"context_length": 200000, "max_completion_tokens": 64000, "is_moderated": True},
-                "per_request_limits": None,
-                "supported_parameters": ["max_tokens", "temperature", "tools"],
-            },
-            {
-                "id": "deepseek/deepseek-r1",
-                "canonical_slug": "deepseek/deepseek-r1",
-                "name": "DeepSeek: R1",
-                "created": 1737381095,
-                "context_length": 163840,
-                "architecture": {
-                    "modality": "text->text",
-                    "input_modalities": ["text"],
-                    "output_modalities": ["text"],
-                    "tokenizer": "DeepSeek",
-                    "instruct_type": "deepseek-r1",
-                },
-                "pricing": {"prompt": "0.0000004", "completion": "0.000002", "request": "0", "image": "0"},
-                "top_provider": {"context_length": 163840, "max_completion_tokens": None, "is_moderated": False},
-                "per_request_limits": None,
-                "supported_parameters": ["include_reasoning", "reasoning", "max_tokens"],
-            },
-        ]
-    }
     return {
         "chat": ref("openrouter/01-chat-basic-padded.json"),
         "system_prompt": ref("openrouter/01-chat-basic-padded.json"),
@@ -631,10 +576,11 @@ def _openrouter() -> dict[str, Spec]:
             "openrouter/06-stream-reasoning.json",
             "The recording is claude-sonnet-4.5 with reasoning enabled; hamr asks deepseek/deepseek-r1.",
         ),
-        "models": doc(
-            ["https://openrouter.ai/docs/api-reference/list-available-models"],
-            "two entries of the documented list, prices per token as strings",
-            reply(200, models),
+        "models": ref(
+            "openrouter/13-get-models-full.json",
+            "OpenRouter's full catalogue as of 2025-04 (302 models, per-token prices as strings): models() reads "
+            "name, context_length and the prompt, completion and cache-read prices of every entry. It predates "
+            "anthropic/claude-haiku-4.5, the contract model, so the test looks for anthropic/claude-3.7-sonnet.",
         ),
         "error_401": ref("openrouter/03-error-401.json"),
         "error_400": ref(
@@ -898,31 +844,10 @@ def _anthropic() -> dict[str, Spec]:
             reply(200, thinking),
         ),
         "reasoning_stream": ref("anthropic/06-stream-thinking.json"),
-        "models": doc(
-            ["https://docs.anthropic.com/en/api/models-list"],
-            "the documented list",
-            reply(
-                200,
-                {
-                    "data": [
-                        {
-                            "type": "model",
-                            "id": m,
-                            "display_name": "Claude Haiku 4.5",
-                            "created_at": "2025-10-15T00:00:00Z",
-                        },
-                        {
-                            "type": "model",
-                            "id": "claude-sonnet-4-5-20250929",
-                            "display_name": "Claude Sonnet 4.5",
-                            "created_at": "2025-09-29T00:00:00Z",
-                        },
-                    ],
-                    "has_more": False,
-                    "first_id": m,
-                    "last_id": "claude-sonnet-4-5-20250929",
-                },
-            ),
+        "models": ref(
+            "anthropic/15-get-models-2026.json",
+            "The 2026 list: display_name, max_input_tokens and capabilities per model, which models() reads "
+            "(display name, context window, thinking support); it predates claude-sonnet-5-5, the preset's default.",
         ),
         "error_401": ref("anthropic/03-error-401.json"),
         "error_400": ref(
@@ -1517,7 +1442,7 @@ _SITUATION = {
     "tool_result": "answer after a tool result",
     "reasoning": "non-streamed reasoning answer",
     "reasoning_stream": "streamed reasoning answer",
-    "models": "GET /models response (the corpus holds none for any provider)",
+    "models": "GET /models response (the corpus holds them for Anthropic, DeepSeek and OpenRouter only)",
     "error_401": "401",
     "error_400": "400 rejecting a request",
     "error_unknown_model": "unknown-model error",

@@ -401,3 +401,25 @@ def test_age_report_names_oldest_newest_and_flags_old_evidence(tmp_path):
     assert "groq: oldest stream (2024-06-01), newest chat (2026-11-30); 1 without a date" in report
     assert flagged == 1 and "warning: groq/stream.yaml is 913 days old (2024-06-01)" in report
     assert cassette_reports.age_report(tmp_path, datetime.date(2026, 12, 1), 1000)[1] == 0
+
+
+def test_facts_report_lists_each_default_and_price_with_its_date_and_flags_old_or_missing_ones():
+    import dataclasses
+    import datetime
+
+    from hamr._presets import PRESETS
+
+    presets = [
+        PRESETS["anthropic"],  # checked 2026-12-02
+        dataclasses.replace(PRESETS["groq"], default_model_source=("https://g.example/deprecations", "2026-05-01")),
+        dataclasses.replace(PRESETS["mistral"], default_model_source=None),
+    ]
+    report, flagged = cassette_reports.facts_report(presets, datetime.date(2026, 12, 2), 90)
+    assert "anthropic: default model claude-sonnet-5-5, checked 2026-12-02 (0 days ago)" in report
+    assert "anthropic: prices 2 / 10 / 0.1 USD per 1M (in / out / cache read), checked 2026-12-02" in report
+    assert "warning: groq: default model openai/gpt-oss-120b last checked 215 days ago: re-check it" in report
+    assert "warning: mistral: default model mistral-small-latest: no source or checked date" in report
+    assert "groq: no prices (Spend shows n/a until they are configured)" in report
+    assert flagged == 2
+    # the presets as shipped: every default and price dated, none stale on the day they were checked
+    assert cassette_reports.facts_report(PRESETS.values(), datetime.date(2026, 12, 2), 90)[1] == 0

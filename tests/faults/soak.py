@@ -25,6 +25,7 @@ import os
 import platform
 import random
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -294,7 +295,12 @@ class Server:
             self.process.wait()
 
 
-def run(requests: int = 2000, concurrency: int = 64, seed: int | None = None, hostile: bool = True) -> Report:
+def run(
+    requests: int = 2000, concurrency: int = 64, seed: int | None = None, hostile: bool = True, leak: bool = False
+) -> Report:
+    """The soak. Its descriptor and warning checks count the whole process: run it in a process of its own (as
+    ``nox -s soak`` and the short test do), or garbage that other code left for the collector is counted too.
+    ``leak`` plants a leak (a connection to the server left open), for the test that proves the checks catch one."""
     seed = random.randrange(2**31) if seed is None else seed
     report = Report(seed, requests, concurrency)
     jobs = plan(requests, seed)
@@ -305,7 +311,9 @@ def run(requests: int = 2000, concurrency: int = 64, seed: int | None = None, ho
     with Server() as server, warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", ResourceWarning)
         report.peak = (peak_rss(), 0)
+        gc.collect()
         fds_before, sockets_before = descriptors()
+        planted = [socket.create_connection(("127.0.0.1", server.port))] if leak else []
         env = {"FAULT_KEY": KEY}
         configs = {p: config(p, base_url=server.url(p), **SETTINGS) for p in ("openai", "anthropic")}
         sync_clients = {p: hamr.Client(c, env=env) for p, c in configs.items()}
@@ -360,12 +368,27 @@ def run(requests: int = 2000, concurrency: int = 64, seed: int | None = None, ho
         if hostile:
             report.hostile = hostile_bodies(server)
         report.warnings = [str(w.message) for w in seen if issubclass(w.category, ResourceWarning)] + caught
+        for sock in planted:
+            sock.close()
     sys.unraisablehook = previous_hook
     report.outcomes = sorted(outcomes, key=lambda o: o.job.rid)
     report.attempts = {int(k): v for k, v in stats["attempts"].items()}
     report.hangups = set(stats["hangups"])
     check(report)
     return report
+
+
+def digest(report: Report) -> dict[str, Any]:
+    """What the short soak's test checks, as JSON (the test runs the soak in a process of its own)."""
+    return {
+        "problems": report.problems,
+        "faults": sorted({o.job.fault for o in report.outcomes}),
+        "lanes": sorted({f"{o.job.kind} {o.job.mode} {o.job.protocol}" for o in report.outcomes}),
+        "lost_partials": report.lost_partials,
+        "repeated_text": report.repeated_text,
+        "fds": report.fds,
+        "sockets": report.sockets,
+    }
 
 
 def check(report: Report) -> None:

@@ -53,6 +53,7 @@ def test_one_hour_writes_are_read_from_cache_creation() -> None:
         cache_read_tokens=2_000_000,
         cache_write_tokens=4_000_000,
         cache_write_1h_tokens=3_000_000,
+        inference_geo="not_available",
     )
 
 
@@ -75,5 +76,5 @@ async def test_the_anthropic_preset_prices_each_part_at_its_published_price(kind
         async with hamr.AsyncClient(config, http_client=httpx.AsyncClient(transport=transport), env=env) as aclient:
             await aclient.chat("hi")
             spend = aclient.spend
-    # 1M input at 2.00, 2M cache reads at 0.20, 1M 5-minute writes at 2.50, 3M 1-hour writes at 4.00, 1M out at 10.00
-    assert spend.usd == Decimal("2.00") + 2 * Decimal("0.20") + Decimal("2.50") + 3 * Decimal("4.00") + Decimal("10")
+    # 1M input at 2.00, 2M cache reads at 0.10, 1M 5-minute writes at 2.50, 3M 1-hour writes at 4.00, 1M out at 10.00
+    assert spend.usd == Decimal("2.00") + 2 * Decimal("0.10") + Decimal("2.50") + 3 * Decimal("4.00") + Decimal("10")

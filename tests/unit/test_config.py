@@ -188,7 +188,7 @@ def test_use_switches_and_keeps_everything_else_byte_for_byte(tmp_path: Path, mo
 def test_use_without_model_drops_the_old_model_and_takes_the_default(tmp_path: Path) -> None:
     path = write(tmp_path, FULL)
     config = use("groq", path=path)
-    assert config.active.model == "llama-3.3-70b-versatile"
+    assert config.active.model == "openai/gpt-oss-120b"
     assert 'model = "big"' not in path.read_text()
 
 

@@ -1,22 +1,28 @@
 """The local-server tooling of the smoke and record sessions (tests/smoke/local_servers.py), offline: prerequisites
-fail with one line naming what is missing, the llama-server cache is reused only when built with today's options,
-and a started server is waited for and always stopped (a stand-in server on 127.0.0.1 plays the real one)."""
+fail with one line naming what is missing, both builds are portable and cached by version and flags, a build that
+holds AMX instructions fails, a started server is waited for and always stopped, and one that dies mid-session is
+reported as dead at once (a stand-in server on 127.0.0.1 plays the real one)."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 import socket
+import subprocess
 import sys
 import tarfile
 import textwrap
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "smoke"))  # stdlib-only helpers, not a package
+SMOKE = Path(__file__).resolve().parents[1] / "smoke"
+sys.path.insert(0, str(SMOKE))  # the live harness's helpers, not a package
 
-import local_servers as ls
+import local_servers as ls  # noqa: E402
 
 pytestmark = pytest.mark.block_network(allowed_hosts=[r"127\.0\.0\.1$"])
 
@@ -71,8 +77,35 @@ def test_the_build_names_missing_build_tools(tmp_path: Path) -> None:
         ls.build_llama_server(sys.executable, env, progress=lambda line: None)
 
 
-def _cache(tmp_path: Path, stamp: dict[str, object], executable: bool = True) -> dict[str, str]:
+def test_a_build_is_portable_unless_asked_otherwise() -> None:
+    x86 = ls.cpu_options({}, "x86_64")
+    assert x86[0] == "-DGGML_NATIVE=OFF"  # never -march=native by default
+    assert {"-DGGML_AVX2=ON", "-DGGML_FMA=ON", "-DGGML_F16C=ON"} <= set(x86)
+    assert {"-DGGML_AVX512=OFF", "-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF"} <= set(x86)
+    assert not any(flag.endswith("=ON") and ("AVX512" in flag or "AMX" in flag) for flag in x86)
+    assert ls.cpu_options({}, "AMD64") == x86
+    assert ls.cpu_options({}, "arm64") == ls.cpu_options({}, "aarch64") == ("-DGGML_NATIVE=OFF",)
+    native = ls.cpu_options({ls.CMAKE_ARGS_VAR: "-DGGML_NATIVE=ON  -DGGML_CUDA=ON"}, "x86_64")
+    assert native == (*x86, "-DGGML_NATIVE=ON", "-DGGML_CUDA=ON")  # after the portable ones: the last -D wins
+
+
+def test_each_build_is_cached_by_version_and_flags(tmp_path: Path) -> None:
     env = {"XDG_CACHE_HOME": str(tmp_path)}
+    native = {**env, ls.CMAKE_ARGS_VAR: "-DGGML_NATIVE=ON"}
+    server, wheel = ls.cache_dir(env), ls.cache_dir(env, "llama-cpp-python")
+    assert server.parent == wheel.parent == tmp_path / "hamr"
+    assert server.name.startswith(f"llama-server-{ls.LLAMA_CPP_PYTHON}-")
+    assert wheel.name.startswith(f"llama-cpp-python-{ls.LLAMA_CPP_PYTHON}-")
+    assert ls.cache_dir(dict(env)) == server  # the same flags, the same place
+    assert ls.cache_dir(native) != server and ls.cache_dir(native, "llama-cpp-python") != wheel
+    # the cache from before builds were keyed (a native build) is never looked at
+    assert server != tmp_path / "hamr" / f"llama-server-{ls.LLAMA_CPP_PYTHON}"
+
+
+def _cache(
+    tmp_path: Path, stamp: dict[str, object], executable: bool = True, env: dict[str, str] | None = None
+) -> dict[str, str]:
+    env = {"XDG_CACHE_HOME": str(tmp_path), **(env or {})}
     cache = ls.cache_dir(env)
     (cache / "bin").mkdir(parents=True)
     (cache / "bin" / "llama-server").write_text("#!/bin/sh\n")
@@ -81,18 +114,167 @@ def _cache(tmp_path: Path, stamp: dict[str, object], executable: bool = True) ->
     return env
 
 
-def test_the_cache_sits_under_xdg_cache_home_by_version(tmp_path: Path) -> None:
-    path = ls.cache_dir({"XDG_CACHE_HOME": str(tmp_path)})
-    assert path == tmp_path / "hamr" / f"llama-server-{ls.LLAMA_CPP_PYTHON}"
-
-
-def test_a_cached_build_is_reused_only_when_built_with_todays_options(tmp_path: Path) -> None:
+def test_a_cached_build_is_reused_only_when_built_with_todays_version_and_flags(tmp_path: Path) -> None:
     assert ls.cached_build({"XDG_CACHE_HOME": str(tmp_path)}) is None
-    stamp = {"llama-cpp-python": ls.LLAMA_CPP_PYTHON, "cmake": list(ls.CMAKE_OPTIONS), "platform": sys.platform}
+    stamp = ls._stamp("llama-server", {})
     env = _cache(tmp_path / "same", {**stamp, "seconds": 500})
     assert ls.cached_build(env) == ls.cache_dir(env) / "bin" / "llama-server"
-    assert ls.cached_build(_cache(tmp_path / "flags", {**stamp, "cmake": ["-DGGML_CUDA=ON"]})) is None
+    assert ls.cached_build(_cache(tmp_path / "flags", {**stamp, "cmake": ["-DGGML_NATIVE=ON"]})) is None
+    assert ls.cached_build(_cache(tmp_path / "version", {**stamp, "llama-cpp-python": "0.3.16"})) is None
     assert ls.cached_build(_cache(tmp_path / "mode", stamp, executable=False)) is None
+    native = {ls.CMAKE_ARGS_VAR: "-DGGML_NATIVE=ON"}
+    assert ls.cached_build({**env, **native}) is None  # the portable build is not what a native run asked for
+    assert ls.cached_build(_cache(tmp_path / "native", ls._stamp("llama-server", native), env=native)) is not None
+
+
+def test_the_relay_wheel_is_reused_only_when_built_with_todays_version_and_flags(tmp_path: Path) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    assert ls.cached_wheel(env) is None
+    cache = ls.cache_dir(env, "llama-cpp-python")
+    cache.mkdir(parents=True)
+    wheel = cache / f"llama_cpp_python-{ls.LLAMA_CPP_PYTHON}-py3-none-linux_x86_64.whl"
+    wheel.write_bytes(b"PK")
+    assert ls.cached_wheel(env) is None  # no stamp: an interrupted build
+    (cache / "build.json").write_text(json.dumps(ls._stamp("llama-cpp-python", env)))
+    assert ls.cached_wheel(env) == wheel
+    assert ls.cached_wheel({**env, ls.CMAKE_ARGS_VAR: "-DGGML_NATIVE=ON"}) is None
+    (cache / "build.json").write_text(json.dumps(ls._stamp("llama-server", env)))  # another build's stamp
+    assert ls.cached_wheel(env) is None
+
+
+def _python(tmp_path: Path, name: str, site: Path | None) -> str:
+    """A python whose only packages are in ``site`` (none: the standard library alone)."""
+    wrapper = tmp_path / name
+    path = f"PYTHONPATH={site} " if site else ""
+    wrapper.write_text(f'#!/bin/sh\n{path}exec "{sys.executable}" -S "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def test_the_relay_venv_says_which_wheel_it_installed(tmp_path: Path) -> None:
+    assert ls.installed_wheel(_python(tmp_path, "bare", None)) is None
+    site = tmp_path / "site"
+    info = site / f"llama_cpp_python-{ls.LLAMA_CPP_PYTHON}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: llama_cpp_python\nVersion: {ls.LLAMA_CPP_PYTHON}\n")
+    assert ls.installed_wheel(_python(tmp_path, "from-index", site)) is None  # pip's own build: no direct URL
+    url = "file:///cache/hamr/llama-cpp-python-0.3.36-0123456789ab/llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl"
+    (info / "direct_url.json").write_text(json.dumps({"archive_info": {}, "url": url}))
+    assert ls.installed_wheel(_python(tmp_path, "from-cache", site)) == url
+
+
+# --------------------------------------------------------------------------------------------------------------
+# no AMX instruction in what was built
+# --------------------------------------------------------------------------------------------------------------
+
+OBJDUMP = """
+libggml-cpu.so:     file format elf64-x86-64
+
+Disassembly of section .text:
+
+0000000000001000 <ggml_backend_amx_mul_mat>:
+    1000:\tldtilecfg (%rdi)
+    1005:\ttileloadd (%rsi,%rdx,1),%tmm0
+    100b:\ttdpbssd %tmm2,%tmm1,%tmm0
+    1010:\ttilestored %tmm0,(%rsi,%rdx,1)
+    1016:\ttilerelease
+    101b:\tvpdpbusd %zmm1,%zmm2,%zmm3
+    1021:\tcall   1000 <ggml_backend_amx_mul_mat>
+    1026:\tlea    0x0(%rip),%rdi        # 102d <tileloadd_name>
+"""
+
+
+def test_amx_instructions_are_counted_from_objdump_output_and_nothing_else() -> None:
+    assert ls.count_amx(OBJDUMP.splitlines()) == 5  # not AVX-512 VNNI, not a symbol named like one
+
+
+def _elf(path: Path, code: bytes) -> Path:
+    """A minimal x86-64 ELF relocatable object whose .text is ``code`` (what objdump -d reads)."""
+    import struct
+
+    shstrtab = b"\0.text\0.shstrtab\0"
+    text_off = 64
+    shstr_off = text_off + len(code)
+    sh_off = (shstr_off + len(shstrtab) + 7) & ~7
+    header = struct.pack(
+        "<4sBBBBB7xHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0, 1, 62, 1, 0, 0, sh_off, 0, 64, 0, 0, 64, 3, 2
+    )
+    sections = [
+        bytes(64),
+        struct.pack("<IIQQQQIIQQ", 1, 1, 6, 0, text_off, len(code), 0, 0, 16, 0),  # .text: PROGBITS, ALLOC|EXEC
+        struct.pack("<IIQQQQIIQQ", 7, 3, 0, 0, shstr_off, len(shstrtab), 0, 0, 1, 0),  # .shstrtab: STRTAB
+    ]
+    blob = header + code + shstrtab
+    path.write_bytes(blob + bytes(sh_off - len(blob)) + b"".join(sections))
+    return path
+
+
+LDTILECFG_RDI = bytes.fromhex("c4e2784907")  # ldtilecfg (%rdi)
+PLAIN = bytes.fromhex("4889f8c3")  # mov %rdi,%rax; ret
+
+needs_objdump = pytest.mark.skipif(
+    shutil.which("objdump") is None or not ls.is_x86_64(),
+    reason="the AMX check runs objdump (binutils) on x86-64 builds; this machine has no objdump or is not x86-64",
+)
+
+
+@needs_objdump
+def test_a_portable_build_holding_an_amx_instruction_fails_in_one_line(tmp_path: Path) -> None:
+    planted, plain = _elf(tmp_path / "libplanted.so", PLAIN + LDTILECFG_RDI), _elf(tmp_path / "libplain.so", PLAIN)
+    assert ls.amx_instructions(planted) == 1 and ls.amx_instructions(plain) == 0
+    lines: list[str] = []
+    ls.check_no_amx([plain], "llama-server", {"PATH": os.environ["PATH"]}, lines.append)
+    assert lines == ["llama-server: no AMX instruction in the 1 binaries built (portable)"]
+    with pytest.raises(ls.ServerError) as info:
+        ls.check_no_amx([plain, planted], "llama-server", {"PATH": os.environ["PATH"]}, lines.append)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("the llama-server build holds AMX instructions (1 in libplanted")
+    assert "-DGGML_NATIVE=OFF" in message
+
+
+@needs_objdump
+def test_a_build_asked_for_on_purpose_keeps_its_amx_with_a_warning(tmp_path: Path) -> None:
+    planted = _elf(tmp_path / "libplanted.so", LDTILECFG_RDI)
+    lines: list[str] = []
+    env = {"PATH": os.environ["PATH"], ls.CMAKE_ARGS_VAR: "-DGGML_NATIVE=ON"}
+    ls.check_no_amx([planted], "llama-cpp-python", env, lines.append)
+    assert len(lines) == 1 and "built in on purpose ($HAMR_LLAMA_CMAKE_ARGS)" in lines[0]
+
+
+def test_the_amx_check_names_a_missing_objdump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ls, "is_x86_64", lambda machine=None: True)
+    with pytest.raises(ls.ServerError, match=r"needs objdump \(binutils\)"):
+        ls.check_no_amx([tmp_path / "x.so"], "llama-server", {"PATH": _tools(tmp_path)})
+
+
+def test_a_build_that_fails_the_amx_check_is_not_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"PATH": _tools(tmp_path, "cc", "c++"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    checked: list[list[str]] = []
+
+    def refuse(artefacts: list[Path], *args: object) -> None:
+        checked.append([p.name for p in artefacts])
+        raise ls.ServerError("the llama-cpp-python build holds AMX instructions (1 in libggml-cpu.so)")
+
+    monkeypatch.setattr(ls, "check_no_amx", refuse)
+    monkeypatch.setattr(ls, "_run_logged", lambda command, *a, **k: _fake_step(command))
+    with pytest.raises(ls.ServerError, match="holds AMX"):
+        ls.build_relay_wheel(sys.executable, env, progress=lambda line: None)
+    assert checked == [["libggml-cpu.so"]]  # the libraries inside the wheel are what is checked
+    assert ls.cached_wheel(env) is None and not ls.cache_dir(env, "llama-cpp-python").exists()
+
+
+def _fake_step(command: list[str]) -> None:
+    """What pip download / pip wheel leave behind, without running them."""
+    import zipfile
+
+    into = Path(command[command.index("-d" if "download" in command else "-w") + 1])
+    into.mkdir(parents=True, exist_ok=True)
+    if "download" in command:
+        (into / f"llama_cpp_python-{ls.LLAMA_CPP_PYTHON}.tar.gz").write_bytes(b"")
+    else:
+        with zipfile.ZipFile(into / f"llama_cpp_python-{ls.LLAMA_CPP_PYTHON}-py3-none-any.whl", "w") as wheel:
+            wheel.writestr("llama_cpp/lib/libggml-cpu.so", b"")
+            wheel.writestr("llama_cpp/__init__.py", b"")
 
 
 def test_only_the_vendored_llama_cpp_is_extracted(tmp_path: Path) -> None:
@@ -125,12 +307,15 @@ def test_a_failed_build_step_raises_with_the_tail_of_its_output(tmp_path: Path) 
 
 STAND_IN = textwrap.dedent(
     """
-    import json, sys, time
+    import json, os, signal, sys, time
     from http.server import BaseHTTPRequestHandler, HTTPServer
     port, key, delay = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
     print("loading the model", flush=True)
     time.sleep(delay)
     class Models(BaseHTTPRequestHandler):
+        def do_POST(self):  # as the native build on an AMX machine did at its first completion
+            print("completion: ldtilecfg", flush=True)
+            os.kill(os.getpid(), signal.SIGSEGV)
         def do_GET(self):
             ok = self.path == "/v1/models" and (not key or self.headers.get("Authorization") == "Bearer " + key)
             body = json.dumps({"data": [{"id": "m"}]} if ok else {"error": "no"}).encode()
@@ -197,6 +382,100 @@ def test_a_server_that_never_answers_is_stopped_at_the_timeout(
     ):
         pass
     assert "loading the model" in (tmp_path / "s.log").read_text()
+
+
+def _complete(server: ls.Server) -> None:
+    request = urllib.request.Request(f"{server.url}/v1/chat/completions", data=b"{}", method="POST")
+    with pytest.raises(OSError):  # the connection drops as the server dies
+        urllib.request.urlopen(request, timeout=5)
+
+
+def test_a_server_that_dies_mid_session_is_the_report_whatever_the_tests_raised(
+    stand_in: tuple[ls.Server, Path], tmp_path: Path
+) -> None:
+    server, script = stand_in
+    command = [sys.executable, str(script), str(server.port), "", "0"]
+    lines: list[str] = []
+    with pytest.raises(ls.ServerError) as info, ls.running(server, command, tmp_path / "s.log", progress=lines.append):
+        _complete(server)
+        raise ConnectionError("relay: cannot reach http://127.0.0.1:1234/v1")  # what the next test would say
+    first, *tail = str(info.value).splitlines()
+    assert first.startswith("stand-in (pid ") and "killed by SIGSEGV (signal 11) during the session" in first
+    assert tail[-1] == "completion: ldtilecfg"  # the log's last lines
+    assert isinstance(info.value.__cause__, ConnectionError)
+    assert not any(line.startswith("stand-in: stopped") for line in lines)  # nothing left to stop
+    assert ls.died_file(tmp_path / "s.log").read_text() == str(info.value)
+
+
+def test_a_server_that_dies_after_the_tests_passed_still_fails_the_session(
+    stand_in: tuple[ls.Server, Path], tmp_path: Path
+) -> None:
+    server, script = stand_in
+    command = [sys.executable, str(script), str(server.port), "", "0"]
+    with pytest.raises(ls.ServerError, match=r"killed by SIGSEGV"), ls.running(server, command, tmp_path / "s.log"):
+        _complete(server)
+
+
+RUN_OF_THREE = textwrap.dedent(
+    """
+    import os, urllib.request
+
+    def _complete():
+        request = urllib.request.Request(os.environ["URL"] + "/v1/chat/completions", data=b"{}", method="POST")
+        urllib.request.urlopen(request, timeout=5)
+
+    def test_first_completion():
+        _complete()
+
+    def test_second_completion():
+        _complete()
+
+    def test_third_completion():
+        _complete()
+    """
+)
+
+
+def test_a_run_stops_at_once_with_one_line_when_its_server_dies(
+    stand_in: tuple[ls.Server, Path], tmp_path: Path
+) -> None:
+    """The whole chain as `nox -s smoke -- relay` runs it: the server answers GET /v1/models, then dies at the first
+    completion; pytest (with the harness's plugin) stops after that test with the watcher's report, and the session
+    raises it."""
+    import server_watch
+
+    server, script = stand_in
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "test_live.py").write_text(RUN_OF_THREE)
+    log = tmp_path / "s.log"
+    command = [sys.executable, str(script), str(server.port), "", "0"]
+    env = {**os.environ, "URL": server.url, ls.DIED_VAR: str(ls.died_file(log)), "PYTHONPATH": str(SMOKE)}
+    with pytest.raises(ls.ServerError) as info, ls.running(server, command, log, progress=print):
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "server_watch", "-p", "no:cacheprovider", "-q", "test_live.py"],
+            cwd=tmp_path / "run", env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        raise AssertionError(f"pytest exited {run.returncode}")  # as nox's session.run raises CommandFailed
+    assert run.returncode == server_watch.SERVER_DIED, run.stdout
+    assert "1 failed" in run.stdout and "passed" not in run.stdout  # the second and third never ran
+    assert "killed by SIGSEGV (signal 11) during the session" in run.stdout
+    assert str(info.value).splitlines()[0] in run.stdout
+
+
+def test_a_run_without_a_watched_server_is_not_stopped(tmp_path: Path) -> None:
+    import server_watch
+
+    assert ls.death_report({}) is None
+    assert ls.death_report({ls.DIED_VAR: str(tmp_path / "none.died")}, wait=0.1) is None
+    server_watch._stop_if_the_server_died(0.0)  # no variable in this run: nothing happens
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [(1, "exited with code 1"), (-11, "killed by SIGSEGV (signal 11)"), (-9, "killed by SIGKILL (signal 9)")],
+)
+def test_how_a_server_ended_is_said_plainly(code: int, said: str) -> None:
+    assert ls.how_it_ended(code) == said
 
 
 def test_each_target_names_its_server() -> None:

@@ -46,19 +46,22 @@ def test_an_unpriced_model_shows_n_a_never_zero(mode: str, provider: str, toml: 
     assert str(run.spend) == NA and "$0" not in str(run.spend)
 
 
+GROQ_PRICED = config("[providers.groq]\ninput_price_per_1m_tokens = 0.59\noutput_price_per_1m_tokens = 0.79\n")
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_stream_without_usage_on_a_priced_provider_is_n_a_not_zero(mode: str) -> None:
-    # constructed: a server that ignores stream_options sends no usage at all; groq's price is known but nothing
-    # can be multiplied, and the display says which of the two is missing
+    # constructed: a server that ignores stream_options sends no usage at all; groq's price (configured here: the
+    # preset has none) is known but nothing can be multiplied, and the display says which of the two is missing
     stream = chunk({"content": "ok"}) + chunk({}, "stop") + DONE
-    run = call(mode, Server(sse(stream)), {"messages": USER, "stream": True}, provider="groq")
+    run = call(mode, Server(sse(stream)), {"messages": USER, "stream": True}, provider="groq", cfg=GROQ_PRICED)
     assert run.spend is not None and str(run.spend) == "Spend: n/a (no usage reported)"
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_partly_priced_sessions_say_how_many_requests_are_unpriced(mode: str) -> None:
     server = Server(json_response(body(USAGE)), json_response(body(None)))
-    run = call(mode, server, {"messages": USER}, {"messages": USER}, provider="groq")
+    run = call(mode, server, {"messages": USER}, {"messages": USER}, provider="groq", cfg=GROQ_PRICED)
     assert run.spend is not None
     assert str(run.spend) == "Spend: $0.001 + n/a (1 of 2 requests unpriced)"
 

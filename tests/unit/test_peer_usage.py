@@ -133,7 +133,11 @@ def test_anthropic_input_is_the_sum_of_uncached_cache_read_and_cache_creation() 
     body = body.replace(b'"cache_read_input_tokens":0', b'"cache_read_input_tokens":2000')
     usage = _anthropic.parse_chat("anthropic", body).usage
     assert usage == Usage(
-        input_tokens=16 + 2000 + 4000, output_tokens=13, cache_read_tokens=2000, cache_write_tokens=4000
+        input_tokens=16 + 2000 + 4000,
+        output_tokens=13,
+        cache_read_tokens=2000,
+        cache_write_tokens=4000,
+        inference_geo="not_available",
     )
     assert usage.uncached_input_tokens == 16
 
@@ -213,7 +217,7 @@ def test_anthropic_cache_reads_and_writes_each_have_their_price(mode: str) -> No
 
 @pytest.mark.parametrize("mode", MODES)
 def test_without_cache_prices_cached_tokens_cost_the_input_price(mode: str) -> None:
-    # constructed: groq preset prices 0.59 / 0.79 and no cache prices; half the prompt was cached
+    # constructed: groq priced 0.59 / 0.79 and no cache prices; half the prompt was cached
     body = {
         "id": "x",
         "model": "llama",
@@ -224,5 +228,6 @@ def test_without_cache_prices_cached_tokens_cost_the_input_price(mode: str) -> N
             "prompt_tokens_details": {"cached_tokens": 1_000_000},
         },
     }
-    run = call(mode, Server(json_response(body)), {"messages": USER}, provider="groq")
+    cfg = config("[providers.groq]\ninput_price_per_1m_tokens = 0.59\noutput_price_per_1m_tokens = 0.79\n")
+    run = call(mode, Server(json_response(body)), {"messages": USER}, provider="groq", cfg=cfg)
     assert run.spend is not None and run.spend.usd == 2 * Decimal("0.59")

@@ -13,15 +13,15 @@ from hamr._pricing import Price, Spend, is_local, price_for
 
 def test_preset_prices() -> None:
     config = load_config()
-    # DeepSeek's and Anthropic's published prices as hamr/_presets.py cites them (issue 16): deepseek-flash at the
-    # peak rate with its cache-hit price (deepseek-v4-pro with its own model price); Claude Sonnet 5.5 with
-    # 5-minute and 1-hour cache writes priced apart
+    # DeepSeek's and Anthropic's published prices as hamr/_presets.py cites them (issues 16, 25): deepseek-flash at
+    # the peak rate with its cache-hit price (deepseek-v4-pro with its own model and cache-hit prices); Claude Sonnet
+    # 5.5 with 5-minute and 1-hour cache writes priced apart; Groq unpriced (no Groq price page to check against)
     deepseek = Price(Decimal("0.3"), Decimal("1.2"), cache_read=Decimal("0.006"))
     assert price_for(config.providers["deepseek"], "deepseek-flash") == deepseek
-    pro = Price(Decimal("1.32"), Decimal("3.96"), cache_read=Decimal("0.006"))
+    pro = Price(Decimal("1.32"), Decimal("3.96"), cache_read=Decimal("0.044"))
     assert price_for(config.providers["deepseek"], "deepseek-v4-pro") == pro
-    assert price_for(config.providers["groq"], None) == Price(Decimal("0.59"), Decimal("0.79"))
-    anthropic = Price(Decimal("2.0"), Decimal("10.0"), Decimal("0.2"), Decimal("2.5"), Decimal("4.0"))
+    assert price_for(config.providers["groq"], None) is None
+    anthropic = Price(Decimal("2.0"), Decimal("10.0"), Decimal("0.1"), Decimal("2.5"), Decimal("4.0"))
     assert price_for(config.providers["anthropic"], None) == anthropic
     assert price_for(config.providers["mistral"], None) is None
 
@@ -31,7 +31,9 @@ def test_model_price_overrides_provider_price() -> None:
         {
             "providers": {
                 "groq": {
-                    "models": [{"id": "cheap", "input_price_per_1m_tokens": 0.1, "output_price_per_1m_tokens": 0.2}]
+                    "input_price_per_1m_tokens": 0.59,
+                    "output_price_per_1m_tokens": 0.79,
+                    "models": [{"id": "cheap", "input_price_per_1m_tokens": 0.1, "output_price_per_1m_tokens": 0.2}],
                 }
             }
         }
