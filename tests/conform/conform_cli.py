@@ -39,7 +39,7 @@ from cassette_recording import Scrubber, placeholder  # noqa: E402
 
 REPO = HERE.parents[1]
 TARGETS = HERE / "targets.toml"
-DEFAULT_BUDGET = 60
+DEFAULT_BUDGET = 70
 DEFAULT_TRIES = 3
 
 
@@ -148,7 +148,7 @@ def conform(
     if target.flags:
         live_run.provenance["flags"] = target.flags
     if model_note := os.environ.get("HAMR_RECORD_MODEL"):
-        live_run.provenance["model"] = f"{model}: {model_note}"
+        live_run.provenance["model"] = model_note if model_note.startswith(str(model)) else f"{model}: {model_note}"
     cassettes["protocol"] = w.Cassette(
         live_run.provenance,
         {"probe": "protocol", "protocol": protocol, "model": model, "target": target.as_dict()},

@@ -157,6 +157,7 @@ _IMAGE = [
         ],
     }
 ]
+_IMAGE_TEXT = [{"role": "user", "content": [_IMAGE[0]["content"][0]]}]
 _NO_SEED = ((v.ANTHROPIC, "the Messages API has no seed"),)
 _NO_RESPONSE_FORMAT = ((v.ANTHROPIC, "the Messages API has no response_format (hamr emulates it with a forced tool)"),)
 
@@ -274,7 +275,14 @@ PROBES: tuple[Probe, ...] = (
         not_for=_NO_SEED,
     ),
     Probe("reasoning", "reasoning", (ProbeStep("reasoning", chat_call(messages=REASONING, max_tokens=96)),)),
-    Probe("images", "images", (ProbeStep("image", chat_call(messages=_IMAGE, max_tokens=32)),)),
+    Probe(
+        "images",
+        "images",
+        (
+            ProbeStep("image", chat_call(messages=_IMAGE, max_tokens=16, temperature=0.0)),
+            ProbeStep("text", chat_call(messages=_IMAGE_TEXT, max_tokens=16, temperature=0.0)),
+        ),
+    ),
     Probe(
         "error_unknown_model", "unknown model", (ProbeStep("unknown", chat_call(model=UNKNOWN_MODEL, max_tokens=8)),)
     ),

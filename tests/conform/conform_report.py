@@ -77,7 +77,7 @@ def toml_snippet(name: str, target: Target, protocol: str, model: str | None, re
     for probe, (setting, value) in SETTINGS.items():
         if verdicts[probe]["kind"] in (v.IGNORED, v.REJECTED, v.BROKEN):
             settings[setting] = value
-            notes.append(f"# {setting} = {json.dumps(value)}: {probe} is {verdicts[probe]['kind']}")
+            notes.append(f"# {setting} = {json.dumps(value)}: {p.BY_NAME[probe].cell} is {verdicts[probe]['kind']}")
     if model:
         settings["default_model"] = model
     if target.key_env is None:
@@ -105,6 +105,7 @@ def markdown(name: str, report: Mapping[str, Any]) -> str:
         f"- server: {run['server']}",
         f"- model: {run['model']}",
         f"- protocol: {run['protocol']}",
+        f"- tries of a model-dependent probe: up to {run['tries']}; request budget {run['budget']}",
     ]
     if run.get("flags"):
         lines.append(f"- flags: {run['flags']}")

@@ -342,6 +342,7 @@ class Answer:
     calls: tuple[tuple[str, Any], ...]
     output_tokens: int | None
     reasoning_field: str | None
+    input_tokens: int | None = None
 
 
 def answer(protocol: str, exchange: Exchange) -> Answer:
@@ -383,7 +384,9 @@ def _openai_answer(body: dict[str, Any]) -> Answer:
         problems.append("no usage.completion_tokens")
     field_name = next((k for k in ("reasoning_content", "reasoning") if message.get(k)), None)
     tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
-    return Answer(tuple(problems), str(message.get("content") or ""), finish, tuple(calls), tokens, field_name)
+    prompt = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+    text = str(message.get("content") or "")
+    return Answer(tuple(problems), text, finish, tuple(calls), tokens, field_name, prompt)
 
 
 def _anthropic_answer(body: dict[str, Any]) -> Answer:
@@ -408,7 +411,8 @@ def _anthropic_answer(body: dict[str, Any]) -> Answer:
     text = "".join(str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text")
     thinking = "thinking" if any(isinstance(b, dict) and b.get("type") == "thinking" for b in content) else None
     tokens = usage.get("output_tokens") if isinstance(usage, dict) else None
-    return Answer(tuple(problems), text, finish, tuple(calls), tokens, thinking)
+    prompt = usage.get("input_tokens") if isinstance(usage, dict) else None
+    return Answer(tuple(problems), text, finish, tuple(calls), tokens, thinking, prompt)
 
 
 def _served(ctx: Context, step: Step, what: str) -> Verdict | None:
@@ -698,13 +702,23 @@ _NO_VISION = re.compile(r"image|vision|multimodal|mmproj", re.IGNORECASE)
 
 
 def judge_images(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
-    step = attempts[0][0]
-    if step.last.status >= 500 and _NO_VISION.search(step.last.body.decode("utf-8", "replace")):
-        return Verdict(MODEL, f"{step.last.status}, the model reads no images: {_error_message(step.last)}")
-    facts = _read(ctx, step, "an image part")
-    if isinstance(facts, Verdict):
-        return facts
-    return Verdict(HONOURED, "the image part was taken and answered")
+    """The image request against the same text without the image: an image the server drops adds no prompt
+    tokens."""
+    image, text = attempts[0]
+    if image.last.status >= 500 and _NO_VISION.search(image.last.body.decode("utf-8", "replace")):
+        return Verdict(MODEL, f"{image.last.status}, the model reads no images: {_error_message(image.last)}")
+    with_image = _read(ctx, image, "an image part")
+    if isinstance(with_image, Verdict):
+        return with_image
+    without = _read(ctx, text, "the same text without the image")
+    if isinstance(without, Verdict):
+        return without
+    added = (with_image.input_tokens or 0) - (without.input_tokens or 0)
+    if added <= 0:
+        return Verdict(
+            IGNORED, f"accepted, but the image added no prompt tokens ({with_image.input_tokens} with it and without)"
+        )
+    return Verdict(HONOURED, f"the image part was taken: {added} more prompt tokens than the text alone")
 
 
 def judge_unknown_model(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:

@@ -55,9 +55,13 @@ class FakeOpenAI(httpx.BaseTransport):
                 "object": "chat.completion",
                 "model": MODEL,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": {"prompt_tokens": 7, "completion_tokens": tokens, "total_tokens": 7 + tokens},
+                "usage": {"prompt_tokens": self._prompt(body), "completion_tokens": tokens, "total_tokens": 7 + tokens},
             },
         )
+
+    def _prompt(self, body: dict[str, Any]) -> int:
+        """Prompt tokens: the messages' size, image parts left out where the server drops them."""
+        return _prompt_tokens(body["messages"], "drops_images" in self.quirks)
 
     def _answer(self, body: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, Any]]], str, int]:
         messages = body["messages"]
@@ -126,7 +130,7 @@ class FakeOpenAI(httpx.BaseTransport):
             chunk({"tool_calls": [head]})
             chunk({"tool_calls": [tail]})
         chunk({}, "stop" if calls and "stop_after_tool" in self.quirks else finish)
-        usage = {"prompt_tokens": 7, "completion_tokens": tokens, "total_tokens": 7 + tokens}
+        usage = {"prompt_tokens": self._prompt(body), "completion_tokens": tokens, "total_tokens": 7 + tokens}
         if (body.get("stream_options") or {}).get("include_usage") and "no_usage" not in self.quirks:
             if "usage_without_choices" in self.quirks:
                 chunks.append({"id": "chatcmpl-1", "object": "chat.completion.chunk", "usage": usage})
@@ -138,6 +142,16 @@ class FakeOpenAI(httpx.BaseTransport):
         return httpx.Response(
             200, headers={"content-type": "text/event-stream", "server": "fake/1.0"}, content="".join(lines)
         )
+
+
+def _prompt_tokens(messages: list[Any], drop_images: bool) -> int:
+    def kept(message: Any) -> Any:
+        content = message.get("content")
+        if drop_images and isinstance(content, list):
+            return {**message, "content": [p for p in content if p.get("type") == "text"]}
+        return message
+
+    return len(json.dumps([kept(m) for m in messages])) // 8
 
 
 def _error(status: int, message: str) -> httpx.Response:
@@ -170,7 +184,7 @@ class FakeAnthropic(httpx.BaseTransport):
             blocks.append({"type": "tool_use", "id": "toolu_1", "name": name, "input": {"city": "Paris"}})
             stop = "tool_use"
         if not body.get("stream"):
-            usage = {"input_tokens": 9, "output_tokens": 5}
+            usage = {"input_tokens": _prompt_tokens(body["messages"], False), "output_tokens": 5}
             message = {"type": "message", "role": "assistant", "content": blocks, "stop_reason": stop, "usage": usage}
             return httpx.Response(200, json={"id": "msg_1", "model": MODEL, "stop_sequence": None, **message})
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=self._stream(blocks, stop))

@@ -69,6 +69,8 @@ def _conform(out: Path, *quirks: str, budget: int = 80, tries: int = 3, key: str
         (("serves_any_model",), "error_unknown_model", v.IGNORED, "served by the model the server has"),
         ((), "error_malformed", v.HONOURED, "400 in the error shape"),
         ((), "reasoning", v.NOT_APPLICABLE, "the model sent no reasoning"),
+        ((), "images", v.HONOURED, "more prompt tokens than the text alone"),
+        (("drops_images",), "images", v.IGNORED, "the image added no prompt tokens"),
         ((), "error_bad_key", v.NOT_APPLICABLE, "no key given"),
     ],
 )
