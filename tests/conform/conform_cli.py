@@ -39,7 +39,7 @@ from cassette_recording import Scrubber, placeholder  # noqa: E402
 
 REPO = HERE.parents[1]
 TARGETS = HERE / "targets.toml"
-DEFAULT_BUDGET = 70
+DEFAULT_BUDGET = 80
 DEFAULT_TRIES = 3
 
 

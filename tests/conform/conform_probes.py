@@ -138,6 +138,8 @@ def _models(clients: Clients) -> v.Observation:
         return observe(client.models)
 
 
+#: the contract suite's prompt for a small model's tool call; the choice forces it ("required", then the name)
+_ASKS_FOR_TOOL = [{"role": "user", "content": GEMMA_TOOL.prompt}]
 _TOOL = {"tools": [GET_WEATHER_CITY], "tool_choice": {"name": TOOL}, "temperature": 0.0, "max_tokens": 64}
 _TOOL_RESULT = [
     {"role": "user", "content": "What's the weather in Paris?"},
@@ -198,14 +200,20 @@ PROBES: tuple[Probe, ...] = (
     Probe(
         "tool_call",
         "tool call",
-        (ProbeStep("forced", chat_call(messages=[{"role": "user", "content": GEMMA_TOOL.prompt}], **_TOOL)),),
+        (
+            ProbeStep("required", chat_call(messages=_ASKS_FOR_TOOL, **{**_TOOL, "tool_choice": "required"})),
+            ProbeStep("named", chat_call(messages=_ASKS_FOR_TOOL, **_TOOL)),
+        ),
         model_dependent=True,
         required=True,
     ),
     Probe(
         "stream_tool_call",
         "streamed tool call",
-        (ProbeStep("forced", _stream(messages=[{"role": "user", "content": GEMMA_TOOL.prompt}], **_TOOL)),),
+        (
+            ProbeStep("required", _stream(messages=_ASKS_FOR_TOOL, **{**_TOOL, "tool_choice": "required"})),
+            ProbeStep("named", _stream(messages=_ASKS_FOR_TOOL, **_TOOL)),
+        ),
         model_dependent=True,
         required=True,
         requests_per_step=2,

@@ -135,7 +135,7 @@ def verdict_drift(old: Mapping[str, Any] | None, new: Mapping[str, Any], *, reas
 
 def cassette_drift(old_dir: Path, new: Mapping[str, w.Cassette]) -> list[str]:
     """Shape drift (fields, event kinds, statuses) of each new cassette against the one it replaces."""
-    out = []
+    where: dict[str, list[str]] = {}
     for name, cassette in sorted(new.items()):
         old_path = old_dir / f"{name}.yaml"
         if not old_path.exists():
@@ -143,5 +143,9 @@ def cassette_drift(old_dir: Path, new: Mapping[str, w.Cassette]) -> list[str]:
         lines = shape_drift(
             cassette_format.load(old_path.read_text(encoding="utf-8")), cassette_format.load(w.dumps(cassette))
         )
-        out += [f"{name}: {line}" for line in lines]
-    return out
+        for line in lines:
+            where.setdefault(line, []).append(name)
+    # a change every cassette shares (the server's version, the model) is said once
+    return [
+        f"{', '.join(names) if len(names) <= 3 else f'{len(names)} cassettes'}: {line}" for line, names in where.items()
+    ]

@@ -157,6 +157,8 @@ class OpenAIStream:
     problems: list[str] = field(default_factory=list)
     finish_reasons: list[str] = field(default_factory=list)
     usage: list[dict[str, Any]] = field(default_factory=list)
+    #: the messages of error events sent in the stream (``data: {"error": ...}``)
+    errors: list[str] = field(default_factory=list)
     #: tool-call deltas of choice 0, in order
     tool_deltas: list[dict[str, Any]] = field(default_factory=list)
     text: str = ""
@@ -182,6 +184,12 @@ def openai_stream(body: bytes) -> OpenAIStream:
             out.problems.append("a data event is not a JSON object")
             continue
         out.chunks.append(chunk)
+        if "error" in chunk and "choices" not in chunk:
+            error = chunk["error"]
+            message = error.get("message") if isinstance(error, dict) else error
+            out.errors.append(_clip(str(message).encode()))
+            out.problems.append(f"an error event mid-stream: {out.errors[-1]}")
+            continue
         if chunk.get("usage"):
             out.usage.append(chunk)
             if not isinstance(chunk.get("choices"), list):
@@ -529,27 +537,40 @@ def judge_stream_usage(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
 
 
 def _tool_judge(streamed: bool) -> Judge:
+    """A tool call's shape, from whichever forcing step got one: a step the server refused (or failed mid-stream)
+    is noted and the next one tried; a served answer in a broken shape settles it."""
+
     def judge(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+        refused: list[Verdict] = []
         for attempt in attempts:
-            step = attempt[0]
-            if (served := _served(ctx, step, "a forced tool call")) is not None:
-                return served
-            if streamed:
-                problems = stream_problems(ctx.protocol, step.last)
-                if ctx.protocol == OPENAI and "event-stream" in step.last.header("content-type"):
-                    problems += openai_stream_tool_problems(openai_stream(step.last.body))
-                called = _stream_calls(ctx.protocol, step.last)
-            else:
-                facts = answer(ctx.protocol, step.last)
-                problems, called = list(facts.problems), len(facts.calls)
-            if problems:
-                return Verdict(BROKEN, "; ".join(problems))
-            if failed := _hamr_failed(step):
-                return failed
-            if called:
-                how = "index from 0, " if streamed and ctx.protocol == OPENAI else ""
-                args = "input a JSON object" if ctx.protocol == ANTHROPIC else "arguments a JSON string that parses"
-                return Verdict(HONOURED, f"{called} call(s), {how}{args}")
+            for step in attempt:
+                what = f"tool_choice {step.label}"
+                served = _served(ctx, step, what)
+                errors = openai_stream(step.last.body).errors if streamed and ctx.protocol == OPENAI else []
+                if served is None and errors:
+                    served = Verdict(BROKEN, f"an error in the stream for {what}: {errors[0]}")
+                if served is not None:
+                    refused.append(served)
+                    continue
+                if streamed:
+                    problems = stream_problems(ctx.protocol, step.last)
+                    if ctx.protocol == OPENAI:
+                        problems += openai_stream_tool_problems(openai_stream(step.last.body))
+                    called = _stream_calls(ctx.protocol, step.last)
+                else:
+                    facts = answer(ctx.protocol, step.last)
+                    problems, called = list(facts.problems), len(facts.calls)
+                if problems:
+                    return Verdict(BROKEN, f"{what}: " + "; ".join(problems))
+                if failed := _hamr_failed(step):
+                    return failed
+                if called:
+                    how = "index from 0, " if streamed and ctx.protocol == OPENAI else ""
+                    args = "input a JSON object" if ctx.protocol == ANTHROPIC else "arguments a JSON string that parses"
+                    also = f" (and {refused[0].kind} before: {refused[0].reason})" if refused else ""
+                    return Verdict(HONOURED, f"{called} call(s) with {what}, {how}{args}{also}")
+        if refused:
+            return Verdict(refused[0].kind, refused[0].reason, retry=True)
         return Verdict(MODEL, f"no tool call in {len(attempts)} tries (shape not exercised)", retry=True)
 
     return judge

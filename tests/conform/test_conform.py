@@ -275,7 +275,9 @@ def test_arguments_sent_as_an_object_are_a_broken_shape():  # llama.cpp#20198
         "usage": {"completion_tokens": 3},
     }
     verdict = v.JUDGES["tool_call"](v.Context(v.OPENAI, 3), _one_step(_exchange(200, body)))
-    assert verdict == v.Verdict(v.BROKEN, "tool-call arguments sent as a JSON object, not a JSON string")
+    assert verdict == v.Verdict(
+        v.BROKEN, "tool_choice step: tool-call arguments sent as a JSON object, not a JSON string"
+    )
 
 
 def test_an_unknown_model_answered_200_with_an_error_body_is_a_broken_shape():  # litellm#27030
@@ -359,7 +361,7 @@ def test_an_anthropic_server_is_probed_in_its_own_protocol(tmp_path):
     assert code == 0
     kinds = {name: verdict["kind"] for name, verdict in verdicts.items()}
     assert kinds["stream"] == kinds["stream_tool_call"] == kinds["tool_call"] == kinds["stream_usage"] == v.HONOURED
-    assert verdicts["stream_tool_call"]["reason"] == "1 call(s), input a JSON object"
+    assert verdicts["stream_tool_call"]["reason"] == "1 call(s) with tool_choice required, input a JSON object"
     assert kinds["seed"] == kinds["json_object"] == kinds["json_schema"] == v.NOT_APPLICABLE
     assert verdicts["seed"]["reason"] == "the Messages API has no seed"
     assert kinds["error_unknown_model"] == kinds["error_malformed"] == v.HONOURED
