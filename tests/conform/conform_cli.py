@@ -134,7 +134,12 @@ def conform(
     )
     started = time.monotonic()
     protocol, model, detection = run.detect_protocol(target, key, budget, progress, inner)
-    scrubber = _with_home(Scrubber({key: placeholder(target.key_env)} if key and target.key_env else {}))
+    # the bad-key probe's wrong key is no secret, but it is key-shaped: written as a placeholder too
+    secrets = {
+        p.WRONG_KEY: placeholder("WRONG_KEY"),
+        **({key: placeholder(target.key_env)} if key and target.key_env else {}),
+    }
+    scrubber = _with_home(Scrubber(secrets))
     live_run = run.LiveRun(target, protocol, model, key, budget, tries, progress, scrubber=scrubber, inner=inner)
     live_run.provenance.update(
         source="recorded live", date=run.today(), server=target.server or target.url, model=model

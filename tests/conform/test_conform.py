@@ -138,6 +138,7 @@ def test_a_key_is_used_and_never_written(tmp_path):
     written = [path.read_text(encoding="utf-8") for path in (tmp_path / "out").rglob("*") if path.is_file()]
     assert not any(KEY in text for text in written)
     assert any("Bearer <FAKE_API_KEY>" in text for text in written)
+    assert any("Bearer <WRONG_KEY>" in text for text in written)  # key-shaped, though no secret: a placeholder too
 
 
 def test_an_unreachable_url_is_one_clear_line(tmp_path):
