@@ -71,6 +71,9 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--flags", default="", help="how the server runs (its version, flags), for the report")
     parser.add_argument("--replay", type=Path, metavar="DIR", help="recompute every verdict offline from DIR")
+    parser.add_argument(
+        "--render", action="store_true", help="with --replay: write DIR's report.md and hamr.toml again"
+    )
     return parser
 
 
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.replay:
-            return replay(args.replay)
+            return replay(args.replay, args.render)
         if not args.target:
             raise run.ConformError("name a target: a base URL, one of " + ", ".join(targets()) + ", or --replay DIR")
         return live(args)
@@ -231,6 +234,11 @@ def _write(
     for name, cassette in cassettes.items():
         (out / "cassettes" / f"{name}.yaml").write_text(w.dumps(cassette), encoding="utf-8")
     (out / "report.json").write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    _render(out, target, protocol, model, document)
+
+
+def _render(out: Path, target: run.Target, protocol: str, model: str | None, document: dict[str, Any]) -> None:
+    """report.md and hamr.toml, both generated from the report's verdicts."""
     (out / "report.md").write_text(report.markdown(target.name, document), encoding="utf-8")
     (out / "hamr.toml").write_text(
         report.toml_snippet(target.name, target, protocol, model, document), encoding="utf-8"
@@ -246,8 +254,9 @@ def _print_result(name: str, document: dict[str, Any], out: Path, progress: Call
     progress("required cells: " + ("all hold" if not failing else "failing: " + ", ".join(failing)))
 
 
-def replay(directory: Path) -> int:
-    """Every verdict again from DIR's cassettes, offline; compared with DIR/report.json when it is there."""
+def replay(directory: Path, render: bool = False) -> int:
+    """Every verdict again from DIR's cassettes, offline; compared with DIR/report.json when it is there.
+    ``render``: when they agree, write report.md and hamr.toml again from it (after a change to how they read)."""
     folder = directory / "cassettes"
     if not folder.is_dir():
         raise run.ConformError(f"{directory} holds no cassettes/ folder: is it a conform run's --out?")
@@ -268,6 +277,9 @@ def replay(directory: Path) -> int:
         print("the same verdicts as the live run" if not changes else "differs from report.json:")
     for line in changes:
         print(f"  {line}")
+    if render and recorded and not changes:  # the files derived from the verdicts, by this version of the kit
+        _render(directory, target, protocol, any_cassette.conform.get("model"), recorded)
+        print(f"rendered {directory / 'report.md'} and {directory / 'hamr.toml'} again")
     return 1 if changes else report.exit_code(verdicts)
 
 

@@ -70,7 +70,8 @@ class TransportClients:
         self, target: Target, protocol: str, model: str | None, key: str | None, transport: httpx.BaseTransport
     ):
         self.target, self.protocol, self.model, self.key, self.transport = target, protocol, model, key, transport
-        self.tmp = Path(tempfile.mkdtemp(prefix="hamr-conform-"))
+        self._tmp = tempfile.TemporaryDirectory(prefix="hamr-conform-")  # removed with this object
+        self.tmp = Path(self._tmp.name)
 
     def config_text(self) -> str:
         # no retries (each request is one the budget counts); a server that stalls fails the probe within minutes
@@ -189,7 +190,10 @@ def live_probe(run: LiveRun, probe: p.Probe) -> w.Cassette | v.Verdict:
             observed = step.call(clients)
             exchanges = tuple(recorder.exchanges[start:])
             if not exchanges and observed.error and observed.error.startswith("ConnectionError"):
-                raise ConformError(f"cannot reach {run.target.url}: {observed.error}")
+                where = (
+                    f"lost {run.target.url} during the {probe.cell} probe" if run.budget.used > 1 else "cannot reach"
+                )
+                raise ConformError(f"{where}: {observed.error}")
             if not exchanges and observed.error and observed.error.startswith("TimeoutError"):
                 raise ConformError(f"{run.target.url} did not answer {probe.name} in time: {observed.error}")
             steps.append(v.Step(step.label, exchanges, observed))

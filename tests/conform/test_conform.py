@@ -6,6 +6,7 @@ replaying to the verdicts of their reports."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import conform_cli
@@ -315,6 +316,17 @@ def test_a_committed_live_run_replays_to_its_report(directory, capsys):
     assert code == (1 if conform_cli.report.failing_required(report["verdicts"]) else 0)
     for cassette in (directory / "cassettes").glob("*.yaml"):
         assert w.loads(cassette.read_text(encoding="utf-8")).provenance["source"] == "recorded live"
+
+
+@pytest.mark.parametrize("directory", RUNS, ids=[path.name for path in RUNS])
+def test_a_committed_live_runs_report_and_snippet_are_as_generated(directory, tmp_path):
+    copy = tmp_path / directory.name
+    shutil.copytree(directory, copy)
+
+    assert conform_cli.replay(copy, render=True) in (0, 1)
+
+    for name in ("report.md", "hamr.toml"):
+        assert (copy / name).read_text(encoding="utf-8") == (directory / name).read_text(encoding="utf-8"), name
 
 
 def test_the_custom_row_of_the_matrix_rests_on_the_measured_servers(tmp_path):
