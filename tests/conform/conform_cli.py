@@ -137,12 +137,7 @@ def conform(
     )
     started = time.monotonic()
     protocol, model, detection = run.detect_protocol(target, key, budget, progress, inner)
-    # the bad-key probe's wrong key is no secret, but it is key-shaped: written as a placeholder too
-    secrets = {
-        p.WRONG_KEY: placeholder("WRONG_KEY"),
-        **({key: placeholder(target.key_env)} if key and target.key_env else {}),
-    }
-    scrubber = _with_home(Scrubber(secrets))
+    scrubber = _scrubber(key, target.key_env)
     live_run = run.LiveRun(target, protocol, model, key, budget, tries, progress, scrubber=scrubber, inner=inner)
     live_run.provenance.update(
         source="recorded live", date=run.today(), server=target.server or target.url, model=model
@@ -204,11 +199,13 @@ def conform(
     return report.exit_code(document["verdicts"])
 
 
-def _with_home(scrubber: Scrubber) -> Scrubber:
-    """Also replace the home directory (a server's /props names its model's path) by ``~``."""
-    home = str(Path.home())
-    secrets = {value: name for value, name in scrubber._secrets}
-    if len(home) > 1:
+def _scrubber(key: str | None, key_env: str | None) -> Scrubber:
+    """The run's scrubber: the key (by value), the bad-key probe's wrong key (no secret, but key-shaped), and the
+    home directory (a server's /props names its model's path) as ``~``."""
+    secrets = {p.WRONG_KEY: placeholder("WRONG_KEY")}
+    if key and key_env:
+        secrets[key] = placeholder(key_env)
+    if len(home := str(Path.home())) > 1:
         secrets[home] = "~"
     return Scrubber(secrets)
 

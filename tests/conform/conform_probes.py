@@ -9,6 +9,7 @@ returning what hamr made of the answer; live runs and ``--replay`` call the same
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,7 +52,7 @@ TOOL_CALL_ID = "call_conform_0001"
 
 
 class Clients(Protocol):
-    def client(self, *, model: str | None = None, key: str | None = None) -> hamr.Client: ...
+    def client(self, *, model: str | None = None, key: str | None = None) -> AbstractContextManager[hamr.Client]: ...
 
 
 Call = Callable[[Clients], v.Observation]
@@ -140,7 +141,12 @@ def _models(clients: Clients) -> v.Observation:
 
 #: the contract suite's prompt for a small model's tool call; the choice forces it ("required", then the name)
 _ASKS_FOR_TOOL = [{"role": "user", "content": GEMMA_TOOL.prompt}]
-_TOOL = {"tools": [GET_WEATHER_CITY], "tool_choice": {"name": TOOL}, "temperature": 0.0, "max_tokens": 64}
+_TOOL: dict[str, Any] = {
+    "tools": [GET_WEATHER_CITY],
+    "tool_choice": {"name": TOOL},
+    "temperature": 0.0,
+    "max_tokens": 64,
+}
 _TOOL_RESULT = [
     {"role": "user", "content": "What's the weather in Paris?"},
     {
@@ -174,8 +180,8 @@ def _two_tools(*, parallel: bool) -> Call:
     """The contract suite's two-tool prompt, a call required, parallel calls allowed or not."""
     messages = [{"role": "user", "content": PARALLEL_PROMPT}]
     tools = [WEATHER, BEST_LANGUAGE]
-    options = {"tool_choice": "required", "parallel_tool_calls": parallel, "temperature": 0.0, "max_tokens": 96}
-    return chat_call(messages=messages, tools=tools, **options)
+    options: dict[str, Any] = {"tool_choice": "required", "parallel_tool_calls": parallel, "temperature": 0.0}
+    return chat_call(messages=messages, tools=tools, max_tokens=96, **options)
 
 
 PROBES: tuple[Probe, ...] = (

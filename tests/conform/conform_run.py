@@ -213,8 +213,7 @@ def live_probe(run: LiveRun, probe: p.Probe) -> w.Cassette | v.Verdict:
         "steps": [s.label for s in probe.steps],
         "target": run.target.as_dict(),
     }
-    exchanges = [w.scrubbed(e, run.scrubber) for e in recorder.exchanges]
-    return w.Cassette(run.provenance, conform, exchanges)
+    return w.Cassette(run.provenance, conform, [w.scrubbed(e, run.scrubber) for e in recorder.exchanges])
 
 
 IDENTITY_PATHS = ("/props", "/version", "/api/version")
@@ -275,8 +274,9 @@ def detect_protocol(
                 response = http.get(f"{target.root}/v1/models", headers=headers)
         except httpx.HTTPError as exc:
             raise ConformError(f"cannot reach {target.url}: {type(exc).__name__}: {exc}") from None
-        data = (_json(response.content) or {}).get("data") if isinstance(_json(response.content), dict) else None
-        ids = [m.get("id") for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        body = _json(response.content)
+        data = body.get("data") if isinstance(body, dict) else None
+        ids = [m["id"] for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
         if not ids:
             raise ConformError(
                 f"GET {target.root}/v1/models answered {response.status_code} without a model id: pass --model"

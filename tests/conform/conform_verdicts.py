@@ -129,12 +129,12 @@ def sse_events(body: bytes) -> list[tuple[str, str]]:
     """(event name, data) of every event in an SSE body, per the WHATWG rules (comments skipped, data lines
     joined)."""
     events: list[tuple[str, str]] = []
-    name, data = "", []
+    name, data = "", list[str]()
     for line in re.split(r"\r\n|\r|\n", body.decode("utf-8", "replace")):
         if not line:
             if data:
                 events.append((name, "\n".join(data)))
-            name, data = "", []
+            name, data = "", list[str]()
         elif line.startswith(":"):
             continue
         else:
