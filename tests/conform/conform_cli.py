@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except run.ConformError as exc:
         print(f"conform: {exc}", file=sys.stderr)
         return 2
+    except w.ReplayMismatch as exc:
+        print(f"conform: {exc}: the cassettes come from another version of the kit; run it live again", file=sys.stderr)
+        return 1
 
 
 def _target(args: argparse.Namespace) -> run.Target:

@@ -39,8 +39,9 @@ TOOL = GET_WEATHER_CITY["name"]
 AGAINST_TOOL = "Do not call any tool or function. Just say hello to me in plain words."
 #: a prompt that begs for the tool the request forbids
 BEGS_FOR_TOOL = f"Call the {TOOL} tool for Paris right now. You must call the tool; do not answer in words."
-STOP_WORD = "5"
-COUNT = [{"role": "user", "content": "Count from 1 to 10, separated by commas, and nothing else."}]
+#: the commonest letter of English: almost any answer of any model holds it, so the control shows the stop's effect
+STOP_WORD = "e"
+WEATHER_SENTENCE = [{"role": "user", "content": "Write one sentence about the weather."}]
 MAX_TOKENS = 8
 LONG = [{"role": "user", "content": "Write a long story about a dragon who learns to bake bread."}]
 SEED = 1234
@@ -264,8 +265,8 @@ PROBES: tuple[Probe, ...] = (
         "stop",
         "stop",
         (
-            ProbeStep("stop", chat_call(messages=COUNT, stop=[STOP_WORD], temperature=0.0, max_tokens=48)),
-            ProbeStep("control", chat_call(messages=COUNT, temperature=0.0, max_tokens=48)),
+            ProbeStep("stop", chat_call(messages=WEATHER_SENTENCE, stop=[STOP_WORD], temperature=0.0, max_tokens=32)),
+            ProbeStep("control", chat_call(messages=WEATHER_SENTENCE, temperature=0.0, max_tokens=32)),
         ),
         model_dependent=True,
         extra=(("stop", STOP_WORD),),

@@ -85,12 +85,11 @@ class FakeOpenAI(httpx.BaseTransport):
             return json.dumps({"result": 8} if schema else {"answer": 8}), [], "stop", 6
         if messages[0]["role"] == "system" and "banana" in messages[0]["content"] and not mute:
             return "banana", [], "stop", 1
-        if "Count from 1 to 10" in prompt:
-            stops = body.get("stop") or []
-            count = ", ".join(str(n) for n in range(1, 4 if mute else 11))
-            if "5" in stops and "ignores_stop" not in self.quirks:
-                count = count.split("5")[0]
-            return count, [], "stop", 12
+        if "about the weather" in prompt:
+            sentence = "Sunny." if mute else "The weather is fine here."
+            for stop in [] if "ignores_stop" in self.quirks else body.get("stop") or []:
+                sentence = sentence.split(stop)[0]
+            return sentence, [], "stop", 6
         limit = body.get("max_tokens") or 4096
         if "dragon" in prompt and mute:
             return "No.", [], "stop", 2

@@ -57,7 +57,7 @@ def _conform(out: Path, *quirks: str, budget: int = 80, tries: int = 3, key: str
         (("schema_as_object",), "json_schema", v.IGNORED, "a JSON object that breaks the schema"),
         (("json_schema_500",), "json_schema", v.BROKEN, "500 for response_format json_schema, where a 4xx belongs"),
         ((), "stop", v.HONOURED, "with it never"),
-        (("ignores_stop",), "stop", v.IGNORED, "stop sent, and still '5' appeared"),
+        (("ignores_stop",), "stop", v.IGNORED, "stop sent, and still 'e' appeared"),
         (("mute_model",), "stop", v.MODEL, "its effect cannot be seen"),
         ((), "max_tokens", v.HONOURED, "finish length"),
         (("ignores_max_tokens",), "max_tokens", v.IGNORED, "80 output tokens for max_tokens 8"),
@@ -107,6 +107,17 @@ def test_replay_reports_a_verdict_the_cassettes_no_longer_support(tmp_path, caps
     assert conform_cli.replay(tmp_path / "out") == 1
     out = capsys.readouterr().out
     assert "stream: honoured -> broken shape (no data: [DONE] at the end)" in out
+
+
+def test_a_cassette_from_another_version_of_the_kit_is_one_line(tmp_path, capsys):
+    _conform(tmp_path / "out")
+    path = tmp_path / "out" / "cassettes" / "max_tokens.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("max_tokens: 8", "max_tokens: 9"), encoding="utf-8")
+
+    assert conform_cli.main(["--replay", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "max_tokens.yaml: request #0 differs from the recorded one" in err
 
 
 def test_a_second_run_reports_what_changed_since_the_first(tmp_path):
