@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             raise run.ConformError("name a target: a base URL, one of " + ", ".join(targets()) + ", or --replay DIR")
         return live(args)
     except run.ConformError as exc:
-        print(f"conform: {exc}", file=sys.stderr)
+        died = _local_server_death()
+        print(f"conform: {exc}" + (f" ({died})" if died else ""), file=sys.stderr)
         return 2
     except w.ReplayMismatch as exc:
         print(f"conform: {exc}: the cassettes come from another version of the kit; run it live again", file=sys.stderr)
@@ -211,6 +212,15 @@ def _scrubber(key: str | None, key_env: str | None) -> Scrubber:
     if len(home := str(Path.home())) > 1:
         secrets[home] = "~"
     return Scrubber(secrets)
+
+
+def _local_server_death() -> str | None:
+    """How the local server the nox session started ended, when it died during the run (its watcher's report)."""
+    sys.path.insert(0, str(HERE.parent / "smoke"))
+    import local_servers
+
+    report = local_servers.death_report(os.environ, wait=2.0)
+    return report.strip().splitlines()[0] if report and report.strip() else None
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

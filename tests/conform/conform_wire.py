@@ -62,7 +62,9 @@ class Recorder(httpx.BaseTransport):
 
     def __init__(self, budget: Budget, inner: httpx.BaseTransport | None = None) -> None:
         self.budget = budget
-        self.inner = inner or httpx.HTTPTransport()
+        # a fresh connection per request: llama-server closes a kept-alive connection after an error inside a stream
+        # without saying so, and the next request on it would fail before the server saw it
+        self.inner = inner or httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
         self.exchanges: list[Exchange] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
