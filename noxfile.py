@@ -212,6 +212,11 @@ def _local_server(session: nox.Session, target: str) -> Iterator[dict[str, str]]
         env[servers.KEY_VAR] = key
         command, describe = _install_llama_server(session, servers)
     env.update(HAMR_RECORD_SERVER=describe[0], HAMR_RECORD_MODEL=describe[1])  # a recording's provenance
+    if servers.port_taken(server):  # the port was free before the build, which can take many minutes
+        session.error(
+            f"{server.name}: {server.url} was free when this session began, but something listens there now "
+            "(another session's server?); ours would fail to bind: stop that one, or let it answer, and retry"
+        )
     log = Path(session.create_tmp()) / f"{server.name}.log"
     env[servers.DIED_VAR] = str(servers.died_file(log))  # the tests stop at once when the server dies
     try:

@@ -400,7 +400,8 @@ def check_no_amx(
         )
     found = {path.name: n for path in artefacts if (n := amx_instructions(path, objdump))}
     if not found:
-        progress(f"{what}: no AMX instruction in the {len(artefacts)} binaries built (portable)")
+        kind = f"${CMAKE_ARGS_VAR}: {env[CMAKE_ARGS_VAR]}" if env.get(CMAKE_ARGS_VAR) else "portable"
+        progress(f"{what}: no AMX instruction in the {len(artefacts)} binaries built ({kind})")
         return
     where = ", ".join(f"{n} in {name}" for name, n in found.items())
     if env.get(CMAKE_ARGS_VAR):
