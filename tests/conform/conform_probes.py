@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import conform_rules as rules
 import conform_verdicts as v
 from contract_cases import (
     BEST_LANGUAGE,
@@ -167,8 +168,10 @@ _IMAGE = [
     }
 ]
 _IMAGE_TEXT = [{"role": "user", "content": [_IMAGE[0]["content"][0]]}]
-_NO_SEED = ((v.ANTHROPIC, "the Messages API has no seed"),)
-_NO_RESPONSE_FORMAT = ((v.ANTHROPIC, "the Messages API has no response_format (hamr emulates it with a forced tool)"),)
+_NO_SEED = ((rules.ANTHROPIC, "the Messages API has no seed"),)
+_NO_RESPONSE_FORMAT = (
+    (rules.ANTHROPIC, "the Messages API has no response_format (hamr emulates it with a forced tool)"),
+)
 
 
 def _json_probe(name: str, response_format: dict[str, Any]) -> Probe:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import conform_probes as p
+import conform_rules as rules
 import conform_verdicts as v
 import conform_wire as w
 import httpx
@@ -48,7 +49,7 @@ class Target:
 
     def base_url(self, protocol: str | None = None) -> str:
         """hamr's ``base_url`` for the protocol: OpenAI's includes ``/v1``, Anthropic's does not."""
-        return self.root + ("/v1" if (protocol or self.protocol) == v.OPENAI else "")
+        return self.root + ("/v1" if (protocol or self.protocol) == rules.OPENAI else "")
 
     def as_dict(self) -> dict[str, Any]:
         return {k: val for k, val in self.__dict__.items() if val}
@@ -97,7 +98,7 @@ def provider_toml(name: str, target: Target, protocol: str, **settings: Any) -> 
     """A ``[providers.<name>]`` table for the target (what the kit's clients use, and the snippet's base)."""
     lines = [
         f"[providers.{name}]",
-        f'compatibility = "{"anthropic-compatible" if protocol == v.ANTHROPIC else "openai-compatible"}"',
+        f'compatibility = "{"anthropic-compatible" if protocol == rules.ANTHROPIC else "openai-compatible"}"',
         f"base_url = {json.dumps(target.base_url(protocol))}",
     ]
     if target.key_env:
@@ -225,7 +226,7 @@ def identity(run: LiveRun) -> tuple[w.Cassette, dict[str, Any]]:
     recorder = w.Recorder(run.budget, run.inner)
     headers = {}
     if run.key:
-        headers = {"x-api-key": run.key} if run.protocol == v.ANTHROPIC else {"authorization": f"Bearer {run.key}"}
+        headers = {"x-api-key": run.key} if run.protocol == rules.ANTHROPIC else {"authorization": f"Bearer {run.key}"}
     found: dict[str, Any] = {}
     with httpx.Client(transport=recorder, timeout=10.0) as http:
         for path in IDENTITY_PATHS:
@@ -283,7 +284,7 @@ def detect_protocol(
             )
         model = ids[0]
         progress(f"model: {model} (the first of GET /v1/models)")
-    protocols = (v.OPENAI, v.ANTHROPIC) if target.protocol == "auto" else (target.protocol,)
+    protocols = (rules.OPENAI, rules.ANTHROPIC) if target.protocol == "auto" else (target.protocol,)
     tried = []
     for protocol in protocols:
         clients = TransportClients(target, protocol, model, key, recorder)
@@ -294,11 +295,11 @@ def detect_protocol(
         exchange = recorder.exchanges[-1]
         path = urlsplit(exchange.url).path
         body = exchange.json()
-        shaped = isinstance(body, dict) and ("choices" if protocol == v.OPENAI else "content") in body
+        shaped = isinstance(body, dict) and ("choices" if protocol == rules.OPENAI else "content") in body
         if 200 <= exchange.status < 300 and shaped:
             progress(f"protocol: {protocol} (POST {path} answered {exchange.status})")
             return protocol, model, recorder.exchanges
-        refused_in_shape = 400 <= exchange.status < 500 and v.error_shape_problem(protocol, exchange) is None
+        refused_in_shape = 400 <= exchange.status < 500 and rules.error_shape_problem(protocol, exchange) is None
         if refused_in_shape and exchange.status not in (404, 405):
             progress(f"protocol: {protocol} (POST {path} answered {exchange.status} in its error shape)")
             return protocol, model, recorder.exchanges

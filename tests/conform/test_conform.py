@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import conform_cli
+import conform_rules as rules
 import conform_run as run
 import conform_verdicts as v
 import conform_wire as w
@@ -247,27 +248,27 @@ def _anthropic_tool_stream(delta_index: int = 1, with_input: bool = True) -> byt
 
 
 def test_an_anthropic_stream_in_order_has_no_problems():
-    facts = v.anthropic_stream(_anthropic_tool_stream())
+    facts = rules.anthropic_stream(_anthropic_tool_stream())
     assert facts.problems == []
     assert facts.tool_inputs == {1: '{"city": "Paris"}'}
 
 
 def test_an_anthropic_delta_sent_to_the_wrong_block_is_named():  # sglang#25876
-    assert v.anthropic_stream(_anthropic_tool_stream(delta_index=0)).problems == [
+    assert rules.anthropic_stream(_anthropic_tool_stream(delta_index=0)).problems == [
         "input_json_delta sent to block 0, which is not open",
         "tool_use block 1 has no input (input_json_delta dropped)",  # the tool block got nothing
     ]
 
 
 def test_a_dropped_input_json_delta_is_named():  # litellm#29491
-    assert v.anthropic_stream(_anthropic_tool_stream(with_input=False)).problems == [
+    assert rules.anthropic_stream(_anthropic_tool_stream(with_input=False)).problems == [
         "tool_use block 1 has no input (input_json_delta dropped)"
     ]
 
 
 def test_an_anthropic_stream_without_message_stop_is_named():
     body = _anthropic_tool_stream().replace(b'event: message_stop\ndata: {"type": "message_stop"}\n\n', b"")
-    assert v.anthropic_stream(body).problems == ["the stream does not end with message_stop"]
+    assert rules.anthropic_stream(body).problems == ["the stream does not end with message_stop"]
 
 
 def _exchange(status: int, body: object, content_type: str = "application/json") -> w.Exchange:
@@ -287,7 +288,7 @@ def test_arguments_sent_as_an_object_are_a_broken_shape():  # llama.cpp#20198
         "choices": [{"message": {"content": None, "tool_calls": [call]}, "finish_reason": "tool_calls"}],
         "usage": {"completion_tokens": 3},
     }
-    verdict = v.JUDGES["tool_call"](v.Context(v.OPENAI, 3), _one_step(_exchange(200, body)))
+    verdict = v.JUDGES["tool_call"](v.Context(rules.OPENAI, 3), _one_step(_exchange(200, body)))
     assert verdict == v.Verdict(
         v.BROKEN, "tool_choice step: tool-call arguments sent as a JSON object, not a JSON string"
     )
@@ -295,18 +296,18 @@ def test_arguments_sent_as_an_object_are_a_broken_shape():  # llama.cpp#20198
 
 def test_an_unknown_model_answered_200_with_an_error_body_is_a_broken_shape():  # litellm#27030
     body = {"error": {"message": "model not found"}}
-    verdict = v.judge_unknown_model(v.Context(v.OPENAI, 1), _one_step(_exchange(200, body)))
+    verdict = v.judge_unknown_model(v.Context(rules.OPENAI, 1), _one_step(_exchange(200, body)))
     assert verdict == v.Verdict(v.BROKEN, "200 with no answer: 200 with an error body: model not found")
 
 
 def test_an_unknown_model_answered_400_is_named():  # ollama#6646
     body = {"error": {"message": "model 'x' not found"}}
-    verdict = v.judge_unknown_model(v.Context(v.OPENAI, 1), _one_step(_exchange(400, body)))
+    verdict = v.judge_unknown_model(v.Context(rules.OPENAI, 1), _one_step(_exchange(400, body)))
     assert verdict == v.Verdict(v.BROKEN, "400 in the error shape, where 404 belongs: model 'x' not found")
 
 
 def test_an_error_outside_the_protocol_shape_is_named():
-    verdict = v.refusal(v.ANTHROPIC, _exchange(400, {"detail": "bad"}), "stop")
+    verdict = v.refusal(rules.ANTHROPIC, _exchange(400, {"detail": "bad"}), "stop")
     assert verdict == v.Verdict(v.BROKEN, '400 without Anthropic\'s {"type": "error", "error": {...}} body')
 
 
