@@ -3,8 +3,8 @@ what hamr made of them on replay). No network, clock or pytest outcome is read h
 
 Kinds: honoured · rejected loudly (a 4xx in the protocol's error shape) · accepted but ignored · broken shape
 (naming what) · limited by the model (the server did its part, the model did not) · not applicable · not run.
-Raw-stream rules (``[DONE]``, one final finish reason, tool-call ``index`` from 0, Anthropic block indexes and
-event order) are checked on the bytes, not through a parser.
+Raw-stream rules (``conform_rules``: ``[DONE]``, one final finish reason, tool-call ``index`` from 0, Anthropic block
+indexes and event order) are checked on the bytes, not through a parser.
 """
 
 from __future__ import annotations
