@@ -413,6 +413,64 @@ def _print_smoke_table(session: nox.Session, rows: list[dict[str, str]]) -> None
     session.log("smoke, every preset:\n" + "\n".join(lines))
 
 
+CONFORM_CLI = "tests/conform/conform_cli.py"
+
+
+@nox.session
+def conform(session: nox.Session) -> None:
+    """Point the harness at an OpenAI- or Anthropic-compatible server and get its compatibility row, with the
+    evidence: `nox -s conform -- <base_url> [--protocol openai|anthropic|auto] [--model M] [--key-env VAR] [--out DIR]
+    [--budget N] [--tries N] [--flags TEXT]`; `nox -s conform -- relay` (a target of tests/conform/targets.toml; its
+    local server is started when nothing answers on its port, as `nox -s smoke` does); `nox -s conform -- --replay
+    DIR` recomputes every verdict offline. Fails when a required cell does not hold. Code: tests/conform/."""
+    session.install("-e", ".", *TEST_DEPS)
+    args = list(session.posargs)
+    target = _conform_targets().get(args[0], {}) if args else {}
+    with contextlib.ExitStack() as stack:
+        env = dict(stack.enter_context(_local_server(session, target["local"]))) if "local" in target else {}
+        if target.get("gateway") == "litellm":
+            env.update(stack.enter_context(_litellm_gateway(session, env)))
+        session.run("python", CONFORM_CLI, *args, env=env)
+
+
+@contextlib.contextmanager
+def _litellm_gateway(session: nox.Session, server_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """LiteLLM's proxy in front of the llama-server this session runs, from its own venv (LiteLLM pins its own
+    httpx and friends), started and stopped around the run."""
+    gateway = _conform_module("conform_gateway")
+    servers = _smoke_module("local_servers")
+    venv = Path(__file__).parent / ".nox" / "litellm-proxy"
+    python = gateway.venv_python(venv)
+    if not python.exists():
+        session.run(sys.executable, "-m", "venv", str(venv), external=True)
+    session.run(str(python), "-m", "pip", "install", "-q", gateway.PACKAGE, external=True)
+    key = server_env.get(servers.KEY_VAR) or os.environ.get(servers.KEY_VAR, "")
+    try:
+        with gateway.running(python, key, Path(session.create_tmp()), session.log) as env:
+            model = server_env.get("HAMR_RECORD_MODEL") or "llama-server's one model"
+            yield {**env, "HAMR_RECORD_SERVER": gateway.describe(python), "HAMR_RECORD_MODEL": f"{model}, via LiteLLM"}
+    except servers.ServerError as exc:
+        session.error(str(exc))
+
+
+def _conform_module(name: str) -> ModuleType:
+    """A stdlib-only helper from tests/conform/, loaded into nox itself."""
+    conform_dir = str(Path(__file__).parent / "tests" / "conform")
+    if conform_dir not in sys.path:
+        sys.path.insert(0, conform_dir)
+    return importlib.import_module(name)
+
+
+def _conform_targets() -> dict[str, dict[str, str]]:
+    """tests/conform/targets.toml's named targets, read in nox itself to know which local server one needs."""
+    import tomllib
+
+    text = (Path(__file__).parent / "tests" / "conform" / "targets.toml").read_text(encoding="utf-8")
+    targets: dict[str, dict[str, str]] = tomllib.loads(text).get("targets", {})
+    return targets
+
+
+BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14"]
 #: raw httpx (httpcore 1.0.9) runs beside raw httpx2, hamr's floor; the SDKs no longer install it
 BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14", "httpx>=0.27"]
 

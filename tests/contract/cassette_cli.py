@@ -38,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     matrix = sub.add_parser("matrix", help="render COMPATIBILITY.md from --contract-results JSON")
     matrix.add_argument("results", type=Path)
     matrix.add_argument("output", type=Path)
+    matrix.add_argument(
+        "--conformance",
+        type=Path,
+        default=Path("conformance"),
+        help="the conformance kit's runs (<server>/report.json)",
+    )
     scan = sub.add_parser("scan", help="fail on key-shaped strings or a configured key's value in any file under DIR")
     scan.add_argument("root", type=Path)
     args = parser.parse_args(argv)
@@ -80,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(files)} file(s) scanned, {len(leaks)} secret(s) found")
         return 1 if leaks else 0
     results = json.loads(args.results.read_text(encoding="utf-8"))
-    args.output.write_text(cassette_reports.render_matrix(results), encoding="utf-8")
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(args.conformance.glob("*/report.json"))]
+    args.output.write_text(cassette_reports.render_matrix(results, runs), encoding="utf-8")
     print(f"wrote {args.output}")
     return 0
 

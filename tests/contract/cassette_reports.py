@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -206,8 +206,60 @@ def _constructed_notes(preset: str, by_key: Mapping[tuple[str, str], Mapping[str
     return lines
 
 
-def render_matrix(results: Iterable[Mapping[str, Any]]) -> str:
-    """COMPATIBILITY.md from per-(preset, test) outcomes; every contract test of every preset must be present."""
+#: the verdicts of a conformance run that mean hamr read a real server's answer for the cell (``nox -s conform``)
+_MEASURED = ("honoured", "rejected loudly", "accepted but ignored", "broken shape", "limited by the model")
+
+
+def _measured_cell(column: str, runs: Sequence[Mapping[str, Any]]) -> str | None:
+    """The live evidence the conformance runs give `custom`'s cell: how many real servers answered its probes."""
+    servers = sorted(
+        {
+            run["target"]["name"]
+            for run in runs
+            for verdict in run["verdicts"].values()
+            if verdict.get("column") == column and verdict["kind"] in _MEASURED
+        }
+    )
+    if not servers:
+        return None
+    dates = {run["run"]["date"] for run in runs if run["target"]["name"] in servers}
+    return f"recorded live ({_when(dates)}; `nox -s conform`, {len(servers)} servers)"
+
+
+def _measured_section(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each server the conformance kit measured: its row of verdicts, run facts and rerun command."""
+    if not runs:
+        return []
+    cells = [v["cell"] for v in runs[0]["verdicts"].values()]
+    lines = [
+        "## Servers measured by the conformance kit (`custom`)",
+        "",
+        "What real OpenAI- and Anthropic-compatible servers did with each request option, probed live through",
+        "hamr's own client by `nox -s conform` and judged from the recorded bytes (`conformance/<server>/`:",
+        "report, cassettes, hamr config snippet; `nox -s conform -- --replay conformance/<server>` judges them",
+        "again offline). Verdicts: honoured · rejected loudly (a 4xx in the protocol's error shape) · accepted but",
+        "ignored · broken shape · limited by the model (the server did its part, the model did not) · not",
+        "applicable · not run. The `custom` row above counts these servers as its live evidence.",
+        "",
+        "| server | protocol | " + " | ".join(cells) + " |",
+        "|" + " --- |" * (len(cells) + 2),
+    ]
+    for run in runs:
+        kinds = [v["kind"] for v in run["verdicts"].values()]
+        lines.append(f"| `{run['target']['name']}` | {run['run']['protocol']} | " + " | ".join(kinds) + " |")
+    lines.append("")
+    for run in runs:
+        facts = run["run"]
+        lines.append(
+            f"- `{run['target']['name']}` ({facts['date']}, {facts['requests']} requests, {facts['seconds']} s): "
+            f"{facts['server']}; model {facts['model']}; rerun: `{facts['rerun']}`"
+        )
+    return ["", *lines]
+
+
+def render_matrix(results: Iterable[Mapping[str, Any]], measured: Sequence[Mapping[str, Any]] = ()) -> str:
+    """COMPATIBILITY.md from per-(preset, test) outcomes; every contract test of every preset must be present.
+    ``measured``: the conformance kit's reports (``conformance/*/report.json``), the live evidence of `custom`."""
     by_key = {(r["preset"], r["test"]): r for r in results}
     for preset, case in CASES.items():  # unsupported features have no test; their reason comes from the table
         for test in COLUMNS:
@@ -225,7 +277,9 @@ def render_matrix(results: Iterable[Mapping[str, Any]]) -> str:
         cells = []
         for column in MATRIX_COLUMNS:
             entries = [by_key[(preset, t)] for t, c in COLUMNS.items() if c == column]
-            cells.append(_cell(entries))
+            cell = _cell(entries)
+            live = _measured_cell(column, measured) if preset == "custom" and cell != "failed" else None
+            cells.append(f"{live} + {cell}" if live and cell != "not supported" else live or cell)
             notes += sorted(
                 {
                     f"- {preset} / {column}: {e['reason'].removeprefix(preset + ': ').removeprefix('unsupported: ')}"
@@ -279,6 +333,7 @@ def render_matrix(results: Iterable[Mapping[str, Any]]) -> str:
             "Caveats:",
             "",
             *caveats,
+            *_measured_section(measured),
             "",
         ]
     )

@@ -1,0 +1,344 @@
+"""The wire rules of both protocols, read from recorded bytes: the error shape, SSE events, what a stream says
+(``[DONE]``, finish reasons, tool-call ``index`` and arguments; Anthropic event order and block indexes) and what one
+answer says. Facts and problems only; what they mean for a probe is ``conform_verdicts``'s."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from conform_wire import Exchange
+
+OPENAI = "openai"
+ANTHROPIC = "anthropic"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# raw rules: error shape, SSE events, streams of both protocols
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def error_shape_problem(protocol: str, exchange: Exchange) -> str | None:
+    """Why an error response is not in the protocol's error shape; None when it is."""
+    body = exchange.json()
+    if protocol == ANTHROPIC:
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(body, dict) and body.get("type") == "error" and isinstance(error, dict) and "message" in error:
+            return None
+        return f'{exchange.status} without Anthropic\'s {{"type": "error", "error": {{...}}}} body'
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return None
+    return f'{exchange.status} without OpenAI\'s {{"error": {{"message": ...}}}} body: {clip(exchange.body)}'
+
+
+def clip(body: bytes, size: int = 80) -> str:
+    text = " ".join(body.decode("utf-8", "replace").split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def error_message(exchange: Exchange) -> str:
+    body = exchange.json()
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return clip(str(message).encode()) if message else clip(exchange.body)
+
+
+def sse_events(body: bytes) -> list[tuple[str, str]]:
+    """(event name, data) of every event in an SSE body, per the WHATWG rules (comments skipped, data lines
+    joined)."""
+    events: list[tuple[str, str]] = []
+    name, data = "", list[str]()
+    for line in re.split(r"\r\n|\r|\n", body.decode("utf-8", "replace")):
+        if not line:
+            if data:
+                events.append((name, "\n".join(data)))
+            name, data = "", list[str]()
+        elif line.startswith(":"):
+            continue
+        else:
+            key, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if key == "event":
+                name = value
+            elif key == "data":
+                data.append(value)
+    if data:
+        events.append((name, "\n".join(data)))
+    return events
+
+
+@dataclass
+class OpenAIStream:
+    """The facts of an OpenAI chat-completions stream, read from its bytes."""
+
+    chunks: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    finish_reasons: list[str] = field(default_factory=list)
+    usage: list[dict[str, Any]] = field(default_factory=list)
+    #: the messages of error events sent in the stream (``data: {"error": ...}``)
+    errors: list[str] = field(default_factory=list)
+    #: tool-call deltas of choice 0, in order
+    tool_deltas: list[dict[str, Any]] = field(default_factory=list)
+    text: str = ""
+
+
+def openai_stream(body: bytes) -> OpenAIStream:
+    out = OpenAIStream()
+    events = sse_events(body)
+    datas = [d for _, d in events]
+    if "[DONE]" not in datas:
+        out.problems.append("no data: [DONE] at the end")
+    elif datas[-1] != "[DONE]":
+        out.problems.append("events after data: [DONE]")
+    for data in datas:
+        if data == "[DONE]":
+            continue
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            out.problems.append(f"a data event is not JSON: {clip(data.encode())}")
+            continue
+        if not isinstance(chunk, dict):
+            out.problems.append("a data event is not a JSON object")
+            continue
+        out.chunks.append(chunk)
+        if "error" in chunk and "choices" not in chunk:
+            error = chunk["error"]
+            message = error.get("message") if isinstance(error, dict) else error
+            out.errors.append(clip(str(message).encode()))
+            out.problems.append(f"an error event mid-stream: {out.errors[-1]}")
+            continue
+        if chunk.get("usage"):
+            out.usage.append(chunk)
+            if not isinstance(chunk.get("choices"), list):
+                out.problems.append("the usage chunk has no choices list")
+        choices = chunk.get("choices")
+        if not isinstance(choices, list):
+            if not chunk.get("usage"):
+                out.problems.append(f"a chunk without choices: {clip(data.encode())}")
+            continue
+        for choice in choices:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            out.text += str(delta.get("content") or "")
+            out.tool_deltas += [d for d in delta.get("tool_calls") or [] if isinstance(d, dict)]
+            if choice.get("finish_reason"):
+                out.finish_reasons.append(str(choice["finish_reason"]))
+    if not out.finish_reasons:
+        out.problems.append("no chunk carries a finish_reason")
+    elif len(out.finish_reasons) > 1:
+        out.problems.append(f"{len(out.finish_reasons)} chunks carry a finish_reason ({', '.join(out.finish_reasons)})")
+    return out
+
+
+def openai_stream_tool_problems(stream: OpenAIStream) -> list[str]:
+    """What is wrong with a stream's tool-call deltas: ``index`` missing or not from 0, arguments that are not a
+    JSON string or do not parse, the wrong finish reason."""
+    problems: list[str] = []
+    if not stream.tool_deltas:
+        return problems
+    indexes = [d.get("index") for d in stream.tool_deltas]
+    if any(not isinstance(i, int) for i in indexes):
+        problems.append("streamed tool_calls without an integer index")
+    elif min(i for i in indexes if isinstance(i, int)) != 0:
+        problems.append(f"streamed tool_calls indexes start at {min(i for i in indexes if isinstance(i, int))}, not 0")
+    arguments: dict[Any, str] = {}
+    for delta in stream.tool_deltas:
+        fragment = (delta.get("function") or {}).get("arguments")
+        if fragment is None:
+            continue
+        if not isinstance(fragment, str):
+            problems.append("tool-call arguments sent as a JSON object, not a JSON string")
+            break
+        arguments[delta.get("index")] = arguments.get(delta.get("index"), "") + fragment
+    if not problems:
+        for text in arguments.values():
+            if not isinstance(json_or_none(text or "{}"), dict):
+                problems.append(f"streamed arguments do not join to a JSON object: {clip(text.encode())}")
+    if stream.finish_reasons and stream.finish_reasons[-1] != "tool_calls":
+        problems.append(f'finish_reason "{stream.finish_reasons[-1]}" after a tool call, not "tool_calls"')
+    return problems
+
+
+def json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+@dataclass
+class AnthropicStream:
+    """The facts of an Anthropic Messages stream, read from its bytes."""
+
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    #: joined input_json_delta per block index
+    tool_inputs: dict[int, str] = field(default_factory=dict)
+    stop_reasons: list[str] = field(default_factory=list)
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    text: str = ""
+
+
+def anthropic_stream(body: bytes) -> AnthropicStream:
+    out = AnthropicStream()
+    open_blocks: set[int] = set()
+    for name, data in sse_events(body):
+        value = json_or_none(data)
+        if not isinstance(value, dict):
+            out.problems.append(f"event {name or '(unnamed)'} carries no JSON object")
+            continue
+        kind = str(value.get("type"))
+        if name and name != kind:
+            out.problems.append(f"event {name} carries type {kind}")
+        out.events.append((kind, value))
+        index = value.get("index")
+        if kind == "message_start":
+            usage = (value.get("message") or {}).get("usage") or {}
+            out.input_tokens = usage.get("input_tokens")
+        elif kind == "content_block_start":
+            if index != len(out.blocks):
+                out.problems.append(f"content_block_start index {index} where {len(out.blocks)} comes next")
+            out.blocks.append(dict(value.get("content_block") or {}))
+            open_blocks.add(index if isinstance(index, int) else -1)
+        elif kind == "content_block_delta":
+            delta = value.get("delta") or {}
+            if index not in open_blocks:
+                out.problems.append(f"{delta.get('type')} sent to block {index}, which is not open")
+                continue
+            block = out.blocks[index] if isinstance(index, int) and index < len(out.blocks) else {}
+            if delta.get("type") == "input_json_delta":
+                if block.get("type") != "tool_use":
+                    out.problems.append(f"input_json_delta to a {block.get('type')} block")
+                out.tool_inputs[index] = out.tool_inputs.get(index, "") + str(delta.get("partial_json", ""))
+            elif delta.get("type") == "text_delta":
+                if block.get("type") != "text":
+                    out.problems.append(f"text_delta to a {block.get('type')} block")
+                out.text += str(delta.get("text", ""))
+        elif kind == "content_block_stop":
+            if index not in open_blocks:
+                out.problems.append(f"content_block_stop for block {index}, which is not open")
+            open_blocks.discard(index if isinstance(index, int) else -1)
+        elif kind == "message_delta":
+            if open_blocks:
+                out.problems.append(f"message_delta while block(s) {sorted(open_blocks)} are still open")
+            reason = (value.get("delta") or {}).get("stop_reason")
+            if reason:
+                out.stop_reasons.append(str(reason))
+            out.output_tokens = (value.get("usage") or {}).get("output_tokens", out.output_tokens)
+    kinds = [k for k, _ in out.events if k != "ping"]
+    if not kinds or kinds[0] != "message_start":
+        out.problems.append("the stream does not open with message_start")
+    if not kinds or kinds[-1] != "message_stop":
+        out.problems.append("the stream does not end with message_stop")
+    if len(out.stop_reasons) != 1:
+        out.problems.append(f"{len(out.stop_reasons)} message_delta events carry a stop_reason (one belongs)")
+    for n, block in enumerate(out.blocks):
+        if block.get("type") == "tool_use" and not block.get("input") and not out.tool_inputs.get(n):
+            out.problems.append(f"tool_use block {n} has no input (input_json_delta dropped)")
+        elif n in out.tool_inputs and not isinstance(json_or_none(out.tool_inputs[n] or "{}"), dict):
+            out.problems.append(f"block {n}'s input_json_delta fragments do not join to a JSON object")
+    return out
+
+
+def stream_problems(protocol: str, exchange: Exchange) -> list[str]:
+    if "event-stream" not in exchange.header("content-type"):
+        return [f"answered {exchange.header('content-type') or 'no content-type'}, not text/event-stream"]
+    if protocol == ANTHROPIC:
+        return anthropic_stream(exchange.body).problems
+    return openai_stream(exchange.body).problems
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# raw rules: one non-streamed answer
+# ------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The facts of one non-streamed answer, read from its JSON body."""
+
+    problems: tuple[str, ...]
+    text: str
+    finish: str | None
+    #: (name, arguments as sent) per tool call
+    calls: tuple[tuple[str, Any], ...]
+    output_tokens: int | None
+    reasoning_field: str | None
+    input_tokens: int | None = None
+
+
+def answer(protocol: str, exchange: Exchange) -> Answer:
+    body = exchange.json()
+    if not isinstance(body, dict):
+        return Answer((f"the body is not a JSON object: {clip(exchange.body)}",), "", None, (), None, None)
+    if "error" in body and not body.get("choices") and not body.get("content"):
+        return Answer((f"{exchange.status} with an error body: {error_message(exchange)}",), "", None, (), None, None)
+    if protocol == ANTHROPIC:
+        return _anthropic_answer(body)
+    return _openai_answer(body)
+
+
+def _openai_answer(body: dict[str, Any]) -> Answer:
+    problems: list[str] = []
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return Answer(("no choices[0]",), "", None, (), None, None)
+    choice = choices[0]
+    message = choice.get("message") or {}
+    finish = choice.get("finish_reason")
+    if not finish:
+        problems.append("no finish_reason")
+    calls = []
+    for call in message.get("tool_calls") or []:
+        fn = call.get("function") or {}
+        arguments = fn.get("arguments")
+        if not call.get("id"):
+            problems.append("a tool call without an id")
+        if not isinstance(arguments, str):
+            problems.append("tool-call arguments sent as a JSON object, not a JSON string")
+        elif not isinstance(json_or_none(arguments or "{}"), dict):
+            problems.append(f"tool-call arguments do not parse to a JSON object: {clip(arguments.encode())}")
+        calls.append((str(fn.get("name")), arguments))
+    if calls and finish != "tool_calls":
+        problems.append(f'finish_reason "{finish}" after a tool call, not "tool_calls"')
+    usage = body.get("usage")
+    if not isinstance(usage, dict) or not isinstance(usage.get("completion_tokens"), int):
+        problems.append("no usage.completion_tokens")
+    field_name = next((k for k in ("reasoning_content", "reasoning") if message.get(k)), None)
+    tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    prompt = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+    text = str(message.get("content") or "")
+    return Answer(tuple(problems), text, finish, tuple(calls), tokens, field_name, prompt)
+
+
+def _anthropic_answer(body: dict[str, Any]) -> Answer:
+    problems: list[str] = []
+    content = body.get("content")
+    if not isinstance(content, list):
+        return Answer(("no content list",), "", None, (), None, None)
+    finish = body.get("stop_reason")
+    if not finish:
+        problems.append("no stop_reason")
+    calls = []
+    for block in content:
+        if isinstance(block, dict) and block.get("type") == "tool_use":
+            if not isinstance(block.get("input"), dict):
+                problems.append("tool_use input is not a JSON object")
+            calls.append((str(block.get("name")), block.get("input")))
+    if calls and finish != "tool_use":
+        problems.append(f'stop_reason "{finish}" after a tool call, not "tool_use"')
+    usage = body.get("usage")
+    if not isinstance(usage, dict) or not isinstance(usage.get("output_tokens"), int):
+        problems.append("no usage.output_tokens")
+    text = "".join(str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text")
+    thinking = "thinking" if any(isinstance(b, dict) and b.get("type") == "thinking" for b in content) else None
+    tokens = usage.get("output_tokens") if isinstance(usage, dict) else None
+    prompt = usage.get("input_tokens") if isinstance(usage, dict) else None
+    return Answer(tuple(problems), text, finish, tuple(calls), tokens, thinking, prompt)

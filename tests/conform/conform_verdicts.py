@@ -1,0 +1,498 @@
+"""Verdicts: what one probe's recorded exchanges say about the server, as a pure function of those bytes (and of
+what hamr made of them on replay). No network, clock or pytest outcome is read here.
+
+Kinds: honoured · rejected loudly (a 4xx in the protocol's error shape) · accepted but ignored · broken shape
+(naming what) · limited by the model (the server did its part, the model did not) · not applicable · not run.
+Raw-stream rules (``conform_rules``: ``[DONE]``, one final finish reason, tool-call ``index`` from 0, Anthropic block
+indexes and event order) are checked on the bytes, not through a parser.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from conform_rules import (
+    ANTHROPIC,
+    OPENAI,
+    Answer,
+    answer,
+    anthropic_stream,
+    clip,
+    error_message,
+    error_shape_problem,
+    json_or_none,
+    openai_stream,
+    openai_stream_tool_problems,
+    stream_problems,
+)
+from conform_wire import Exchange
+
+HONOURED = "honoured"
+REJECTED = "rejected loudly"
+IGNORED = "accepted but ignored"
+BROKEN = "broken shape"
+MODEL = "limited by the model"
+NOT_APPLICABLE = "not applicable"
+NOT_RUN = "not run"
+KINDS = (HONOURED, REJECTED, IGNORED, BROKEN, MODEL, NOT_APPLICABLE, NOT_RUN)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str
+    reason: str
+    #: another try of a model-dependent probe could change this verdict (the live run then tries again)
+    retry: bool = False
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What hamr's client made of one step: its error (type and status) or its completion's parts."""
+
+    error: str | None = None
+    status: int | None = None
+    text: str = ""
+    finish_reason: str | None = None
+    tool_calls: tuple[tuple[str, Any], ...] = ()
+    usage: tuple[int, int] | None = None
+    reasoning: str = ""
+    models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of one try, as replayed: its label, the exchanges it sent and what hamr made of them."""
+
+    label: str
+    exchanges: tuple[Exchange, ...]
+    observed: Observation
+
+    @property
+    def first(self) -> Exchange:
+        return self.exchanges[0]
+
+    @property
+    def last(self) -> Exchange:
+        return self.exchanges[-1]
+
+
+@dataclass(frozen=True)
+class Context:
+    protocol: str
+    tries: int
+    #: the target has a key (a bad-key probe can be judged)
+    keyed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Attempt = Sequence[Step]
+Judge = Callable[[Context, Sequence[Attempt]], Verdict]
+
+
+def refusal(protocol: str, exchange: Exchange, what: str) -> Verdict | None:
+    """The verdict for a request the server did not serve (rejected loudly, or a broken shape); None on a 2xx."""
+    if 200 <= exchange.status < 300:
+        return None
+    if 400 <= exchange.status < 500:
+        problem = error_shape_problem(protocol, exchange)
+        if problem is None:
+            return Verdict(REJECTED, f"{exchange.status} for {what}: {error_message(exchange)}")
+        return Verdict(BROKEN, problem)
+    return Verdict(BROKEN, f"{exchange.status} for {what}, where a 4xx belongs: {error_message(exchange)}")
+
+
+def _served(ctx: Context, step: Step, what: str) -> Verdict | None:
+    """The verdict when a step's request was not served as asked (an error status, a broken body, hamr failing on
+    the bytes); None when it was."""
+    refused = refusal(ctx.protocol, step.last, what)
+    if refused is not None:
+        return refused
+    if step.first.status != step.last.status:  # hamr retried without a field the server rejected
+        return refusal(ctx.protocol, step.first, what)
+    return None
+
+
+def _read(ctx: Context, step: Step, what: str) -> Answer | Verdict:
+    """The step's answer when it was served in shape and hamr read it; else the verdict that says why not."""
+    if (served := _served(ctx, step, what)) is not None:
+        return served
+    facts = answer(ctx.protocol, step.last)
+    if facts.problems:
+        return Verdict(BROKEN, "; ".join(facts.problems))
+    return _hamr_failed(step) or facts
+
+
+def _hamr_failed(step: Step) -> Verdict | None:
+    if step.observed.error:
+        return Verdict(BROKEN, f"hamr could not read the answer: {step.observed.error}")
+    return None
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# judges, one per probe
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def judge_models(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    step = attempts[0][0]
+    if (refused := refusal(ctx.protocol, step.last, "GET /v1/models")) is not None:
+        return refused
+    body = step.last.json()
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list) or not all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in data):
+        return Verdict(BROKEN, f"no data list of models with ids: {clip(step.last.body)}")
+    if not data:
+        return Verdict(BROKEN, "an empty data list")
+    return _hamr_failed(step) or Verdict(HONOURED, f"{len(data)} model(s): {', '.join(m['id'] for m in data[:3])}")
+
+
+def judge_chat(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    facts = _read(ctx, attempts[0][0], "a plain chat request")
+    if isinstance(facts, Verdict):
+        return facts
+    if not facts.text.strip():
+        return Verdict(MODEL, f"an empty answer (finish {facts.finish})")
+    return Verdict(HONOURED, f"text, finish {facts.finish}, usage")
+
+
+def judge_system(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    for attempt in attempts:
+        step = attempt[0]
+        if (served := _served(ctx, step, "a system prompt")) is not None:
+            return served
+        sent = step.last.request_json() or {}
+        placed = sent.get("system") if ctx.protocol == ANTHROPIC else (sent.get("messages") or [{}])[0].get("role")
+        if not placed:
+            return Verdict(BROKEN, "the recorded request does not carry the system prompt in the protocol's place")
+        if failed := _hamr_failed(step):
+            return failed
+        if ctx.extra["system_word"] in step.observed.text.lower():
+            return Verdict(HONOURED, f"the answer follows the system prompt (try {attempts.index(attempt) + 1})")
+    return Verdict(
+        MODEL,
+        f"accepted; the model did not follow it in {len(attempts)} of {ctx.tries} tries "
+        "(a server that drops the system prompt would look the same)",
+        retry=True,
+    )
+
+
+def judge_stream(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    step = attempts[0][0]
+    if (served := _served(ctx, step, "a streamed chat request")) is not None:
+        return served
+    problems = stream_problems(ctx.protocol, step.last)
+    if problems:
+        return Verdict(BROKEN, "; ".join(problems))
+    if failed := _hamr_failed(step):
+        return failed
+    if ctx.protocol == ANTHROPIC:
+        reason = anthropic_stream(step.last.body).stop_reasons[-1]
+        return Verdict(HONOURED, f"events in order, ends with message_stop, one stop_reason ({reason})")
+    reason = openai_stream(step.last.body).finish_reasons[-1]
+    return Verdict(HONOURED, f"ends with [DONE], one final finish reason ({reason})")
+
+
+def judge_stream_usage(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    step = attempts[0][0]
+    # a refused first exchange: hamr sent stream_options, was refused, and retried without it
+    if (served := _served(ctx, step, "stream_options.include_usage")) is not None:
+        return served
+    if ctx.protocol == ANTHROPIC:
+        facts = anthropic_stream(step.last.body)
+        if facts.input_tokens is None or facts.output_tokens is None:
+            return Verdict(BROKEN, "no usage in message_start / message_delta")
+        return Verdict(
+            HONOURED, f"message_start/message_delta usage ({facts.input_tokens} in, {facts.output_tokens} out)"
+        )
+    stream = openai_stream(step.last.body)
+    if not stream.usage:
+        return Verdict(IGNORED, "stream_options.include_usage sent; no chunk carried usage")
+    if "the usage chunk has no choices list" in stream.problems:
+        return Verdict(BROKEN, "the usage chunk has no choices list")
+    last = stream.usage[-1]
+    where = "a final chunk with empty choices" if last.get("choices") == [] else "a chunk with choices"
+    return Verdict(HONOURED, f"usage in {where}")
+
+
+def _tool_judge(streamed: bool) -> Judge:
+    """A tool call's shape, from whichever forcing step got one: a step the server refused (or failed mid-stream)
+    is noted and the next one tried; a served answer in a broken shape settles it."""
+
+    def judge(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+        refused: list[Verdict] = []
+        for attempt in attempts:
+            for step in attempt:
+                what = f"tool_choice {step.label}"
+                served = _served(ctx, step, what)
+                errors = openai_stream(step.last.body).errors if streamed and ctx.protocol == OPENAI else []
+                if served is None and errors:
+                    served = Verdict(BROKEN, f"an error in the stream for {what}: {errors[0]}")
+                if served is not None:
+                    refused.append(served)
+                    continue
+                if streamed:
+                    problems = stream_problems(ctx.protocol, step.last)
+                    if ctx.protocol == OPENAI:
+                        problems += openai_stream_tool_problems(openai_stream(step.last.body))
+                    called = _stream_calls(ctx.protocol, step.last)
+                else:
+                    facts = answer(ctx.protocol, step.last)
+                    problems, called = list(facts.problems), len(facts.calls)
+                if problems:
+                    return Verdict(BROKEN, f"{what}: " + "; ".join(problems))
+                if failed := _hamr_failed(step):
+                    return failed
+                if called:
+                    how = "index from 0, " if streamed and ctx.protocol == OPENAI else ""
+                    args = "input a JSON object" if ctx.protocol == ANTHROPIC else "arguments a JSON string that parses"
+                    also = f" (and {refused[0].kind} before: {refused[0].reason})" if refused else ""
+                    return Verdict(HONOURED, f"{called} call(s) with {what}, {how}{args}{also}")
+        if refused:
+            return Verdict(refused[0].kind, refused[0].reason, retry=True)
+        return Verdict(MODEL, f"no tool call in {len(attempts)} tries (shape not exercised)", retry=True)
+
+    return judge
+
+
+def _stream_calls(protocol: str, exchange: Exchange) -> int:
+    if protocol == ANTHROPIC:
+        return sum(1 for b in anthropic_stream(exchange.body).blocks if b.get("type") == "tool_use")
+    return len({d.get("index") for d in openai_stream(exchange.body).tool_deltas})
+
+
+def _calls(ctx: Context, step: Step) -> int:
+    if "event-stream" in step.last.header("content-type"):
+        return _stream_calls(ctx.protocol, step.last)
+    return len(answer(ctx.protocol, step.last).calls)
+
+
+def judge_tool_result(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    facts = _read(ctx, attempts[0][0], "a tool-result follow-up")
+    if isinstance(facts, Verdict):
+        return facts
+    if not facts.text.strip() and not facts.calls:
+        return Verdict(MODEL, "accepted; an empty answer to the tool result")
+    return Verdict(HONOURED, "the tool result was taken and answered")
+
+
+def judge_tool_forced(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    for n, attempt in enumerate(attempts, 1):
+        step = attempt[0]
+        facts = _read(ctx, step, "a named tool_choice")
+        if isinstance(facts, Verdict):
+            return facts
+        if any(name == ctx.extra["tool"] for name, _ in facts.calls):
+            return Verdict(HONOURED, f"the named tool was called against the prompt (try {n})")
+    return Verdict(IGNORED, f"the named tool was never called in {len(attempts)} tries: answered in prose", retry=True)
+
+
+def _control_judge(what: str, real_step: str, fired: Callable[[Context, Step], bool], stated: str) -> Judge:
+    """A parameter that suppresses something: ``fired`` says a step showed the thing; the real step must never show
+    it; the control step (the same request without the parameter) shows the model would have done it."""
+
+    def judge(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+        control_fired = 0
+        for attempt in attempts:
+            for step in attempt:
+                facts = _read(ctx, step, what)
+                if isinstance(facts, Verdict):
+                    return facts
+            real = next(s for s in attempt if s.label == real_step)
+            if fired(ctx, real):
+                return Verdict(IGNORED, f"{what} sent, and still {stated}")
+            control_fired += sum(1 for s in attempt if s.label != real_step and fired(ctx, s))
+        if control_fired:
+            return Verdict(
+                HONOURED, f"without it {stated} ({control_fired} of {len(attempts)} controls); with it never"
+            )
+        return Verdict(
+            MODEL,
+            f"even without {what}, {stated} in none of {len(attempts)} tries: its effect cannot be seen",
+            retry=True,
+        )
+
+    return judge
+
+
+def judge_json(schema: bool) -> Judge:
+    def judge(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+        what = "response_format json_schema" if schema else "response_format json_object"
+        for n, attempt in enumerate(attempts, 1):
+            step = attempt[0]
+            facts = _read(ctx, step, what)
+            if isinstance(facts, Verdict):
+                return facts
+            value = json_or_none(facts.text)
+            if isinstance(value, dict):
+                if not schema:
+                    return Verdict(HONOURED, f"the answer is a JSON object (try {n})")
+                if set(value) == {"result"} and isinstance(value["result"], int):
+                    return Verdict(HONOURED, f"the answer follows the schema (try {n})")
+                return Verdict(IGNORED, f"a JSON object that breaks the schema: {clip(facts.text.encode())}")
+            if facts.finish in ("length", "max_tokens") and facts.text.lstrip().startswith(("{", "[")):
+                continue  # the model ran out of tokens inside the object: the constraint held so far
+            return Verdict(IGNORED, f"the answer is not JSON: {clip(facts.text.encode())}")
+        return Verdict(MODEL, f"the object did not close within the token limit in {len(attempts)} tries", retry=True)
+
+    return judge
+
+
+def judge_stop(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    word = ctx.extra["stop"]
+    verdict = _control_judge(
+        "stop", "stop", lambda c, s: word in answer(c.protocol, s.last).text, f"{word!r} appeared"
+    )(ctx, attempts)
+    if verdict.kind == HONOURED and ctx.protocol == ANTHROPIC:
+        for attempt in attempts:
+            body = next(s for s in attempt if s.label == "stop").last.json() or {}
+            if body.get("stop_reason") == "end_turn" and body.get("stop_sequence") is None:
+                continue
+            if body.get("stop_reason") == "stop_sequence" and body.get("stop_sequence") != word:
+                return Verdict(BROKEN, f"stop_sequence {body.get('stop_sequence')!r}, not {word!r}")
+    return verdict
+
+
+def judge_max_tokens(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    limit = ctx.extra["max_tokens"]
+    cut = "max_tokens" if ctx.protocol == ANTHROPIC else "length"
+    for attempt in attempts:
+        step = attempt[0]
+        facts = _read(ctx, step, f"max_tokens {limit}")
+        if isinstance(facts, Verdict):
+            return facts
+        tokens = facts.output_tokens or 0
+        if tokens > limit:
+            return Verdict(IGNORED, f"{tokens} output tokens for max_tokens {limit}")
+        if facts.finish == cut:
+            return Verdict(HONOURED, f"cut at {tokens} tokens, finish {cut}")
+        if tokens == limit:
+            return Verdict(BROKEN, f'finish "{facts.finish}" at exactly the limit, not "{cut}"')
+    return Verdict(MODEL, f"the model stopped before {limit} tokens in {len(attempts)} tries", retry=True)
+
+
+def judge_seed(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    attempt = attempts[0]
+    for step in attempt:
+        if (served := _served(ctx, step, "seed")) is not None:
+            return served
+    texts = {s.label: answer(ctx.protocol, s.last).text for s in attempt}
+    if texts["seeded-1"] != texts["seeded-2"]:
+        return Verdict(IGNORED, "the same seed at temperature 1 gave two different answers")
+    if texts["unseeded-1"] != texts["unseeded-2"]:
+        return Verdict(HONOURED, "the same seed gave the same answer; without a seed the answers differed")
+    return Verdict(MODEL, "all four answers were the same, seed or not: determinism cannot be told from it")
+
+
+def judge_reasoning(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    step = attempts[0][0]
+    facts = _read(ctx, step, "a reasoning prompt")
+    if isinstance(facts, Verdict):
+        return facts
+    if facts.reasoning_field:
+        return Verdict(HONOURED, f"reasoning in {facts.reasoning_field}, apart from the answer")
+    if "<think>" in facts.text:
+        if step.observed.reasoning and "<think>" not in step.observed.text:
+            return Verdict(HONOURED, "reasoning inline as <think>…</think> in content (hamr splits it off)")
+        return Verdict(BROKEN, "an unclosed or misplaced <think> block in content")
+    return Verdict(NOT_APPLICABLE, "the model sent no reasoning (no reasoning_content, reasoning or <think>)")
+
+
+_NO_VISION = re.compile(r"image|vision|multimodal|mmproj", re.IGNORECASE)
+
+
+def judge_images(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    """The image request against the same text without the image: an image the server drops adds no prompt
+    tokens."""
+    image, text = attempts[0]
+    if image.last.status >= 500 and _NO_VISION.search(image.last.body.decode("utf-8", "replace")):
+        return Verdict(MODEL, f"{image.last.status}, the model reads no images: {error_message(image.last)}")
+    with_image = _read(ctx, image, "an image part")
+    if isinstance(with_image, Verdict):
+        return with_image
+    without = _read(ctx, text, "the same text without the image")
+    if isinstance(without, Verdict):
+        return without
+    added = (with_image.input_tokens or 0) - (without.input_tokens or 0)
+    if added <= 0:
+        return Verdict(
+            IGNORED, f"accepted, but the image added no prompt tokens ({with_image.input_tokens} with it and without)"
+        )
+    return Verdict(HONOURED, f"the image part was taken: {added} more prompt tokens than the text alone")
+
+
+def judge_unknown_model(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    step = attempts[0][0]
+    status = step.last.status
+    if 200 <= status < 300:
+        facts = answer(ctx.protocol, step.last)
+        if facts.problems:
+            return Verdict(BROKEN, f"{status} with no answer: {'; '.join(facts.problems)}")
+        return Verdict(IGNORED, f"{status}: an unknown model id is served by the model the server has")
+    problem = error_shape_problem(ctx.protocol, step.last)
+    if problem:
+        return Verdict(BROKEN, problem)
+    if status == 404:
+        return Verdict(HONOURED, f"404 in the error shape: {error_message(step.last)}")
+    return Verdict(BROKEN, f"{status} in the error shape, where 404 belongs: {error_message(step.last)}")
+
+
+def judge_malformed(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    step = attempts[0][0]
+    status = step.last.status
+    if 200 <= status < 300:
+        return Verdict(IGNORED, f"{status} for messages that are not a list")
+    if 400 <= status < 500:
+        problem = error_shape_problem(ctx.protocol, step.last)
+        return Verdict(BROKEN, problem) if problem else Verdict(HONOURED, f"{status} in the error shape")
+    return Verdict(BROKEN, f"{status} for a malformed request, where a 4xx belongs")
+
+
+def judge_bad_key(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    if not ctx.keyed or not attempts:
+        return Verdict(NOT_APPLICABLE, "no key given (--key-env): the server is taken to have none")
+    step = attempts[0][0]
+    status = step.last.status
+    if 200 <= status < 300:
+        return Verdict(IGNORED, f"{status} with a wrong key: the server checks no key")
+    if status in (401, 403):
+        problem = error_shape_problem(ctx.protocol, step.last)
+        return Verdict(BROKEN, problem) if problem else Verdict(HONOURED, f"{status} in the error shape")
+    return Verdict(BROKEN, f"{status} for a wrong key, where 401 belongs")
+
+
+def _tool_fired(ctx: Context, step: Step) -> bool:
+    return _calls(ctx, step) > 0
+
+
+def _many_calls(ctx: Context, step: Step) -> bool:
+    return _calls(ctx, step) > 1
+
+
+JUDGES: dict[str, Judge] = {
+    "models": judge_models,
+    "chat": judge_chat,
+    "system_prompt": judge_system,
+    "stream": judge_stream,
+    "stream_usage": judge_stream_usage,
+    "tool_call": _tool_judge(streamed=False),
+    "stream_tool_call": _tool_judge(streamed=True),
+    "tool_result": judge_tool_result,
+    "tool_choice_forced": judge_tool_forced,
+    "tool_choice_none": _control_judge("tool_choice none", "none", _tool_fired, "a tool was called"),
+    "parallel_tool_calls": _control_judge(
+        "parallel_tool_calls false", "single", _many_calls, "more than one tool was called"
+    ),
+    "json_object": judge_json(schema=False),
+    "json_schema": judge_json(schema=True),
+    "stop": judge_stop,
+    "max_tokens": judge_max_tokens,
+    "seed": judge_seed,
+    "reasoning": judge_reasoning,
+    "images": judge_images,
+    "error_unknown_model": judge_unknown_model,
+    "error_malformed": judge_malformed,
+    "error_bad_key": judge_bad_key,
+}

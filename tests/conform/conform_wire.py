@@ -1,0 +1,209 @@
+"""The bytes of a conformance run: one exchange (request and response as they crossed the wire), the transport that
+records them under a request budget, the one that serves them back, and the cassette file they live in (the
+contract suite's format, ``tests/contract/cassette_format.py``, keys scrubbed by value)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import cassette_format
+import httpx
+from cassette_recording import LIBRARY_REQUEST, VOLATILE_RESPONSE, Scrubber
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its response, bodies as bytes."""
+
+    method: str
+    url: str
+    request_headers: Mapping[str, str]
+    request_body: bytes
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str:
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), "")
+
+    def json(self) -> Any:
+        """The response body as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def request_json(self) -> Any:
+        try:
+            return json.loads(self.request_body) if self.request_body else None
+        except ValueError:
+            return None
+
+
+class BudgetExceeded(RuntimeError):
+    """A request beyond the run's budget: the kit never sends it."""
+
+
+@dataclass
+class Budget:
+    limit: int
+    used: int = 0
+
+    def left(self) -> int:
+        return self.limit - self.used
+
+
+class Recorder(httpx.BaseTransport):
+    """Forwards each request to the server, keeps request and whole response as an Exchange, and counts it against
+    the budget (refusing one the budget does not cover)."""
+
+    def __init__(self, budget: Budget, inner: httpx.BaseTransport | None = None) -> None:
+        self.budget = budget
+        # a fresh connection per request: llama-server closes a kept-alive connection after an error inside a stream
+        # without saying so, and the next request on it would fail before the server saw it
+        self.inner = inner or httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
+        self.exchanges: list[Exchange] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.budget.left() <= 0:
+            raise BudgetExceeded(f"the request budget ({self.budget.limit}) is spent")
+        self.budget.used += 1
+        body = request.read()
+        response = self.inner.handle_request(request)
+        try:
+            content = response.read()
+        finally:
+            response.close()
+        headers = {k.lower(): v for k, v in response.headers.items() if k.lower() not in _FRAMING}
+        self.exchanges.append(
+            Exchange(
+                request.method, str(request.url), dict(request.headers), body, response.status_code, headers, content
+            )
+        )
+        return httpx.Response(response.status_code, headers=headers, content=content)
+
+    def close(self) -> None:
+        """Kept open: every hamr client of a run shares this transport (and its connections), each closing its own
+        httpx client after its step."""
+
+
+#: headers that describe how the body was framed or compressed on the wire, not what it holds
+_FRAMING = frozenset({"content-length", "content-encoding", "transfer-encoding"})
+
+
+class ReplayMismatch(AssertionError):
+    """The kit's request differs from the one the cassette holds: the cassette is from another version of the kit."""
+
+
+class Replayer(httpx.BaseTransport):
+    """Serves recorded exchanges in order; each request must be the recorded one (method, URL, JSON body)."""
+
+    def __init__(self, exchanges: list[Exchange], where: str) -> None:
+        self.exchanges = exchanges
+        self.where = where
+        self.position = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.position >= len(self.exchanges):
+            raise ReplayMismatch(f"{self.where}: the kit sent {request.method} {request.url}, the cassette has no more")
+        recorded = self.exchanges[self.position]
+        body = request.read()
+        sent = (request.method, str(request.url), _parsed(body))
+        if sent != (recorded.method, recorded.url, _parsed(recorded.request_body)):
+            raise ReplayMismatch(
+                f"{self.where}: request #{self.position} differs from the recorded one ({request.method} {request.url})"
+            )
+        self.position += 1
+        return httpx.Response(recorded.status, headers=dict(recorded.headers), content=recorded.body)
+
+
+def _parsed(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return body
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# cassettes
+# ------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cassette:
+    """One probe's exchanges with the provenance and the run facts (target, steps, tries) a replay needs."""
+
+    provenance: dict[str, Any]
+    conform: dict[str, Any]
+    exchanges: list[Exchange] = field(default_factory=list)
+
+
+def scrubbed(exchange: Exchange, scrubber: Scrubber) -> Exchange:
+    """The exchange as it may be written: secrets replaced by placeholders, library and volatile headers dropped."""
+    request_headers = {
+        k.lower(): scrubber.text(v) for k, v in exchange.request_headers.items() if k.lower() not in LIBRARY_REQUEST
+    }
+    headers = {k: scrubber.text(v) for k, v in exchange.headers.items() if not VOLATILE_RESPONSE.match(k)}
+    return Exchange(
+        exchange.method,
+        scrubber.text(exchange.url),
+        request_headers,
+        scrubber.text(exchange.request_body.decode("utf-8", "replace")).encode("utf-8"),
+        exchange.status,
+        headers,
+        _scrub_bytes(exchange.body, scrubber),
+    )
+
+
+def _scrub_bytes(body: bytes, scrubber: Scrubber) -> bytes:
+    try:
+        return scrubber.text(body.decode("utf-8")).encode("utf-8")
+    except UnicodeDecodeError:
+        return body
+
+
+def dumps(cassette: Cassette) -> str:
+    interactions = [
+        {
+            "request": {
+                "method": e.method,
+                "uri": e.url,
+                "body": e.request_body or None,
+                "headers": {k: [v] for k, v in e.request_headers.items()},
+            },
+            "response": {
+                "status": {"code": e.status, "message": ""},
+                "headers": {k: [v] for k, v in e.headers.items()},
+                "body": {"string": e.body},
+            },
+        }
+        for e in cassette.exchanges
+    ]
+    metadata = {"provenance": cassette.provenance, "conform": cassette.conform}
+    return cassette_format.serialize({"interactions": interactions, "metadata": metadata})
+
+
+def loads(text: str) -> Cassette:
+    document = cassette_format.load(text)
+    data = cassette_format.deserialize(text)
+    exchanges = []
+    for interaction in data["interactions"]:
+        request, response = interaction["request"], interaction["response"]
+        exchanges.append(
+            Exchange(
+                request["method"],
+                request["uri"],
+                {k: v[0] for k, v in request["headers"].items()},
+                request["body"] or b"",
+                int(response["status"]["code"]),
+                {k: v[0] for k, v in response["headers"].items() if k != "content-length"},
+                response["body"]["string"],
+            )
+        )
+    conform = (document.get("metadata") or {}).get("conform")
+    if not isinstance(conform, dict):
+        raise cassette_format.CassetteFormatError("not a conformance cassette: metadata.conform is missing")
+    return Cassette(dict(document["provenance"]), conform, exchanges)
