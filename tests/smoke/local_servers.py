@@ -169,12 +169,6 @@ def compiler_problem(env: Mapping[str, str], what: str) -> str | None:
     return None
 
 
-def importable(python: str, module: str) -> bool:
-    """``module`` is installed in the environment of ``python`` (found, not imported)."""
-    check = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
-    return subprocess.run([python, "-c", check], capture_output=True, check=False).returncode == 0
-
-
 def missing_build_tools(path: str | None) -> list[str]:
     """The PyPI requirements for the build tools not on ``path`` (cmake, ninja)."""
     return [req for tool, req in BUILD_TOOLS.items() if not shutil.which(tool, path=path)]
@@ -246,13 +240,6 @@ def installed_wheel(python: str) -> str | None:
     return result.stdout.strip() or None
 
 
-def _check_build_prerequisites(env: Mapping[str, str], what: str, tools: Sequence[str]) -> None:
-    if problem := compiler_problem(env, what):
-        raise ServerError(problem)
-    if missing := [BUILD_TOOLS[t] for t in tools if not shutil.which(t, path=env.get("PATH"))]:
-        raise ServerError(f"building {what} needs {' and '.join(missing)} on PATH (pip install {' '.join(missing)})")
-
-
 class _Build:
     """One build into the cache: a scratch directory beside it, a log, timed steps; the cache directory is replaced
     only when every step (the AMX check included) succeeded."""
@@ -282,19 +269,16 @@ class _Build:
 
     def sdist(self, python: str) -> Path:
         """The pinned llama-cpp-python sdist (it vendors llama.cpp), fetched from PyPI once for both builds."""
-        shared = _cache_root(self.env) / "sdist"
-        found = sorted(shared.glob(f"llama_cpp_python-{LLAMA_CPP_PYTHON}.tar.gz"))
-        if not found:
+        sdist = _cache_root(self.env) / "sdist" / f"llama_cpp_python-{LLAMA_CPP_PYTHON}.tar.gz"
+        if not sdist.exists():
             self.step(
                 f"fetching the llama-cpp-python {LLAMA_CPP_PYTHON} sdist from PyPI (it vendors llama.cpp)",
                 [python, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps", "--disable-pip-version-check",
                  "-d", str(self.work / "sdist"), f"llama-cpp-python=={LLAMA_CPP_PYTHON}"],
             )  # fmt: skip
-            shared.mkdir(parents=True, exist_ok=True)
-            (download,) = (self.work / "sdist").glob("*.tar.gz")
-            shutil.move(download, shared / download.name)
-            found = [shared / download.name]
-        return found[0]
+            sdist.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(self.work / "sdist" / sdist.name, sdist)
+        return sdist
 
     def finish(self, artefacts: Sequence[Path]) -> float:
         """Check the staged artefacts for AMX instructions, then install the staged directory as the cache."""
@@ -315,7 +299,12 @@ def build_llama_server(
     directory (binary, chat templates, build.json) and return the binary and the seconds it took. ``python`` must
     have pip; ``env`` is the build's environment, with cmake, ninja and the compilers on its PATH. The cache is
     written only when the build succeeded and holds no AMX instruction; its log stays beside it either way."""
-    _check_build_prerequisites(env, "llama-server", ("cmake", "ninja"))
+    if problem := compiler_problem(env, "llama-server"):
+        raise ServerError(problem)
+    if missing := missing_build_tools(env.get("PATH")):
+        raise ServerError(
+            f"building llama-server needs {' and '.join(missing)} on PATH (pip install {' '.join(missing)})"
+        )
     with _Build("llama-server", env, progress) as build:
         source = _extract_llama_cpp(build.sdist(python), build.work / "src")
         out = build.work / "build"
@@ -341,7 +330,8 @@ def build_relay_wheel(
     """Build the llama-cpp-python wheel (the relay's server) from the pinned sdist with the portable CPU flags into
     the cache (never pip's own wheel cache, which keys a build by its source, not by its flags) and return the wheel
     and the seconds it took. Written only when it holds no AMX instruction."""
-    _check_build_prerequisites(env, "llama-cpp-python", ())  # scikit-build-core fetches CMake and Ninja when missing
+    if problem := compiler_problem(env, "llama-cpp-python"):  # scikit-build-core fetches CMake and Ninja itself
+        raise ServerError(problem)
     with _Build("llama-cpp-python", env, progress) as build:
         sdist = build.sdist(python)
         build_env = {**env, "CMAKE_ARGS": " ".join(cpu_options(env))}  # what llama-cpp-python's build reads
