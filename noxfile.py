@@ -310,15 +310,26 @@ def smoke(session: nox.Session) -> None:
     _smoke_one(session, provider, pytest_args)
 
 
-def _smoke_one(session: nox.Session, provider: str, pytest_args: list[str], env: dict[str, str] | None = None) -> None:
+def _smoke_targets(provider: str) -> list[str]:
+    """The smoke targets one provider's run checks: llama-server speaks both protocols, so its one server is checked
+    through hamr's two clients (local-anthropic, then local-openai)."""
+    return ["local-anthropic", "local-openai"] if provider == "local-anthropic" else [provider]
+
+
+def _smoke_one(
+    session: nox.Session,
+    provider: str,
+    pytest_args: list[str],
+    report: Callable[[str], tuple[list[str], dict[str, str]]] | None = None,
+) -> None:
     """One provider's smoke run (its local server started and stopped around it when it has one); raises when a
-    check fails."""
+    check fails. ``report(target)`` gives each target's own extra pytest arguments and environment (its JUnit file
+    and summary), so a second target never overwrites the first's."""
     live_env, servers = _smoke_module("live_env"), _smoke_module("local_servers")
-    # llama-server speaks both protocols: one server, hamr's two clients against it
-    targets = ["local-anthropic", "local-openai"] if provider == "local-anthropic" else [provider]
     local = servers.server_for(provider) is not None
     with _local_server(session, provider) if local else contextlib.nullcontext({}) as server_env:
-        for target in targets:
+        for target in _smoke_targets(provider):
+            extra, env = report(target) if report else ([], {})
             session.run(
                 "pytest",
                 "tests/smoke",
@@ -326,7 +337,8 @@ def _smoke_one(session: nox.Session, provider: str, pytest_args: list[str], env:
                 "no:cacheprovider",
                 "--tb=short",
                 *pytest_args,
-                env={**server_env, **(env or {}), live_env.PROVIDER_VAR: target},
+                *extra,
+                env={**server_env, **env, live_env.PROVIDER_VAR: target},
             )
 
 
@@ -349,34 +361,65 @@ def _smoke_all(session: nox.Session, args: list[str]) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     rows = []
+    junits = Path(junit_dir or tmp)
+    junits.mkdir(parents=True, exist_ok=True)
+    started: list[str] = []
+
+    def report(target: str) -> tuple[list[str], dict[str, str]]:
+        """Each target's own JUnit file (a stale one from an earlier run removed) and summary."""
+        started.append(target)
+        junit = junits / f"{target}.xml"
+        junit.unlink(missing_ok=True)
+        return [f"--junitxml={junit}"], {"HAMR_SMOKE_SUMMARY": str(tmp / f"{target}.json")}
+
     for preset in SMOKE_ALL:
         missing = live_env.problem(preset, os.environ)
         if missing:
             rows.append({"preset": preset, "result": "not configured", "detail": missing})
             continue
-        junit = Path(junit_dir or tmp) / f"{preset}.xml"
-        junit.parent.mkdir(parents=True, exist_ok=True)
-        summary = tmp / f"{preset}.json"
+        started.clear()
+        problem = ""
         try:
-            _smoke_one(session, preset, [*pytest_args, f"--junitxml={junit}"], {"HAMR_SMOKE_SUMMARY": str(summary)})
-            row = {"preset": preset, "result": "passed", "detail": ""}
+            _smoke_one(session, preset, pytest_args, report)
         except nox.command.CommandFailed as exc:  # a failed check: reported, and the next preset runs
-            row = {"preset": preset, "result": "failed", "detail": _first_failure(junit) or str(exc)}
+            problem = str(exc)
         except Exception as exc:  # its server did not start or died: that is the report
-            row = {"preset": preset, "result": "failed", "detail": str(exc).splitlines()[0]}
-        if summary.exists():
-            row.update(json.loads(summary.read_text(encoding="utf-8")))
-        rows.append(row)
+            problem = str(exc).splitlines()[0]
+        rows += _smoke_rows(preset, started, junits, tmp, problem)
     _print_smoke_table(session, rows)
     if json_file:
         Path(json_file).parent.mkdir(parents=True, exist_ok=True)
         Path(json_file).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     failed = [r["preset"] for r in rows if r["result"] == "failed"]
-    hosted = [r for r in rows if r["preset"] not in ("relay", "local-anthropic") and r["result"] != "not configured"]
+    local = ("relay", *_smoke_targets("local-anthropic"))
+    hosted = [r for r in rows if r["preset"] not in local and r["result"] != "not configured"]
     if failed:
         session.error(f"smoke failed for: {', '.join(failed)}")
     if require_keys and not hosted:
         session.error("--require-keys: no hosted preset could run (set at least one key variable)")
+
+
+def _smoke_rows(preset: str, started: list[str], junits: Path, summaries: Path, problem: str) -> list[dict[str, str]]:
+    """A row per target of ``preset`` (local-anthropic: two), from its own JUnit file and summary. ``started``: the
+    targets whose pytest run began, in order; ``problem``: why the preset's run stopped ("" when all passed), which
+    is the last started target's failure. A target that never ran says so and is not counted as passed."""
+    rows: list[dict[str, str]] = []
+    for target in _smoke_targets(preset):
+        junit, summary = junits / f"{target}.xml", summaries / f"{target}.json"
+        if target not in started:
+            row = (
+                {"preset": target, "result": "not run", "detail": f"{rows[-1]['preset']} failed first"}
+                if rows
+                else {"preset": target, "result": "failed", "detail": problem or "did not run"}
+            )
+        elif problem and target == started[-1]:
+            row = {"preset": target, "result": "failed", "detail": _first_failure(junit) or problem}
+        else:
+            row = {"preset": target, "result": "passed", "detail": ""}
+        if summary.exists():
+            row.update(json.loads(summary.read_text(encoding="utf-8")))
+        rows.append(row)
+    return rows
 
 
 def _option(args: list[str], name: str) -> str | None:

@@ -561,8 +561,8 @@ class Result:
 
 
 #: the cells also run with a cold pool (the warm-up's connection closed by the server): at the largest async N, raw
-#: httpx2 and hamr (every round) and raw httpx (``sdk_rounds`` rounds); it shows what a kept-alive connection costs
-#: each pool when many streams start together
+#: httpx2 and hamr (every round) and raw httpx (``sdk_rounds`` rounds), each right beside its warm-pool run; it shows
+#: what a kept-alive connection costs each pool when many streams start together
 COLD_NAMES = ("raw httpx2", "hamr", "raw httpx")
 COLD_PROTOCOL = "openai"
 
@@ -579,15 +579,19 @@ def run(spec: Spec, pace: float, rounds: int, sdk_rounds: int, ns: dict[str, tup
     start = time.perf_counter()
     server_args = ("--ticker", "--max-requests=100000000", "--deadline=3600")
     runs: dict[Cell, list[Sample]] = {}
+    top = max(ns["async"])
     with loopback_server(spec, pace, server_args) as base_url:
         for i in range(rounds):
             for mode, protocol, n in cells(ns):
                 for name in _order(i, NAMES if i < sdk_rounds else NAMES[:2]):
-                    cell = Cell(mode, protocol, name, n)
-                    runs.setdefault(cell, []).append(_spawn(cell, base_url, spec, pace))
-            for name in _order(i, COLD_NAMES if i < sdk_rounds else COLD_NAMES[:2]):
-                cell = Cell("async", COLD_PROTOCOL, name, max(ns["async"]), "cold")
-                runs.setdefault(cell, []).append(_spawn(cell, base_url, spec, pace))
+                    # the cold-pool twin right beside its warm run (warm first in even rounds, cold first in odd):
+                    # their ratio is paired, so the two runs share the machine's state
+                    pools = ("warm", "cold") if (mode, protocol, n) == ("async", COLD_PROTOCOL, top) else ("warm",)
+                    for pool in pools if i % 2 == 0 else pools[::-1]:
+                        if pool == "cold" and name not in COLD_NAMES:
+                            continue
+                        cell = Cell(mode, protocol, name, n, pool)
+                        runs.setdefault(cell, []).append(_spawn(cell, base_url, spec, pace))
         reused = reuse(base_url, spec)
     per_stream = {p: sum(1 for _ in EVENTS[p](spec)) for p in clients.PROTOCOLS}
     summaries = {cell: summarize(rs, cell.n) for cell, rs in runs.items()}

@@ -354,7 +354,7 @@ def _concurrency_table(res: concurrency.Result, mode: str, ns: tuple[int, ...]) 
 
 def warm_over_cold(res: concurrency.Result, name: str, n: int) -> tuple[float, float, float]:
     """``name``'s p99 time to first token with a warm pool ÷ with a cold one, at N = ``n`` (async): best runs,
-    paired median (the warm and the cold cell run in the same rounds), medians."""
+    paired median (the warm and the cold run side by side in each round), medians."""
     warm, cold = (concurrency.Cell("async", concurrency.COLD_PROTOCOL, name, n, pool) for pool in ("warm", "cold"))
     best, median = _ratio(res.cells[warm].ttft_p99, res.cells[cold].ttft_p99)
     return best, concurrency.paired(res.samples[warm], res.samples[cold], lambda s: s.ttft_p99), median
@@ -551,10 +551,12 @@ def section_concurrency(
         f"### A kept-alive connection and the pool ({concurrency.COLD_PROTOCOL}-style, async, N = {top['async']})",
         "",
         "Each raw consumer and hamr as in the table above (warm: the warm-up's connection kept alive) and in separate "
-        "runs with a cold pool (the server closes that connection before the streams start); raw httpx in "
-        f"{sdk_rounds} rounds. httpcore {_version('httpcore')}, under httpx, hands an idle connection to every "
-        "request queued before the first of them starts on it; all but one then fail with `ConnectionNotAvailable` "
-        "and queue again, each pass over the pool costing requests × connections (encode/httpcore#822). httpcore2 "
+        "runs with a cold pool (the server closes that connection before the streams start), each cold run right "
+        "beside the same consumer's warm run in the same round (warm first in even rounds, cold first in odd), so "
+        f"the paired ratio compares runs that shared the machine's state; raw httpx in {sdk_rounds} rounds. httpcore "
+        f"{_version('httpcore')}, under httpx, hands an idle connection to every request queued before the first "
+        "of them starts on it; all but one then fail with `ConnectionNotAvailable` and queue again, each pass over "
+        "the pool costing requests × connections (encode/httpcore#822). httpcore2 "
         f"{_version('httpcore2')}, under httpx2 (so under hamr and the SDKs), reserves an assigned connection and "
         "passes over the pool once (its `_assign_requests_to_connections`). The last column is the judged figure: "
         f"warm ÷ cold p99 time to first token. {_pool_sentence(pools)}",

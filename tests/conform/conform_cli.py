@@ -34,7 +34,7 @@ import conform_report as report  # noqa: E402
 import conform_run as run  # noqa: E402
 import conform_verdicts as v  # noqa: E402
 import conform_wire as w  # noqa: E402
-import httpx  # noqa: E402
+import httpx2  # noqa: E402
 from cassette_recording import Scrubber, placeholder  # noqa: E402
 
 REPO = HERE.parents[1]
@@ -129,7 +129,7 @@ def conform(
     budget: w.Budget,
     tries: int,
     rerun: str,
-    inner: httpx.BaseTransport | None = None,
+    inner: httpx2.BaseTransport | None = None,
     progress: Callable[[str], None] = print,
 ) -> int:
     """One live run: probe, write cassettes and reports into ``out``, print the row and what changed since the

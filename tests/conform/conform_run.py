@@ -19,7 +19,7 @@ import conform_probes as p
 import conform_rules as rules
 import conform_verdicts as v
 import conform_wire as w
-import httpx
+import httpx2
 from cassette_recording import Scrubber, placeholder
 
 import hamr
@@ -68,7 +68,7 @@ class TransportClients:
     """hamr clients for the target, each on ``transport``: the recorder (live) or the replayer (a cassette)."""
 
     def __init__(
-        self, target: Target, protocol: str, model: str | None, key: str | None, transport: httpx.BaseTransport
+        self, target: Target, protocol: str, model: str | None, key: str | None, transport: httpx2.BaseTransport
     ):
         self.target, self.protocol, self.model, self.key, self.transport = target, protocol, model, key, transport
         self._tmp = tempfile.TemporaryDirectory(prefix="hamr-conform-")  # removed with this object
@@ -85,7 +85,7 @@ class TransportClients:
         path.write_text(self.config_text(), encoding="utf-8")
         env = {self.target.key_env: key or self.key or ""} if self.target.key_env else {}
         config = hamr.load_config(path, env=env)
-        http = httpx.Client(transport=self.transport)
+        http = httpx2.Client(transport=self.transport)
         client = hamr.Client(config, provider="conform", model=model or self.model, http_client=http, env=env)
         try:
             yield client
@@ -166,7 +166,7 @@ class LiveRun:
     provenance: dict[str, Any] = field(default_factory=dict)
     scrubber: Scrubber = field(default_factory=lambda: Scrubber({}))
     #: the transport under the recorder (None: the network; a fake server in the offline tests)
-    inner: httpx.BaseTransport | None = None
+    inner: httpx2.BaseTransport | None = None
 
 
 def live_probe(run: LiveRun, probe: p.Probe) -> w.Cassette | v.Verdict:
@@ -228,11 +228,11 @@ def identity(run: LiveRun) -> tuple[w.Cassette, dict[str, Any]]:
     if run.key:
         headers = {"x-api-key": run.key} if run.protocol == rules.ANTHROPIC else {"authorization": f"Bearer {run.key}"}
     found: dict[str, Any] = {}
-    with httpx.Client(transport=recorder, timeout=10.0) as http:
+    with httpx2.Client(transport=recorder, timeout=10.0) as http:
         for path in IDENTITY_PATHS:
             try:
                 response = http.get(run.target.root + path, headers=headers)
-            except (httpx.HTTPError, w.BudgetExceeded):
+            except (httpx2.HTTPError, w.BudgetExceeded):
                 continue
             body = _json(response.content)
             if response.status_code == 200 and isinstance(body, dict):
@@ -262,7 +262,7 @@ def detect_protocol(
     key: str | None,
     budget: w.Budget,
     progress: Callable[[str], None],
-    inner: httpx.BaseTransport | None = None,
+    inner: httpx2.BaseTransport | None = None,
 ) -> tuple[str, str | None, list[w.Exchange]]:
     """(protocol, model, the exchanges sent): the model from GET /v1/models unless the target names one, then the
     protocol whose chat endpoint answers a one-token request in its own shape (OpenAI first, for ``auto``)."""
@@ -271,9 +271,9 @@ def detect_protocol(
     if model is None:
         headers = {"authorization": f"Bearer {key}", "x-api-key": key} if key else {}
         try:
-            with httpx.Client(transport=recorder, timeout=30.0) as http:
+            with httpx2.Client(transport=recorder, timeout=30.0) as http:
                 response = http.get(f"{target.root}/v1/models", headers=headers)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise ConformError(f"cannot reach {target.url}: {type(exc).__name__}: {exc}") from None
         body = _json(response.content)
         data = body.get("data") if isinstance(body, dict) else None

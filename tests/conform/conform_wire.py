@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import cassette_format
-import httpx
+import httpx2
 from cassette_recording import LIBRARY_REQUEST, VOLATILE_RESPONSE, Scrubber
 
 
@@ -56,18 +56,18 @@ class Budget:
         return self.limit - self.used
 
 
-class Recorder(httpx.BaseTransport):
+class Recorder(httpx2.BaseTransport):
     """Forwards each request to the server, keeps request and whole response as an Exchange, and counts it against
     the budget (refusing one the budget does not cover)."""
 
-    def __init__(self, budget: Budget, inner: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, budget: Budget, inner: httpx2.BaseTransport | None = None) -> None:
         self.budget = budget
         # a fresh connection per request: llama-server closes a kept-alive connection after an error inside a stream
         # without saying so, and the next request on it would fail before the server saw it
-        self.inner = inner or httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
+        self.inner = inner or httpx2.HTTPTransport(limits=httpx2.Limits(max_keepalive_connections=0))
         self.exchanges: list[Exchange] = []
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if self.budget.left() <= 0:
             raise BudgetExceeded(f"the request budget ({self.budget.limit}) is spent")
         self.budget.used += 1
@@ -83,11 +83,11 @@ class Recorder(httpx.BaseTransport):
                 request.method, str(request.url), dict(request.headers), body, response.status_code, headers, content
             )
         )
-        return httpx.Response(response.status_code, headers=headers, content=content)
+        return httpx2.Response(response.status_code, headers=headers, content=content)
 
     def close(self) -> None:
         """Kept open: every hamr client of a run shares this transport (and its connections), each closing its own
-        httpx client after its step."""
+        httpx2 client after its step."""
 
 
 #: headers that describe how the body was framed or compressed on the wire, not what it holds
@@ -98,7 +98,7 @@ class ReplayMismatch(AssertionError):
     """The kit's request differs from the one the cassette holds: the cassette is from another version of the kit."""
 
 
-class Replayer(httpx.BaseTransport):
+class Replayer(httpx2.BaseTransport):
     """Serves recorded exchanges in order; each request must be the recorded one (method, URL, JSON body)."""
 
     def __init__(self, exchanges: list[Exchange], where: str) -> None:
@@ -106,7 +106,7 @@ class Replayer(httpx.BaseTransport):
         self.where = where
         self.position = 0
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if self.position >= len(self.exchanges):
             raise ReplayMismatch(f"{self.where}: the kit sent {request.method} {request.url}, the cassette has no more")
         recorded = self.exchanges[self.position]
@@ -117,7 +117,7 @@ class Replayer(httpx.BaseTransport):
                 f"{self.where}: request #{self.position} differs from the recorded one ({request.method} {request.url})"
             )
         self.position += 1
-        return httpx.Response(recorded.status, headers=dict(recorded.headers), content=recorded.body)
+        return httpx2.Response(recorded.status, headers=dict(recorded.headers), content=recorded.body)
 
 
 def _parsed(body: bytes) -> Any:

@@ -1,4 +1,4 @@
-"""A small OpenAI-compatible server as an httpx transport, with the quirks of the issue's list switchable one by
+"""A small OpenAI-compatible server as an httpx2 transport, with the quirks of the issue's list switchable one by
 one (usage ignored, no ``[DONE]``, tool calls without ``index``, ``parallel_tool_calls`` ignored, ...): the kit's
 offline tests run it through the live path, so each verdict kind is proved on bytes that show it. Its answers are
 constructed from OpenAI's documented wire format (https://platform.openai.com/docs/api-reference/chat)."""
@@ -9,24 +9,24 @@ import itertools
 import json
 from typing import Any
 
-import httpx
+import httpx2
 
 MODEL = "fake-1"
 KEY = "fake-server-key-123456"
 
 
-class FakeOpenAI(httpx.BaseTransport):
+class FakeOpenAI(httpx2.BaseTransport):
     def __init__(self, *quirks: str, key: str | None = None) -> None:
         self.quirks = set(quirks)
         self.key = key
         self.counter = itertools.count()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if self.key and request.headers.get("authorization") != f"Bearer {self.key}":
             return _error(401, "invalid api key")
         path = request.url.path
         if request.method == "GET" and path == "/v1/models":
-            return httpx.Response(200, json={"object": "list", "data": [{"id": MODEL, "object": "model"}]})
+            return httpx2.Response(200, json={"object": "list", "data": [{"id": MODEL, "object": "model"}]})
         if request.method != "POST" or path != "/v1/chat/completions":
             return _error(404, f"no route {request.method} {path}")
         body = json.loads(request.content)
@@ -48,7 +48,7 @@ class FakeOpenAI(httpx.BaseTransport):
                 {"id": f"call_{n}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
                 for n, (name, args) in enumerate(calls)
             ]
-        return httpx.Response(
+        return httpx2.Response(
             200,
             json={
                 "id": "chatcmpl-1",
@@ -103,7 +103,7 @@ class FakeOpenAI(httpx.BaseTransport):
             return f"The sea number {n}.", [], "stop", 5
         return "4", [], "stop", 1
 
-    def _stream(self, body: dict[str, Any], text: str, calls: list[Any], finish: str, tokens: int) -> httpx.Response:
+    def _stream(self, body: dict[str, Any], text: str, calls: list[Any], finish: str, tokens: int) -> httpx2.Response:
         chunks: list[dict[str, Any]] = []
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> None:
@@ -138,7 +138,7 @@ class FakeOpenAI(httpx.BaseTransport):
         lines = [f"data: {json.dumps(c)}\n\n" for c in chunks]
         if "no_done" not in self.quirks:
             lines.append("data: [DONE]\n\n")
-        return httpx.Response(
+        return httpx2.Response(
             200, headers={"content-type": "text/event-stream", "server": "fake/1.0"}, content="".join(lines)
         )
 
@@ -153,21 +153,23 @@ def _prompt_tokens(messages: list[Any], drop_images: bool) -> int:
     return len(json.dumps([kept(m) for m in messages])) // 8
 
 
-def _error(status: int, message: str) -> httpx.Response:
-    return httpx.Response(status, json={"error": {"message": message, "type": "invalid_request_error", "code": status}})
+def _error(status: int, message: str) -> httpx2.Response:
+    return httpx2.Response(
+        status, json={"error": {"message": message, "type": "invalid_request_error", "code": status}}
+    )
 
 
-class FakeAnthropic(httpx.BaseTransport):
+class FakeAnthropic(httpx2.BaseTransport):
     """The Messages API side (https://docs.anthropic.com/en/api/messages, .../messages-streaming), with the
     quirks of sglang#25876 (a delta sent to the wrong block index) and litellm#29491 (input_json_delta dropped)."""
 
     def __init__(self, *quirks: str) -> None:
         self.quirks = set(quirks)
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
         if request.method == "GET" and path == "/v1/models":
-            return httpx.Response(200, json={"data": [{"id": MODEL, "type": "model"}], "has_more": False})
+            return httpx2.Response(200, json={"data": [{"id": MODEL, "type": "model"}], "has_more": False})
         if request.method != "POST" or path != "/v1/messages":
             return _anthropic_error(404, "not_found_error", f"no route {request.method} {path}")
         body = json.loads(request.content)
@@ -185,8 +187,8 @@ class FakeAnthropic(httpx.BaseTransport):
         if not body.get("stream"):
             usage = {"input_tokens": _prompt_tokens(body["messages"], False), "output_tokens": 5}
             message = {"type": "message", "role": "assistant", "content": blocks, "stop_reason": stop, "usage": usage}
-            return httpx.Response(200, json={"id": "msg_1", "model": MODEL, "stop_sequence": None, **message})
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=self._stream(blocks, stop))
+            return httpx2.Response(200, json={"id": "msg_1", "model": MODEL, "stop_sequence": None, **message})
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=self._stream(blocks, stop))
 
     def _stream(self, blocks: list[dict[str, Any]], stop: str) -> str:
         message = {"id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": MODEL}
@@ -210,5 +212,5 @@ class FakeAnthropic(httpx.BaseTransport):
         return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
 
 
-def _anthropic_error(status: int, kind: str, message: str) -> httpx.Response:
-    return httpx.Response(status, json={"type": "error", "error": {"type": kind, "message": message}})
+def _anthropic_error(status: int, kind: str, message: str) -> httpx2.Response:
+    return httpx2.Response(status, json={"type": "error", "error": {"type": kind, "message": message}})

@@ -14,7 +14,7 @@ import conform_rules as rules
 import conform_run as run
 import conform_verdicts as v
 import conform_wire as w
-import httpx
+import httpx2
 import pytest
 from fake_server import KEY, MODEL, FakeOpenAI
 
@@ -155,25 +155,25 @@ def test_a_key_is_used_and_never_written(tmp_path):
 
 
 def test_an_unreachable_url_is_one_clear_line(tmp_path):
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("Connection refused")
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("Connection refused")
 
     target = run.Target("down", "http://127.0.0.1:9/v1", "auto")
     with pytest.raises(
         run.ConformError, match=r"^cannot reach http://127.0.0.1:9/v1: ConnectError: Connection refused"
     ):
-        conform_cli.conform(target, None, tmp_path, w.Budget(10), 1, "t", inner=httpx.MockTransport(refuse))
+        conform_cli.conform(target, None, tmp_path, w.Budget(10), 1, "t", inner=httpx2.MockTransport(refuse))
 
 
 def test_a_server_that_speaks_neither_protocol_is_one_clear_line(tmp_path):
-    def web_server(request: httpx.Request) -> httpx.Response:
+    def web_server(request: httpx2.Request) -> httpx2.Response:
         if request.url.path == "/v1/models":
-            return httpx.Response(200, json={"data": [{"id": "m"}]})
-        return httpx.Response(404, text="<html>Not Found</html>")
+            return httpx2.Response(200, json={"data": [{"id": "m"}]})
+        return httpx2.Response(404, text="<html>Not Found</html>")
 
     target = run.Target("web", "http://web.test", "auto")
     with pytest.raises(run.ConformError) as raised:
-        conform_cli.conform(target, None, tmp_path, w.Budget(10), 1, "t", inner=httpx.MockTransport(web_server))
+        conform_cli.conform(target, None, tmp_path, w.Budget(10), 1, "t", inner=httpx2.MockTransport(web_server))
     assert str(raised.value) == (
         "http://web.test speaks neither protocol: "
         "POST /v1/chat/completions answered 404; POST /v1/messages answered 404"
@@ -196,11 +196,11 @@ def test_the_toml_snippet_sets_what_hamr_then_honours(tmp_path, quirks, sent):
     config = hamr.load_config(tmp_path / "out" / "hamr.toml", env={})
     seen: list[dict[str, object]] = []
 
-    def server(request: httpx.Request) -> httpx.Response:
+    def server(request: httpx2.Request) -> httpx2.Response:
         seen.append(json.loads(request.content))
         return FakeOpenAI(*quirks).handle_request(request)
 
-    http = httpx.Client(transport=httpx.MockTransport(server))
+    http = httpx2.Client(transport=httpx2.MockTransport(server))
     with (
         hamr.Client(config, provider="fake", http_client=http, env={}) as client,
         client.stream([{"role": "user", "content": "hi"}]) as stream,

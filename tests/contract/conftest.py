@@ -352,7 +352,7 @@ def contract(
     if constructor is not None:
         _write_constructed(cassette_path, constructor, spec, scrubber)
     elif vcr is not None and record_mode == "none":
-        assert_all_played(vcr)
+        assert_all_played(vcr, cassette_path)
     elif provenance is not None:
         # name the software that answered, as its Server header says
         servers = sorted(
@@ -362,13 +362,14 @@ def contract(
             provenance["server"] = f"{provenance['server']} (Server: {', '.join(servers)})"
 
 
-def assert_all_played(cassette: Any) -> None:
-    """Strict replay: a cassette holding an interaction the test did not use is out of date."""
+def assert_all_played(cassette: Any, path: Path) -> None:
+    """Strict replay: a cassette (vcrpy's, read from ``path``) holding an interaction the test did not use is out of
+    date."""
     unused = [
         f"#{i} {req.method} {req.uri}" for i, (req, _) in enumerate(cassette.data) if cassette.play_counts[i] == 0
     ]
     if unused:
-        pytest.fail(f"cassette {cassette.path} holds interactions this test did not use: {', '.join(unused)}")
+        pytest.fail(f"cassette {path} holds interactions this test did not use: {', '.join(unused)}")
 
 
 def _live_provenance(case: Case) -> dict[str, str]:
