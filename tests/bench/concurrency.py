@@ -586,10 +586,9 @@ def run(spec: Spec, pace: float, rounds: int, sdk_rounds: int, ns: dict[str, tup
                 for name in _order(i, NAMES if i < sdk_rounds else NAMES[:2]):
                     # the cold-pool twin right beside its warm run (warm first in even rounds, cold first in odd):
                     # their ratio is paired, so the two runs share the machine's state
-                    pools = ("warm", "cold") if (mode, protocol, n) == ("async", COLD_PROTOCOL, top) else ("warm",)
-                    for pool in pools if i % 2 == 0 else pools[::-1]:
-                        if pool == "cold" and name not in COLD_NAMES:
-                            continue
+                    twin = name in COLD_NAMES and (mode, protocol, n) == ("async", COLD_PROTOCOL, top)
+                    pools = ("warm", "cold") if twin else ("warm",)
+                    for pool in pools[:: 1 if i % 2 == 0 else -1]:
                         cell = Cell(mode, protocol, name, n, pool)
                         runs.setdefault(cell, []).append(_spawn(cell, base_url, spec, pace))
         reused = reuse(base_url, spec)
