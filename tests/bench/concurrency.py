@@ -20,7 +20,8 @@ runs one unpaced warm-up stream (checked), then measures N paced streams started
 
 Every stream's text and tool call are checked against the stream's known content before the cell counts. The
 parent repeats every cell in rounds (consumers in an order rotating per round; raw httpx and the SDKs, not judged
-against, in fewer rounds) and keeps the best, the median and, for hamr against raw httpx2, the paired ratio.
+against, in fewer rounds; the judged pair in more rounds at small N, see ``DEEP_N``) and keeps the best, the median
+and, for hamr against raw httpx2, the paired ratio with its 95% interval.
 
 At the largest async N, the raw consumers and hamr also run with a cold pool (the server drops the warm-up's
 kept-alive connection before the streams): httpx's pool (httpcore 1.0.9) handles a burst of requests much worse
@@ -422,6 +423,25 @@ def _round_ratios(a: list[Sample], b: list[Sample], measure: Callable[[Sample], 
     return [measure(x) / measure(y) for x, y in zip(a, b, strict=False)]
 
 
+def median_interval(values: list[float], level: float = 0.95) -> tuple[float, float]:
+    """A distribution-free confidence interval for the median (order statistics: the median lies between the k-th
+    smallest and the k-th largest of n values with probability 1 − 2·P(Binomial(n, ½) < k)); (nan, nan) when n is too
+    small for ``level``."""
+    ordered, n = sorted(values), len(values)
+    k, tail = 0, 0.0  # the largest k with P(Binomial(n, 1/2) < k) ≤ (1 − level) / 2
+    while k < n // 2:
+        tail += math.comb(n, k) / 2**n
+        if tail > (1 - level) / 2:
+            break
+        k += 1
+    return (ordered[k - 1], ordered[n - k]) if k else (math.nan, math.nan)
+
+
+def paired_interval(a: list[Sample], b: list[Sample], measure: Callable[[Sample], float]) -> tuple[float, float]:
+    """The 95% interval of the paired median (``median_interval`` of the per-round ratios)."""
+    return median_interval(_round_ratios(a, b, measure))
+
+
 def paired_quartiles(a: list[Sample], b: list[Sample], measure: Callable[[Sample], float]) -> tuple[float, float]:
     """The first and third quartiles of the same per-round ratios: how far one round's ratio strays (the noise a
     single run's ratio carries)."""
@@ -558,6 +578,7 @@ class Result:
     reuse: dict[tuple[str, str, str], tuple[int, int]]
     per_stream: dict[str, int]  # SSE events per stream, per protocol
     seconds: float
+    wake: tuple[float, float]  # CPU seconds per idle wake-up: asyncio, time.sleep (``wake_cost``)
 
 
 #: the cells also run with a cold pool (the warm-up's connection closed by the server): at the largest async N, raw
@@ -565,6 +586,12 @@ class Result:
 #: what a kept-alive connection costs each pool when many streams start together
 COLD_NAMES = ("raw httpx2", "hamr", "raw httpx")
 COLD_PROTOCOL = "openai"
+
+#: cells with at most this many streams run the judged pair in ``deep_rounds`` rounds: there one wake-up of the client
+#: carries a few events, so CPU per event is mostly the cost of waking up, which this VM's host makes vary by 2-3×
+#: from one second to the next (one round's ratio spreads ±10-20%); at N ≥ 64 a wake-up carries dozens of events and
+#: 15 rounds pin the ratio to ±2%
+DEEP_N = 32
 
 
 def cells(ns: dict[str, tuple[int, ...]]) -> Iterator[tuple[str, str, int]]:
@@ -574,15 +601,20 @@ def cells(ns: dict[str, tuple[int, ...]]) -> Iterator[tuple[str, str, int]]:
                 yield mode, protocol, n
 
 
-def run(spec: Spec, pace: float, rounds: int, sdk_rounds: int, ns: dict[str, tuple[int, ...]]) -> Result:
-    """Every cell ``rounds`` times (the SDK's ``sdk_rounds``), consumers in a rotating order; then the reuse check."""
+def run(
+    spec: Spec, pace: float, rounds: int, sdk_rounds: int, ns: dict[str, tuple[int, ...]], deep_rounds: int = 0
+) -> Result:
+    """Every cell ``rounds`` times (the SDK's ``sdk_rounds``; the judged pair at N ≤ DEEP_N ``deep_rounds`` times,
+    when more), consumers in a rotating order; then the reuse check."""
     start = time.perf_counter()
-    server_args = ("--ticker", "--max-requests=100000000", "--deadline=3600")
+    server_args = ("--ticker", "--max-requests=100000000", "--deadline=7200")
     runs: dict[Cell, list[Sample]] = {}
     top = max(ns["async"])
     with loopback_server(spec, pace, server_args) as base_url:
-        for i in range(rounds):
+        for i in range(max(rounds, deep_rounds)):
             for mode, protocol, n in cells(ns):
+                if i >= (max(rounds, deep_rounds) if n <= DEEP_N else rounds):
+                    continue
                 for name in _order(i, NAMES if i < sdk_rounds else NAMES[:2]):
                     # the cold-pool twin right beside its warm run (warm first in even rounds, cold first in odd):
                     # their ratio is paired, so the two runs share the machine's state
@@ -592,9 +624,32 @@ def run(spec: Spec, pace: float, rounds: int, sdk_rounds: int, ns: dict[str, tup
                         cell = Cell(mode, protocol, name, n, pool)
                         runs.setdefault(cell, []).append(_spawn(cell, base_url, spec, pace))
         reused = reuse(base_url, spec)
+    wake = wake_cost(pace)
     per_stream = {p: sum(1 for _ in EVENTS[p](spec)) for p in clients.PROTOCOLS}
     summaries = {cell: summarize(rs, cell.n) for cell, rs in runs.items()}
-    return Result(summaries, runs, reused, per_stream, time.perf_counter() - start)
+    return Result(summaries, runs, reused, per_stream, time.perf_counter() - start, wake)
+
+
+def wake_cost(pace: float, wakes: int = 200, runs: int = 3) -> tuple[float, float]:
+    """CPU seconds one idle wake-up costs this machine, the median of ``runs``: (an ``asyncio.sleep(pace)`` in an
+    event loop, a ``time.sleep(pace)``), the floor under a paced client's CPU per event at small N."""
+
+    async def loop() -> float:
+        start = time.process_time()
+        for _ in range(wakes):
+            await asyncio.sleep(pace)
+        return (time.process_time() - start) / wakes
+
+    def plain() -> float:
+        start = time.process_time()
+        for _ in range(wakes):
+            time.sleep(pace)
+        return (time.process_time() - start) / wakes
+
+    return (
+        statistics.median(asyncio.run(loop()) for _ in range(runs)),
+        statistics.median(plain() for _ in range(runs)),
+    )
 
 
 def profile_cell(cell: Cell, spec: Spec, pace: float, path: str) -> Sample:
