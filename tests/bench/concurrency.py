@@ -610,10 +610,11 @@ def run(
     server_args = ("--ticker", "--max-requests=100000000", "--deadline=7200")
     runs: dict[Cell, list[Sample]] = {}
     top = max(ns["async"])
+    every = max(rounds, deep_rounds)
     with loopback_server(spec, pace, server_args) as base_url:
-        for i in range(max(rounds, deep_rounds)):
+        for i in range(every):
             for mode, protocol, n in cells(ns):
-                if i >= (max(rounds, deep_rounds) if n <= DEEP_N else rounds):
+                if i >= (every if n <= DEEP_N else rounds):
                     continue
                 for name in _order(i, NAMES if i < sdk_rounds else NAMES[:2]):
                     # the cold-pool twin right beside its warm run (warm first in even rounds, cold first in odd):

@@ -99,8 +99,12 @@ class Live:
             self.output_tokens += completion.usage.output_tokens
         return completion
 
-    def async_client(self) -> hamr.AsyncClient:
-        return hamr.AsyncClient(self.config, provider=self.provider, model=self.model, env=ENV)
+    def sync_client(self, http_client: Any) -> hamr.Client:
+        """Another client for the same provider and model, on a caller's own ``http_client``."""
+        return hamr.Client(self.config, provider=self.provider, model=self.model, env=ENV, http_client=http_client)
+
+    def async_client(self, http_client: Any = None) -> hamr.AsyncClient:
+        return hamr.AsyncClient(self.config, provider=self.provider, model=self.model, env=ENV, http_client=http_client)
 
     def summary(self) -> dict[str, str]:
         return {

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from live_run import ENV, FOLLOW_UP_OPTIONS, TOOL_OPTIONS, Live
+from live_run import FOLLOW_UP_OPTIONS, TOOL_OPTIONS, Live
 
 import hamr
 from hamr._pricing import is_local, price_for
@@ -107,7 +107,7 @@ def test_a_callers_own_http_client_chats_and_streams(live: Live, library: str) -
     """``http_client=`` as an OpenAI SDK 3.x user holds it (httpx2) and as older code does (httpx): hamr's
     timeouts and headers (and key, where the server wants one) go through that client; a chat and a stream answer."""
     with importlib.import_module(library).Client() as http:
-        client = hamr.Client(live.config, provider=live.provider, model=live.model, env=ENV, http_client=http)
+        client = live.sync_client(http)
         assert live.count(client.chat(PROMPT, max_tokens=16, **live.options)).text.strip()
         with client.stream(PROMPT, max_tokens=16, **live.options) as stream:
             text = "".join(event.text for event in stream if event.type == "text")
@@ -117,7 +117,7 @@ def test_a_callers_own_http_client_chats_and_streams(live: Live, library: str) -
 @pytest.mark.parametrize("library", ["httpx2", "httpx"])
 async def test_a_callers_own_async_http_client_streams(live: Live, library: str) -> None:
     async with importlib.import_module(library).AsyncClient() as http:
-        client = hamr.AsyncClient(live.config, provider=live.provider, model=live.model, env=ENV, http_client=http)
+        client = live.async_client(http)
         async with await client.stream(PROMPT, max_tokens=16, **live.options) as stream:
             text = "".join([event.text async for event in stream if event.type == "text"])
         assert text == live.count(stream.completion).text and text.strip()
