@@ -21,7 +21,7 @@ from ._errors import (
 )
 from ._presets import PRESETS
 from ._pricing import Spend
-from ._types import Completion, ModelInfo, ModelSpec, ReasoningBlock, StreamEvent, ToolCall, Usage
+from ._types import Completion, ModelInfo, ModelSpec, ReasoningBlock, StreamEvent, ToolCall, Usage, UsageIteration
 
 __version__ = "0.4.0"
 
@@ -56,6 +56,7 @@ __all__ = [
     "TimeoutError",
     "ToolCall",
     "Usage",
+    "UsageIteration",
     "interpolate",
     "load_config",
     "use",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +22,7 @@ from ._stream import (
     settle_finish,
     stream_json,
 )
-from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
+from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage, UsageIteration
 from ._wire import (
     JSONFormat,
     clean_messages,
@@ -344,11 +345,26 @@ def _anthropic_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parse_usage(data: Any) -> Usage | None:
+    """Anthropic's usage object; ``iterations`` (compaction, the advisor tool) kept entry by entry, since the top
+    level leaves those steps out."""
     if not isinstance(data, dict):
         return None
+    geo = data["inference_geo"] if isinstance(data.get("inference_geo"), str) else None
+    steps = data.get("iterations")
+    iterations = tuple(
+        UsageIteration(str(step.get("type") or ""), _model_of(step), _counts(step, geo))
+        for step in (steps if isinstance(steps, list) else ())
+        if isinstance(step, dict)
+    )
+    details = data.get("output_tokens_details")
+    reasoning = token_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0
+    return replace(_counts(data, geo), reasoning_tokens=reasoning, iterations=iterations)
+
+
+def _counts(data: Mapping[str, Any], geo: str | None) -> Usage:
+    """The token counts of a usage object or of one of its iterations; the prompt counts its cached parts."""
     read = token_count(data.get("cache_read_input_tokens"))
     write = token_count(data.get("cache_creation_input_tokens"))
-    details = data.get("output_tokens_details")
     ttl = data.get("cache_creation")  # {"ephemeral_5m_input_tokens": n, "ephemeral_1h_input_tokens": m}
     write_1h = min(token_count(ttl.get("ephemeral_1h_input_tokens")), write) if isinstance(ttl, dict) else 0
     return Usage(
@@ -356,10 +372,14 @@ def parse_usage(data: Any) -> Usage | None:
         output_tokens=token_count(data.get("output_tokens")),
         cache_read_tokens=read,
         cache_write_tokens=write,
-        reasoning_tokens=token_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
         cache_write_1h_tokens=write_1h,
-        inference_geo=data["inference_geo"] if isinstance(data.get("inference_geo"), str) else None,
+        inference_geo=geo,
     )
+
+
+def _model_of(step: Mapping[str, Any]) -> str | None:
+    model = step.get("model")
+    return model if isinstance(model, str) and model else None
 
 
 #: the rank of each block kind in a turn hamr rebuilds from text, reasoning blocks and tool calls: thinking, then

@@ -33,7 +33,7 @@ from ._errors import (
     redact,
 )
 from ._presets import ANTHROPIC, PRESETS
-from ._pricing import Spend, is_local, price_for
+from ._pricing import Spend, is_local, price_for, prices_of_others
 from ._stream import StreamDecoder
 from ._types import Completion, HTTPRequest, ModelInfo, StreamEvent
 
@@ -229,7 +229,9 @@ class _Core:
         return completion
 
     def record(self, completion: Completion) -> None:
-        self.spend.add(completion.usage, price_for(self.settings, self.model))
+        self.spend.add(
+            completion.usage, price_for(self.settings, self.model), prices_of_others(self.settings, self.model)
+        )
 
     def decoder(self, keep_text: bool = True, req: HTTPRequest | None = None) -> StreamDecoder:
         json_tool = req.json_tool if req is not None else None

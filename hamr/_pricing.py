@@ -7,6 +7,9 @@ Display rule, every string ``str(spend)`` gives:
 - ``Spend: $X.XXX``: rounded half-up to 3 decimals (a tenth of a cent); a non-zero amount that would round to
   $0.000 shows ``Spend: <$0.001``, so ``$0.000`` means a priced zero (e.g. a free model's reported cost of 0);
 - ``Spend: $X.XXX + n/a (k of n requests unpriced)``: some requests could be priced, ``k`` could not;
+- ``Spend: $X.XXX + n/a (k of n requests priced in part: no price for M)``: ``k`` requests billed steps of a model
+  ``M`` hamr has no price for (Anthropic's advisor tool); only their other steps are in the amount (both notes, when
+  both happened, are joined with ``; ``);
 - ``Spend: n/a (no price known for this model)``: no request could be priced, at least one for want of a price;
 - ``Spend: n/a (no usage reported)``: a price is known but no response reported its token usage.
 """
@@ -14,6 +17,7 @@ Display rule, every string ``str(spend)`` gives:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, Inexact
 
@@ -65,13 +69,25 @@ def _dec(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def price_for(settings: ProviderSettings, model: str | None) -> Price | None:
-    """The model's own price if configured, else the provider's; None when either side is unknown. A model with a
-    price of its own reads its cache at its own cache price, or at its input price when it has none: the
-    provider's cache price belongs to the provider's price, never to another model's."""
+#: the kinds of ``usage.iterations`` the request's own model ran, billed at its price: Anthropic's compaction docs
+#: ("Understanding usage") and advisor tool docs ("iterations with type: "message" are billed at the executor
+#: model's rates"); any other kind that names a model (``advisor_message``) is billed at that model's price
+OWN_STEPS = frozenset({"message", "compaction"})
+
+#: the price of a model other than the request's, by name; None when hamr has none for it
+PriceOf = Callable[[str], "Price | None"]
+
+
+def price_for(settings: ProviderSettings, model: str | None, *, own: bool = False) -> Price | None:
+    """The model's own price if configured, else the provider's; None when either side is unknown (with ``own``,
+    None unless the model has a price of its own). A model with a price of its own reads its cache at its own cache
+    price, or at its input price when it has none: the provider's cache price belongs to the provider's price, never
+    to another model's."""
     spec = settings.model_spec(model)
     inp = spec.input_price_per_1m_tokens if spec and spec.input_price_per_1m_tokens is not None else None
     out = spec.output_price_per_1m_tokens if spec and spec.output_price_per_1m_tokens is not None else None
+    if own and (inp is None or out is None):
+        return None
     read = settings.cache_read_price_per_1m_tokens
     if spec and spec.cache_read_price_per_1m_tokens is not None:
         read = spec.cache_read_price_per_1m_tokens
@@ -90,6 +106,16 @@ def price_for(settings: ProviderSettings, model: str | None) -> Price | None:
     )
 
 
+def prices_of_others(settings: ProviderSettings, model: str | None) -> PriceOf:
+    """How a request on ``model`` prices a step another model ran (Anthropic's advisor): at that model's own
+    price only, since the provider's price is the price of the provider's model; ``model`` itself at its price."""
+
+    def price_of(name: str) -> Price | None:
+        return price_for(settings, name, own=name != model)
+
+    return price_of
+
+
 def is_local(settings: ProviderSettings, model: str | None = None) -> bool:
     """Local providers bill nothing: the relay preset, ``local = true``, or a loopback server with no prices."""
     return settings.local or (settings.is_loopback and price_for(settings, model) is None)
@@ -106,14 +132,19 @@ class Spend:
         self.unpriced = 0
         #: unpriced responses that had a price but no usage
         self.without_usage = 0
+        #: responses priced in part: some of their ``usage.iterations`` ran on a model without a price
+        self.partly_priced = 0
+        #: the models those parts ran on
+        self.unpriced_models: set[str] = set()
 
-    def add(self, usage: Usage | None, price: Price | None) -> Decimal | None:
-        """Count one response; returns its cost, or None when it cannot be priced. A provider-reported cost
-        (``usage.cost``) wins over the computed one."""
+    def add(self, usage: Usage | None, price: Price | None, price_of: PriceOf | None = None) -> Decimal | None:
+        """Count one response at ``price`` (its model's), a step another model ran (``usage.iterations``) at
+        ``price_of(that model)``; returns what was counted, or None when nothing could be priced. A provider-reported
+        cost (``usage.cost``) wins over the computed one."""
         with self._lock:
-            return self._add(usage, price)
+            return self._add(usage, price, price_of)
 
-    def _add(self, usage: Usage | None, price: Price | None) -> Decimal | None:
+    def _add(self, usage: Usage | None, price: Price | None, price_of: PriceOf | None) -> Decimal | None:
         self.requests += 1
         if self.local or usage is None:
             if not self.local:
@@ -121,14 +152,20 @@ class Spend:
                 if price is not None:
                     self.without_usage += 1
             return None
+        missing: set[str] = set()
         if usage.cost is not None or usage.upstream_cost is not None:
             # a reported cost; on an OpenRouter BYOK request, its fee plus what the upstream provider bills
-            cost = _EXACT.add(Decimal(str(usage.cost or 0)), Decimal(str(usage.upstream_cost or 0)))
-        elif price is not None:
-            cost = price.cost(usage)
+            cost: Decimal | None = _EXACT.add(Decimal(str(usage.cost or 0)), Decimal(str(usage.upstream_cost or 0)))
+        elif usage.iterations:
+            cost = _steps_cost(usage, price, price_of, missing)
         else:
+            cost = None if price is None else price.cost(usage)
+        if cost is None:
             self.unpriced += 1
             return None
+        if missing:
+            self.partly_priced += 1
+            self.unpriced_models |= missing
         self.usd = _EXACT.add(self.usd, cost)
         return cost
 
@@ -148,10 +185,30 @@ class Spend:
             if self.without_usage == self.unpriced:
                 return "Spend: n/a (no usage reported)"
             return "Spend: n/a (no price known for this model)"
-        text = f"Spend: {self.format_usd(self.usd)}"
+        notes = []
         if self.unpriced:
-            text += f" + n/a ({self.unpriced} of {self.requests} requests unpriced)"
-        return text
+            notes.append(f"{self.unpriced} of {self.requests} requests unpriced")
+        if self.partly_priced:
+            models = ", ".join(sorted(self.unpriced_models))
+            notes.append(f"{self.partly_priced} of {self.requests} requests priced in part: no price for {models}")
+        text = f"Spend: {self.format_usd(self.usd)}"
+        return text + f" + n/a ({'; '.join(notes)})" if notes else text
 
     def __repr__(self) -> str:
         return f"<Spend usd={self.usd} requests={self.requests} unpriced={self.unpriced} local={self.local}>"
+
+
+def _steps_cost(usage: Usage, price: Price | None, price_of: PriceOf | None, missing: set[str]) -> Decimal | None:
+    """What ``usage.iterations`` bill: each step at the price of the model that ran it. The models without a price
+    go into ``missing``; None when no step could be priced."""
+    total: Decimal | None = None
+    for step in usage.iterations:
+        if step.model is None or step.type in OWN_STEPS:
+            step_price, model = price, "this model"
+        else:
+            step_price, model = (None if price_of is None else price_of(step.model)), step.model
+        if step_price is None:
+            missing.add(model)
+            continue
+        total = _EXACT.add(total or Decimal(0), step_price.cost(step.usage))
+    return total

@@ -35,10 +35,26 @@ class Usage:
     #: on an OpenRouter BYOK request (``usage.is_byok``), what the upstream provider bills on your own key
     #: (``cost_details.upstream_inference_cost``), on top of OpenRouter's fee in ``cost``
     upstream_cost: float | None = None
+    #: Anthropic's ``usage.iterations``: every sampling step the request was billed for, when there were steps
+    #: beyond the answer itself (a compaction, an advisor call); then the bill is their sum, each at its own model's
+    #: price, and the counts above are the top level Anthropic reports, which leaves those steps out
+    iterations: tuple[UsageIteration, ...] = ()
 
     @property
     def uncached_input_tokens(self) -> int:
         return max(self.input_tokens - self.cache_read_tokens - self.cache_write_tokens, 0)
+
+
+@dataclass(frozen=True)
+class UsageIteration:
+    """One sampling step of an Anthropic request (an entry of ``usage.iterations``). ``type`` is ``"message"`` (the
+    request's model answering), ``"compaction"`` (the request's model summarising the conversation),
+    ``"advisor_message"`` (the advisor tool's model, named in ``model``) or a kind hamr does not know; ``model`` is
+    the model the entry names, None when it names none (the request's own)."""
+
+    type: str
+    model: str | None
+    usage: Usage
 
 
 @dataclass(frozen=True)

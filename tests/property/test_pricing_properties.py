@@ -5,12 +5,13 @@ nothing counted yet shows ``no requests yet``; every string is one the README do
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from hamr import Spend, Usage
+from hamr import Spend, Usage, UsageIteration
 from hamr._pricing import Price
 
 TENTH_OF_A_CENT = Decimal("0.001")
@@ -35,6 +36,16 @@ def usages(draw: st.DrawFn) -> Usage:
     )
 
 
+@st.composite
+def billed_usages(draw: st.DrawFn) -> Usage:
+    """A usage, sometimes with Anthropic's ``iterations``: steps of the request's model, and advisor steps of a
+    model that has no price (nothing is passed as ``price_of``)."""
+    usage = draw(usages())
+    kinds = st.sampled_from([("message", None), ("compaction", None), ("advisor_message", "claude-opus-5")])
+    steps = draw(st.lists(st.tuples(kinds, usages()), max_size=3))
+    return replace(usage, iterations=tuple(UsageIteration(kind, model, step) for (kind, model), step in steps))
+
+
 usd_per_million = st.decimals(min_value=0, max_value=100, places=4)
 prices = st.builds(
     Price,
@@ -44,7 +55,7 @@ prices = st.builds(
     cache_write=st.none() | usd_per_million,
 )
 # one response: its usage (None: the provider sent none) and the price hamr knows for it (None: unknown)
-responses = st.tuples(st.none() | usages(), st.none() | prices)
+responses = st.tuples(st.none() | billed_usages(), st.none() | prices)
 
 
 def spend_of(sequence: list[tuple[Usage | None, Price | None]]) -> Spend:
@@ -68,6 +79,7 @@ def test_spend_is_additive_exactly(first: list, second: list) -> None:
     a, b, both = spend_of(first), spend_of(second), spend_of(first + second)
     assert both.usd == EXACT.add(a.usd, b.usd)
     assert (both.requests, both.unpriced) == (a.requests + b.requests, a.unpriced + b.unpriced)
+    assert both.partly_priced == a.partly_priced + b.partly_priced
 
 
 @given(st.lists(responses, max_size=20))
@@ -130,7 +142,9 @@ def test_local_spend_is_always_local(sequence: list) -> None:
 # every string README.md's Spend section lists, and nothing else
 DOCUMENTED = re.compile(
     r"Spend: (local|no requests yet|n/a \(no price known for this model\)|n/a \(no usage reported\)"
-    r"|(?P<amount><\$0\.001|\$\d+\.\d{3})( \+ n/a \((?P<k>\d+) of (?P<n>\d+) requests unpriced\))?)"
+    r"|(?P<amount><\$0\.001|\$\d+\.\d{3})"
+    r"( \+ n/a \(((?P<k>\d+) of (?P<n>\d+) requests unpriced)?(; )?"
+    r"((?P<p>\d+) of (?P<pn>\d+) requests priced in part: no price for (?P<models>[^)]+))?\))?)"
 )
 
 
@@ -149,5 +163,10 @@ def test_every_display_is_a_documented_string_and_zero_means_a_priced_zero(local
         assert (match["amount"] == "$0.000") == (spend.usd == 0)
     if match["k"] is not None:
         assert (int(match["k"]), int(match["n"])) == (spend.unpriced, spend.requests) and spend.unpriced > 0
+    if match["p"] is not None:
+        assert (int(match["p"]), int(match["pn"])) == (spend.partly_priced, spend.requests) and spend.partly_priced
+        assert match["models"] == ", ".join(sorted(spend.unpriced_models))
+    if match["amount"] is not None and match["k"] is None and match["p"] is None:
+        assert spend.unpriced == spend.partly_priced == 0  # a bare amount is the whole bill
     if text == "Spend: n/a (no usage reported)":
         assert all(usage is None and price is not None for usage, price in sequence)
