@@ -187,33 +187,50 @@ def _fit_thinking_budget(body: dict[str, Any], max_tokens_given: bool) -> None:
 
 _EPHEMERAL = {"type": "ephemeral"}
 MAX_CACHE_BREAKPOINTS = 4  # Anthropic's limit per request
+#: cache TTLs, shortest first; Anthropic refuses a breakpoint before one with a longer TTL (prompt caching docs,
+#: "Mixing different TTLs"). A TTL hamr does not know ranks above both.
+_TTL_RANK = {"5m": 0, "1h": 1}
 
 
 def _mark_cache(body: dict[str, Any]) -> None:
     """``cache=True``: ``cache_control`` on the last tool, the system prompt and the last user turn, in that order
-    (each caches everything before it), leaving out those already marked and stopping at Anthropic's limit of 4
+    (each caches everything before it), leaving out those already marked, any place with a breakpoint of a longer
+    TTL after it (the caller's 1-hour one, which caches that prefix already) and stopping at Anthropic's limit of 4
     breakpoints, hand-placed ones included."""
     # every cache_control key, wherever the caller put one (inside a JSON string a quote is escaped: no false hit)
     used = json.dumps(body).count('"cache_control"')
-    places: list[dict[str, Any]] = []
+    messages = body["messages"]
+    places: list[tuple[dict[str, Any], Any]] = []  # (the block to mark, everything the prompt holds after it)
     if body.get("tools"):
-        places.append(body["tools"][-1])
+        places.append((body["tools"][-1], [body.get("system"), messages]))
     if body.get("system"):
         if isinstance(body["system"], str):
             body["system"] = [{"type": "text", "text": body["system"]}]
-        places.append(body["system"][-1])
-    users = [m for m in body["messages"] if m["role"] == "user"]
+        places.append((body["system"][-1], messages))
+    users = [i for i, m in enumerate(messages) if m["role"] == "user"]
     if users:
-        last = users[-1]
+        last = messages[users[-1]]
         if isinstance(last["content"], str):
             last["content"] = [{"type": "text", "text": last["content"]}]
-        places.append(last["content"][-1])
-    for place in places:
+        places.append((last["content"][-1], messages[users[-1] + 1 :]))
+    for place, after in places:
         if used >= MAX_CACHE_BREAKPOINTS:
             break
-        if "cache_control" not in place:
+        if "cache_control" not in place and _longest_ttl(after) <= _TTL_RANK["5m"]:
             place["cache_control"] = dict(_EPHEMERAL)
             used += 1
+
+
+def _longest_ttl(value: Any) -> int:
+    """The rank of the longest TTL of any ``cache_control`` in ``value``; -1 when it holds none."""
+    if isinstance(value, list):
+        return max((_longest_ttl(v) for v in value), default=-1)
+    if not isinstance(value, dict):
+        return -1
+    control = value.get("cache_control")
+    ttl = control.get("ttl", "5m") if isinstance(control, dict) else None
+    own = -1 if ttl is None else _TTL_RANK.get(ttl, len(_TTL_RANK)) if isinstance(ttl, str) else len(_TTL_RANK)
+    return max(own, *(_longest_ttl(v) for v in value.values() if isinstance(v, list | dict)), -1)
 
 
 def _system_blocks(content: Any) -> list[dict[str, Any]]:
