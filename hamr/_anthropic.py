@@ -121,7 +121,9 @@ def build_chat(
     wire_choice = _tool_choice(choice, parallel_tool_calls) if tools else None
     json_tool: str | None = None
     if fmt is not None:
-        if fmt.schema is not None and native_structured_output(settings):
+        if native_structured_output(settings):
+            if fmt.schema is None:
+                raise ValueError(JSON_OBJECT_REFUSED)
             body["output_config"] = {"format": {"type": "json_schema", "schema": fmt.schema}}
         else:
             wire_tools.append(_answer_tool(fmt, tools, tool_choice))
@@ -149,9 +151,22 @@ def build_chat(
 
 
 def native_structured_output(settings: ProviderSettings) -> bool:
-    """Whether ``response_format`` with a schema goes out as Anthropic's ``output_config.format`` (Anthropic's own
-    API) rather than as a forced answer tool (any other anthropic-compatible server, which may lack it)."""
+    """Whether ``response_format`` goes out as Anthropic's ``output_config.format`` (Anthropic's own API, where every
+    current model has structured outputs) rather than as a forced answer tool (any other anthropic-compatible server,
+    which may lack them)."""
     return urlsplit(settings.base_url).hostname == "api.anthropic.com"
+
+
+#: why ``{"type": "json_object"}`` cannot go to Anthropic's API: structured outputs need every object closed
+#: (https://platform.claude.com/docs/en/build-with-claude/structured-outputs, "additionalProperties" must be false),
+#: so no schema says "any JSON object"; and the forced answer tool other servers get is refused with a 400 by the
+#: current models (Claude Sonnet 5.5's migration guide), forced tool use being incompatible with their thinking
+JSON_OBJECT_REFUSED = (
+    'response_format {"type": "json_object"} cannot be sent to Anthropic\'s API: structured outputs need a schema '
+    '(every object in it with "additionalProperties": false, so none says "any JSON object"), and the forced answer '
+    "tool hamr sends other servers is refused with a 400 by current Claude models (Sonnet 5.5 among them). Pass "
+    'response_format={"type": "json_schema", "name": ..., "schema": {...}} with the object you want'
+)
 
 
 def _answer_tool(fmt: JSONFormat, tools: Sequence[Mapping[str, Any]] | None, tool_choice: Any) -> dict[str, Any]:

@@ -162,6 +162,35 @@ async def test_response_format_and_cache_reach_the_wire_and_the_answer_parses(ki
 
 
 @KINDS
+async def test_json_object_is_never_a_forced_tool_on_anthropics_api(kind: str) -> None:
+    """Issue 34 item 6. Claude Sonnet 5.5, the preset's default, answers 400 to a forced tool_choice (its migration
+    guide: https://platform.claude.com/docs/en/models/sonnet-5-5/migration-guide), and structured outputs cannot say
+    "any JSON object" (https://platform.claude.com/docs/en/build-with-claude/structured-outputs: "additionalProperties"
+    must be false on every object). Before: the answer tool and tool_choice {"type": "any"} went out."""
+    rec = Recorder()
+    client = make_client(kind, rec, provider="anthropic", env={"ANTHROPIC_API_KEY": "k"})
+    for call in (chat, stream):
+        with pytest.raises(ValueError, match=r'json_object.*Anthropic.*"type": "json_schema"'):
+            await call(client, "Where?", response_format={"type": "json_object"})
+    assert rec.requests == []
+
+
+@KINDS
+async def test_json_object_on_another_anthropic_compatible_server_is_the_forced_answer_tool(kind: str) -> None:
+    answer = {"type": "tool_use", "id": "toolu_1", "name": "json_answer", "input": {"city": "Paris"}}
+    rec = Recorder(httpx2.Response(200, json={"id": "m", "content": [answer], "stop_reason": "tool_use", "usage": {}}))
+    config = parse_config(
+        {"providers": {"local": {"base_url": "http://127.0.0.1:9/", "compatibility": "anthropic-compatible"}}}
+    )
+    client = make_client(kind, rec, provider="local", model="m", config=config)
+    completion = await chat(client, "Where?", response_format={"type": "json_object"})
+    assert completion.json() == {"city": "Paris"} and completion.finish_reason == "stop"
+    sent = json.loads(rec.requests[0].content)
+    assert sent["tool_choice"] == {"type": "any"} and sent["tools"][-1]["input_schema"] == {"type": "object"}
+    assert "output_config" not in sent
+
+
+@KINDS
 async def test_a_bad_option_raises_before_anything_is_sent(kind: str) -> None:
     rec = Recorder()
     client = make_client(kind, rec)
