@@ -59,6 +59,8 @@ EVENT_STATUSES = {
     "server_error": 500,
     "timeout_error": 504,
     "overloaded_error": 529,
+    # Anthropic's errors page: "409 - `conflict_error`: ... Resolve the conflict, then retry the request"
+    "conflict_error": 409,
 }
 #: events that show the caller part of the answer: after one of them, a stream is never sent again
 ANSWER_EVENTS = frozenset({"text", "reasoning", "tool_call"})

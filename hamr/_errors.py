@@ -248,8 +248,10 @@ _TYPE_CLASSES: dict[str, type[ProviderError]] = {
     "overloaded_error": ServerError,
     "api_error": ServerError,
     "server_error": ServerError,
+    "timeout_error": ServerError,  # Anthropic's 504
     "invalid_request_error": BadRequestError,
     "not_found_error": BadRequestError,
+    "conflict_error": BadRequestError,  # Anthropic's 409, a BadRequestError as the status is (retried, as 409 is)
     "request_too_large": RequestTooLargeError,
     "billing_error": InsufficientCreditsError,
 }

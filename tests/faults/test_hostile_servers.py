@@ -221,6 +221,9 @@ def ok_stream(protocol: str) -> Reply:
 
 RETRIED = {
     "anthropic overloaded_error": ("anthropic", OVERLOADED, "error"),
+    # https://platform.claude.com/docs/en/api/errors: 504 timeout_error; 409 conflict_error "... then retry"
+    "anthropic timeout_error": ("anthropic", {"type": "error", "error": {"type": "timeout_error", "message": "x"}}, "error"),
+    "anthropic conflict_error": ("anthropic", {"type": "error", "error": {"type": "conflict_error", "message": "x"}}, "error"),
     "openai-style error object with a 5xx code": ("openai", OPENROUTER_502, None),
     "openai-style error event": ("openai", {"error": {"message": "busy", "type": "server_error"}}, "error"),
 }

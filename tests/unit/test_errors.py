@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import httpx2
 import pytest
 
 import hamr
+from hamr._config import parse_config
 from hamr._errors import error_from_response, parse_retry_after, redact
 
 
@@ -129,6 +131,28 @@ def test_error_object_inside_a_200_body_is_classified_by_its_type_or_code() -> N
     assert type(error_from_response("p", 200, {}, b'{"error":{"message":"x","code":429}}')) is hamr.RateLimitError
     overloaded = b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
     assert type(error_from_response("p", 200, {}, overloaded)) is hamr.ServerError
+
+
+@pytest.mark.parametrize(
+    ("etype", "status", "cls"),
+    [("timeout_error", 504, hamr.ServerError), ("conflict_error", 409, hamr.BadRequestError)],
+)
+async def test_anthropics_timeout_and_conflict_errors_are_typed_like_their_status(
+    etype: str, status: int, cls: type
+) -> None:
+    """Issue 34: Anthropic's error types as https://platform.claude.com/docs/en/api/errors lists them ("504 -
+    `timeout_error`: The request timed out while processing", "409 - `conflict_error`: ... Resolve the conflict, then
+    retry the request"): the same class from the status and from the type alone (an error object in a 200 body)."""
+    body = f'{{"type":"error","error":{{"type":"{etype}","message":"x"}},"request_id":"req_1"}}'.encode()
+    client = hamr.Client(
+        parse_config({"active": {"provider": "anthropic"}}),
+        http_client=httpx2.Client(transport=httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))),
+        env={"ANTHROPIC_API_KEY": "k"},
+    )
+    with client, pytest.raises(hamr.ProviderError) as raised:
+        client.chat("hi")
+    assert type(raised.value) is cls and raised.value.error_type == etype
+    assert type(error_from_response("anthropic", status, {}, body)) is cls
 
 
 # Issue 16 item 7: an oversized body and an empty balance each have their own type, apart from context overflow.
