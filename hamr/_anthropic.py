@@ -420,16 +420,20 @@ def _model_of(step: Mapping[str, Any]) -> str | None:
 _REBUILT = {"thinking": 0, "redacted_thinking": 0, "text": 1, "tool_use": 2}
 
 
+#: the fields of a block hamr rebuilds from ``text`` / ``tool_calls``; any other (a text block's ``citations``, a
+#: tool call's ``caller``) keeps the turn as its blocks
+_REBUILT_FIELDS = {"text": {"type", "text"}, "tool_use": {"type", "id", "name", "input"}}
+
+
 def _needs_blocks(blocks: Sequence[Mapping[str, Any]]) -> bool:
     """Whether ``to_message()`` needs the blocks themselves: rebuilt from text, reasoning blocks and tool calls,
     the turn would come out in another order, with text blocks joined, or without some block or field."""
     ranks = [_REBUILT.get(b.get("type")) for b in blocks]  # type: ignore[arg-type]
-    texts = [b for b in blocks if b.get("type") == "text"]
     return (
         None in ranks
         or ranks != sorted(ranks)  # type: ignore[type-var]
-        or len(texts) > 1
-        or any(set(b) != {"type", "text"} for b in texts)
+        or sum(b.get("type") == "text" for b in blocks) > 1
+        or any(not set(b) <= _REBUILT_FIELDS.get(b.get("type"), set(b)) for b in blocks)  # type: ignore[arg-type]
     )
 
 

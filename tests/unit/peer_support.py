@@ -166,3 +166,43 @@ def chunk(delta: Mapping[str, Any] | None = None, finish: str | None = None, **t
 
 
 DONE = b"data: [DONE]\n\n"
+
+
+def named_sse(*events: tuple[str | None, Any]) -> bytes:
+    """SSE bytes from (event name or None, data) pairs; data is JSON-encoded unless it is a string already."""
+    out = []
+    for name, data in events:
+        head = f"event: {name}\n" if name else ""
+        out.append(f"{head}data: {data if isinstance(data, str) else json.dumps(data)}\n\n")
+    return "".join(out).encode()
+
+
+def anthropic_stream(
+    blocks: Sequence[Mapping[str, Any]], stop: Mapping[str, Any], usage: Mapping[str, Any] | None = None
+) -> bytes:
+    """A Messages stream of ``blocks`` as Anthropic's streaming docs describe it: message_start, each block as
+    start / deltas / stop (text by text_delta and citations_delta, an ``input`` by input_json_delta, a compaction
+    summary by one compaction_delta), message_delta with ``stop`` and ``usage``, message_stop."""
+    events: list[tuple[str | None, Any]] = [
+        ("message_start", {"type": "message_start", "message": {"id": "msg_1", "model": "claude", "usage": {}}})
+    ]
+    for i, block in enumerate(blocks):
+        start = dict(block)
+        deltas: list[dict[str, Any]] = []
+        if block["type"] == "text":
+            start["text"] = ""
+            deltas = [{"type": "text_delta", "text": block["text"]}]
+            deltas += [{"type": "citations_delta", "citation": c} for c in block.get("citations", ())]
+            start.pop("citations", None)
+        elif block["type"] == "compaction":
+            start["content"] = None
+            deltas = [{"type": "compaction_delta", "content": block["content"]}]
+        elif "input" in block:
+            start["input"] = {}
+            deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
+        events.append(("content_block_start", {"type": "content_block_start", "index": i, "content_block": start}))
+        events += [("content_block_delta", {"type": "content_block_delta", "index": i, "delta": d}) for d in deltas]
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
+    delta = {"type": "message_delta", "delta": dict(stop), "usage": dict(usage or {"output_tokens": 3})}
+    events += [("message_delta", delta), ("message_stop", {"type": "message_stop"})]
+    return named_sse(*events)

@@ -16,14 +16,8 @@ import pytest
 import hamr
 from hamr import _anthropic, _openai
 from hamr._stream import StreamDecoder
-
-
-def sse(*events: tuple[str | None, Any]) -> bytes:
-    out = []
-    for name, data in events:
-        head = f"event: {name}\n" if name else ""
-        out.append(f"{head}data: {data if isinstance(data, str) else json.dumps(data)}\n\n")
-    return "".join(out).encode()
+from peer_support import anthropic_stream as anthropic_events
+from peer_support import named_sse as sse
 
 
 def decode(parser: Any, body: bytes) -> tuple[list[hamr.StreamEvent], hamr.Completion]:
@@ -35,30 +29,6 @@ def decode(parser: Any, body: bytes) -> tuple[list[hamr.StreamEvent], hamr.Compl
 
 def chunk(delta: dict[str, Any], finish: str | None = None) -> tuple[None, dict[str, Any]]:
     return None, {"id": "c", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-
-
-def anthropic_events(blocks: list[dict[str, Any]], stop: dict[str, Any]) -> bytes:
-    """A Messages stream: message_start, each block as start / deltas / stop, message_delta, message_stop."""
-    events: list[tuple[str | None, Any]] = [
-        ("message_start", {"type": "message_start", "message": {"id": "msg_1", "model": "claude", "usage": {}}})
-    ]
-    for i, block in enumerate(blocks):
-        start = dict(block)
-        deltas: list[dict[str, Any]] = []
-        if block["type"] == "text":
-            start["text"] = ""
-            deltas = [{"type": "text_delta", "text": block["text"]}]
-            deltas += [{"type": "citations_delta", "citation": c} for c in block.get("citations", ())]
-            start.pop("citations", None)
-        elif "input" in block:
-            start["input"] = {}
-            deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
-        events.append(("content_block_start", {"type": "content_block_start", "index": i, "content_block": start}))
-        events += [("content_block_delta", {"type": "content_block_delta", "index": i, "delta": d}) for d in deltas]
-        events.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
-    events.append(("message_delta", {"type": "message_delta", "delta": stop, "usage": {"output_tokens": 3}}))
-    events.append(("message_stop", {"type": "message_stop"}))
-    return sse(*events)
 
 
 def anthropic_body(blocks: list[dict[str, Any]], **stop: Any) -> bytes:
