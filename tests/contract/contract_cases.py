@@ -100,6 +100,41 @@ RESULT_SCHEMA = {
 }
 JSON_SCHEMA_FORMAT = {"type": "json_schema", "name": "result", "schema": RESULT_SCHEMA, "strict": True}
 JSON_OBJECT_FORMAT = {"type": "json_object"}
+#: the prompt and schema of the real Anthropic structured-output recording (posit-dev/chatlas,
+#: tests/_vcr/test_provider_anthropic/test_anthropic_nested_data_model_extraction.yaml @
+#: 61f496b3b6b87f9167f47c89c40e26b9b22e5bff), whose answer (92 output tokens) the anthropic cassette replays
+CLASSIFY_PROMPT = "The new quantum computing breakthrough could revolutionize the tech industry."
+CLASSIFICATION = {
+    "type": "object",
+    "title": "Classification",
+    "properties": {
+        "name": {
+            "type": "string",
+            "enum": ["Politics", "Sports", "Technology", "Entertainment", "Business", "Other"],
+            "description": "The category name",
+            "title": "Name",
+        },
+        "score": {
+            "type": "number",
+            "description": "The classification score for the category, ranging from 0.0 to 1.0.",
+            "title": "Score",
+        },
+    },
+    "additionalProperties": False,
+    "required": ["name", "score"],
+}
+CLASSIFICATIONS_SCHEMA = {
+    "$defs": {"Classification": CLASSIFICATION},
+    "type": "object",
+    "description": "Array of classification results. The scores should sum to 1.",
+    "title": "Classifications",
+    "properties": {
+        "classifications": {"type": "array", "title": "Classifications", "items": {"$ref": "#/$defs/Classification"}}
+    },
+    "additionalProperties": False,
+    "required": ["classifications"],
+}
+CLASSIFICATIONS_FORMAT = {"type": "json_schema", "name": "classifications", "schema": CLASSIFICATIONS_SCHEMA}
 PARALLEL_PROMPT = "What's the weather in Berlin (52.5200, 13.4050) and what's the best language to learn?"
 WEATHER_PROMPT = "What's the weather in Berlin? (52.5200, 13.4050)"
 
@@ -157,6 +192,9 @@ class Case:
     server_error: dict[str, Any] = field(default_factory=dict)
     #: the response_format this provider takes (DeepSeek documents JSON mode only: json_object)
     json_format: dict[str, Any] = field(default_factory=lambda: dict(JSON_SCHEMA_FORMAT))
+    #: the response_format test's prompt and max_tokens (a real recording's, where one answers it)
+    json_prompt: str = JSON_PROMPT
+    json_max_tokens: int = 64
     #: the model the image test asks, when the contract model reads text only
     vision_model: str | None = None
     #: a model the models cassette lists, when its recording predates ``model``
@@ -331,6 +369,9 @@ CASES: dict[str, Case] = {
             retry_after=12,
             stream_options=False,
             reasoning_request={"thinking": {"type": "enabled", "budget_tokens": 1024}},
+            json_format=dict(CLASSIFICATIONS_FORMAT),
+            json_prompt=CLASSIFY_PROMPT,
+            json_max_tokens=4096,  # the recorded request's
         ),
         Case(
             "mistral",

@@ -1351,6 +1351,15 @@ _OPTION_DOCS: dict[str, tuple[str, str, str]] = {
     ),
 }
 JSON_ANSWER = '{"result": 8}'
+#: per preset: the real recording of an answer in JSON that its response_format cassette replays, and why it fits
+REAL_JSON_ANSWERS = {
+    "deepseek": ("deepseek/07-json-mode.json", "DeepSeek's real answer in JSON mode to this very prompt."),
+    "anthropic": (
+        "anthropic/16-native-structured-output-2026.json",
+        "Claude Haiku 4.5's real structured-output answer (output_config.format) to this prompt and schema; the "
+        "recorded request also sent a system prompt, which this test does not.",
+    ),
+}
 #: the day the option answers below were written
 OPTIONS_WRITTEN = "2026-12-01"
 
@@ -1396,8 +1405,8 @@ def _option_specs(preset: str) -> dict[str, Spec]:
             constructed=OPTIONS_WRITTEN,
         ),
         "response_format": (
-            ref("deepseek/07-json-mode.json", "DeepSeek's real answer in JSON mode to this very prompt.")
-            if preset == "deepseek"
+            ref(*REAL_JSON_ANSWERS[preset])
+            if preset in REAL_JSON_ANSWERS
             else doc(
                 [format_doc],
                 "the answer as JSON text following the requested schema",
