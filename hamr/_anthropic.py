@@ -151,9 +151,9 @@ def build_chat(
 
 
 def native_structured_output(settings: ProviderSettings) -> bool:
-    """Whether ``response_format`` goes out as Anthropic's ``output_config.format`` (Anthropic's own API, where every
-    current model has structured outputs) rather than as a forced answer tool (any other anthropic-compatible server,
-    which may lack them)."""
+    """Whether ``response_format`` goes out as Anthropic's ``output_config.format`` (Anthropic's own API, whose
+    current models have structured outputs) rather than as a forced answer tool (any other anthropic-compatible
+    server, which may lack them)."""
     return urlsplit(settings.base_url).hostname == "api.anthropic.com"
 
 
