@@ -205,6 +205,9 @@ def test_an_error_page_over_the_limit_is_cut_and_keeps_its_status(client_kind: s
 # -- an error event before the answer began ----------------------------------------------------------------------
 
 OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+# https://platform.claude.com/docs/en/api/errors: 504 timeout_error; 409 conflict_error "... then retry the request"
+TIMED_OUT = {"type": "error", "error": {"type": "timeout_error", "message": "Request timed out"}}
+CONFLICT = {"type": "error", "error": {"type": "conflict_error", "message": "Conflict"}}
 OPENROUTER_502 = {"error": {"code": 502, "message": "Provider disconnected unexpectedly"}}
 GROQ_400 = {"error": {"message": "Tool choice is required", "type": "invalid_request_error", "code": "tool_use_failed"}}
 
@@ -221,9 +224,8 @@ def ok_stream(protocol: str) -> Reply:
 
 RETRIED = {
     "anthropic overloaded_error": ("anthropic", OVERLOADED, "error"),
-    # https://platform.claude.com/docs/en/api/errors: 504 timeout_error; 409 conflict_error "... then retry"
-    "anthropic timeout_error": ("anthropic", {"type": "error", "error": {"type": "timeout_error", "message": "x"}}, "error"),
-    "anthropic conflict_error": ("anthropic", {"type": "error", "error": {"type": "conflict_error", "message": "x"}}, "error"),
+    "anthropic timeout_error": ("anthropic", TIMED_OUT, "error"),
+    "anthropic conflict_error": ("anthropic", CONFLICT, "error"),
     "openai-style error object with a 5xx code": ("openai", OPENROUTER_502, None),
     "openai-style error event": ("openai", {"error": {"message": "busy", "type": "server_error"}}, "error"),
 }

@@ -93,7 +93,8 @@ TOOL_SEARCH = [
 def test_tool_search_blocks_are_kept_and_go_back_unchanged(mode: str, stream: bool) -> None:
     reply = answer(TOOL_SEARCH, "tool_use", {"input_tokens": 10, "output_tokens": 5}, stream)
     completion, assistant, _ = next_turn(mode, reply, stream)
-    assert [(c.id, c.name, c.arguments) for c in completion.tool_calls] == [("toolu_1", "get_weather", {"city": "Paris"})]
+    calls = [(c.id, c.name, c.arguments) for c in completion.tool_calls]
+    assert calls == [("toolu_1", "get_weather", {"city": "Paris"})]  # the search is the provider's own, no call
     assert list(completion.content_blocks) == TOOL_SEARCH
     assert assistant == {"role": "assistant", "content": TOOL_SEARCH}
 
@@ -115,7 +116,11 @@ def test_tool_references_in_a_tool_result_go_as_given(mode: str) -> None:
 
 COMPACTION = {"type": "compaction", "content": "Summary of the conversation: the user asked about tulips."}
 #: paused right after the summary: the top level counts nothing, the compaction step is all that was billed
-PAUSED = {"input_tokens": 0, "output_tokens": 0, "iterations": [{"type": "compaction", "input_tokens": 180000, "output_tokens": 3500}]}  # fmt: skip
+PAUSED = {
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "iterations": [{"type": "compaction", "input_tokens": 180000, "output_tokens": 3500}],
+}
 
 
 @BOTH
