@@ -206,3 +206,18 @@ def anthropic_stream(
     delta = {"type": "message_delta", "delta": dict(stop), "usage": dict(usage or {"output_tokens": 3})}
     events += [("message_delta", delta), ("message_stop", {"type": "message_stop"})]
     return named_sse(*events)
+
+
+def anthropic_message(
+    content: Sequence[Mapping[str, Any]], stop_reason: str = "end_turn", usage: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A Messages API answer in its documented shape, from claude-sonnet-5-5 (the anthropic preset's default)."""
+    return {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-5-5",
+        "content": [dict(block) for block in content],
+        "stop_reason": stop_reason,
+        "usage": dict(usage or {"input_tokens": 1, "output_tokens": 1}),
+    }

@@ -18,20 +18,19 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from peer_support import MODES, Server, anthropic_stream, call, json_response, sse
+from peer_support import MODES, Server, anthropic_message, anthropic_stream, call, json_response, sse
 from peer_wire import ANTHROPIC_PARALLEL_TOOL_USE_BODY, ANTHROPIC_TOOL_USE_STREAM
 
 import hamr
 
-OK = {"id": "msg_2", "type": "message", "role": "assistant", "content": [{"type": "text", "text": "ok"}]}
+OK = anthropic_message([{"type": "text", "text": "ok"}])
 DIRECT = {"type": "direct"}
 
 
 def answer(blocks: list[dict[str, Any]], stop_reason: str, usage: dict[str, Any], stream: bool) -> Any:
     if stream:
         return sse(anthropic_stream(blocks, {"stop_reason": stop_reason}, usage))
-    body = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-5-5", "content": blocks}
-    return json_response({**body, "stop_reason": stop_reason, "usage": usage})
+    return json_response(anthropic_message(blocks, stop_reason, usage))
 
 
 def next_turn(mode: str, reply: Any, stream: bool) -> tuple[hamr.Completion, dict[str, Any], hamr.Spend | None]:

@@ -6,47 +6,22 @@ its 5-minute breakpoints before a longer one (the caller's breakpoint already ca
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import httpx2
 import pytest
+from peer_support import MODES, Server, anthropic_message, call, json_response
 
-import hamr
-from hamr._config import parse_config
-
-ANSWER = {
-    "id": "msg_1",
-    "type": "message",
-    "role": "assistant",
-    "model": "claude-sonnet-5-5",
-    "content": [{"type": "text", "text": "ok"}],
-    "stop_reason": "end_turn",
-    "usage": {"input_tokens": 1, "output_tokens": 1},
-}
 WEATHER = {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
 HOUR = {"type": "ephemeral", "ttl": "1h"}
 FIVE = {"type": "ephemeral"}
 RANK = {"5m": 0, "1h": 1}
 
 
-async def sent(kind: str, messages: Any, **options: Any) -> dict[str, Any]:
+def sent(mode: str, messages: Any, **options: Any) -> dict[str, Any]:
     """The body hamr sends to Anthropic for ``messages`` with ``options``, through either client."""
-    bodies: list[dict[str, Any]] = []
-
-    def answer(request: httpx2.Request) -> httpx2.Response:
-        bodies.append(json.loads(request.content))
-        return httpx2.Response(200, json=ANSWER)
-
-    transport = httpx2.MockTransport(answer)
-    config, env = parse_config({"active": {"provider": "anthropic"}}), {"ANTHROPIC_API_KEY": "k"}
-    if kind == "sync":
-        with hamr.Client(config, http_client=httpx2.Client(transport=transport), env=env) as client:
-            client.chat(messages, **options)
-    else:
-        async with hamr.AsyncClient(config, http_client=httpx2.AsyncClient(transport=transport), env=env) as aclient:
-            await aclient.chat(messages, **options)
-    return bodies[0]
+    server = Server(json_response(anthropic_message([{"type": "text", "text": "ok"}])))
+    call(mode, server, {"messages": messages, **options}, provider="anthropic")
+    return server.body()
 
 
 def breakpoints(body: dict[str, Any]) -> list[tuple[str, str]]:
@@ -69,36 +44,36 @@ def never_shorter_before_longer(marks: list[tuple[str, str]]) -> bool:
     return ranks == sorted(ranks, reverse=True)
 
 
-KINDS = pytest.mark.parametrize("kind", ["sync", "async"])
+KINDS = pytest.mark.parametrize("mode", MODES)
 
 
 @KINDS
-async def test_a_callers_one_hour_system_block_is_not_preceded_by_a_five_minute_tools_breakpoint(kind: str) -> None:
+def test_a_callers_one_hour_system_block_is_not_preceded_by_a_five_minute_tools_breakpoint(mode: str) -> None:
     """The issue's case: tools, a system block marked ``ttl: "1h"``, ``cache=True``. Before: tools 5m, system 1h,
     messages 5m, which Anthropic rejects."""
     system = [{"type": "text", "text": "long rules", "cache_control": HOUR}]
-    body = await sent(kind, "hi", tools=[WEATHER], system=system, cache=True)
+    body = sent(mode, "hi", tools=[WEATHER], system=system, cache=True)
     marks = breakpoints(body)
     assert never_shorter_before_longer(marks), marks
     assert marks == [("system[0]", "1h"), ("messages[0][0]", "5m")]  # the caller's 1h kept, the last turn cached
 
 
 @KINDS
-async def test_a_callers_one_hour_message_keeps_hamrs_breakpoints_off_the_prefix_before_it(kind: str) -> None:
+def test_a_callers_one_hour_message_keeps_hamrs_breakpoints_off_the_prefix_before_it(mode: str) -> None:
     document = {"type": "text", "text": "a long document", "cache_control": HOUR}
     turns = [
         {"role": "user", "content": [document]},
         {"role": "assistant", "content": "read it"},
         {"role": "user", "content": "summarise"},
     ]
-    body = await sent(kind, turns, tools=[WEATHER], system="rules", cache=True)
+    body = sent(mode, turns, tools=[WEATHER], system="rules", cache=True)
     marks = breakpoints(body)
     assert never_shorter_before_longer(marks), marks
     assert marks == [("messages[0][0]", "1h"), ("messages[2][0]", "5m")]
 
 
 @KINDS
-async def test_five_minute_breakpoints_of_the_caller_change_nothing(kind: str) -> None:
+def test_five_minute_breakpoints_of_the_caller_change_nothing(mode: str) -> None:
     system = [{"type": "text", "text": "long rules", "cache_control": FIVE}]
-    body = await sent(kind, "hi", tools=[WEATHER], system=system, cache=True)
+    body = sent(mode, "hi", tools=[WEATHER], system=system, cache=True)
     assert breakpoints(body) == [("tools[0]", "5m"), ("system[0]", "5m"), ("messages[0][0]", "5m")]

@@ -9,18 +9,18 @@ and billed for a request, sum across all entries in the `usage.iterations` array
 top-level totals"; `advisor_message` iterations "are billed at the advisor model's rates"). The message around them is
 the real recording ../shared/reference/responses/anthropic/01-message-basic.json (crmne/ruby_llm
 spec/fixtures/vcr_cassettes/chat_basic_chat_functionality_anthropic_claude-haiku-4-5_can_have_a_basic_conversation.yml
-@ fb5a49bf04da78d3e74496431ad1c99df5e7e5f0, interaction 0), its usage replaced; the streams are constructed from the
-streaming docs, with the usage (iterations included) in ``message_delta`` as the SDK's ``MessageDeltaUsage`` types it.
+@ fb5a49bf04da78d3e74496431ad1c99df5e7e5f0, interaction 0), its model and usage replaced; the streams are
+constructed from the streaming docs, the final usage (iterations included) in ``message_delta``, as the official
+SDK's ``MessageDeltaUsage`` type has it.
 """
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
-import httpx2
 import pytest
+from peer_support import MODES, Server, anthropic_stream, call, json_response, sse
 
 import hamr
 from hamr._config import parse_config
@@ -80,87 +80,59 @@ EXECUTOR = (1760 * Decimal("2.00") + 412 * Decimal("0.10") + 531 * Decimal(10)) 
 OPUS = {"id": "claude-opus-5", "input_price_per_1m_tokens": 5.0, "output_price_per_1m_tokens": 25.0}
 
 
-def stream_of(usage: dict[str, Any]) -> bytes:
-    """The answer as Anthropic streams it: message_start with the first usage, message_delta with the final one."""
-    start = {**MESSAGE, "content": [], "stop_reason": None, "usage": {"input_tokens": usage["input_tokens"]}}
-    events = [
-        ("message_start", {"type": "message_start", "message": start}),
-        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text"}}),
-        (
-            "content_block_delta",
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "2 + 2 = 4"}},
-        ),
-        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": usage}),
-        ("message_stop", {"type": "message_stop"}),
-    ]
-    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events).encode()
-
-
-async def run(
-    kind: str, mode: str, usage: dict[str, Any], models: list[dict[str, Any]] | None = None
+def run(
+    mode: str, stream: bool, usage: dict[str, Any], models: list[dict[str, Any]] | None = None
 ) -> tuple[hamr.Spend, hamr.Completion]:
     """One answer with ``usage`` through the anthropic preset (claude-sonnet-5-5): the client's spend, the answer."""
     config: dict[str, Any] = {"active": {"provider": "anthropic", "model": "claude-sonnet-5-5"}}
     if models is not None:
         config["providers"] = {"anthropic": {"models": models}}
-    if mode == "chat":
-        answer = httpx2.Response(200, json={**MESSAGE, "usage": usage})
-    else:
-        answer = httpx2.Response(200, content=stream_of(usage), headers={"content-type": "text/event-stream"})
-    transport = httpx2.MockTransport(lambda request: answer)
-    env = {"ANTHROPIC_API_KEY": "k"}
-    if kind == "sync":
-        with hamr.Client(parse_config(config), http_client=httpx2.Client(transport=transport), env=env) as client:
-            if mode == "chat":
-                return client.spend, client.chat("hi")
-            with client.stream("hi") as s:
-                list(s)
-            return client.spend, s.completion
-    http = httpx2.AsyncClient(transport=transport)
-    async with hamr.AsyncClient(parse_config(config), http_client=http, env=env) as aclient:
-        if mode == "chat":
-            return aclient.spend, await aclient.chat("hi")
-        async with aclient.stream("hi") as a:
-            [e async for e in a]
-        return aclient.spend, a.completion
+    stop = {"stop_reason": "end_turn"}
+    answer = (
+        sse(anthropic_stream(MESSAGE["content"], stop, usage)) if stream else json_response({**MESSAGE, "usage": usage})
+    )
+    result = call(
+        mode, Server(answer), {"messages": "hi", "stream": stream}, provider="anthropic", cfg=parse_config(config)
+    )
+    assert result.spend is not None
+    return result.spend, result.completion
 
 
-BOTH = pytest.mark.parametrize("kind", ["sync", "async"])
-MODES = pytest.mark.parametrize("mode", ["chat", "stream"])
+BOTH = pytest.mark.parametrize("mode", MODES)
+STREAM = pytest.mark.parametrize("stream", [False, True], ids=["chat", "stream"])
 
 
 @BOTH
-@MODES
-async def test_a_compacted_request_is_billed_for_every_iteration(kind: str, mode: str) -> None:
-    spend, _ = await run(kind, mode, COMPACTED)
+@STREAM
+def test_a_compacted_request_is_billed_for_every_iteration(mode: str, stream: bool) -> None:
+    spend, _ = run(mode, stream, COMPACTED)
     # 203,000 in at 2.00 and 4,500 out at 10.00: $0.451, where the top level alone says $0.056
     assert spend.usd == Decimal("0.451")
     assert str(spend) == "Spend: $0.451"
 
 
 @BOTH
-@MODES
-async def test_an_advisor_call_is_billed_at_the_advisor_models_price(kind: str, mode: str) -> None:
-    spend, _ = await run(kind, mode, ADVISED, models=[OPUS])
+@STREAM
+def test_an_advisor_call_is_billed_at_the_advisor_models_price(mode: str, stream: bool) -> None:
+    spend, _ = run(mode, stream, ADVISED, models=[OPUS])
     advisor = (823 * Decimal(5) + 1612 * Decimal(25)) / 1_000_000
     assert spend.usd == EXECUTOR + advisor
     assert str(spend) == "Spend: $0.053"
 
 
 @BOTH
-@MODES
-async def test_an_advisor_model_without_a_price_is_n_a_never_zero(kind: str, mode: str) -> None:
+@STREAM
+def test_an_advisor_model_without_a_price_is_n_a_never_zero(mode: str, stream: bool) -> None:
     """The provider's price is Sonnet 5.5's: the advisor's model must have its own, else that part is unpriced."""
-    spend, _ = await run(kind, mode, ADVISED)
+    spend, _ = run(mode, stream, ADVISED)
     assert spend.usd == EXECUTOR
     assert str(spend) == "Spend: $0.009 + n/a (1 of 1 requests priced in part: no price for claude-opus-5)"
 
 
 @BOTH
-@MODES
-async def test_usage_says_what_each_iteration_billed(kind: str, mode: str) -> None:
-    _, completion = await run(kind, mode, ADVISED)
+@STREAM
+def test_usage_says_what_each_iteration_billed(mode: str, stream: bool) -> None:
+    _, completion = run(mode, stream, ADVISED)
     usage = completion.usage
     assert usage is not None
     # the top level stays what Anthropic reports: the executor's tokens
@@ -175,6 +147,6 @@ async def test_usage_says_what_each_iteration_billed(kind: str, mode: str) -> No
     assert usage.iterations[2].usage.input_tokens == 1348 + 412
 
 
-async def test_without_iterations_the_top_level_is_the_bill() -> None:
-    spend, _ = await run("sync", "chat", {"input_tokens": 23000, "output_tokens": 1000})
+def test_without_iterations_the_top_level_is_the_bill() -> None:
+    spend, _ = run("sync", False, {"input_tokens": 23000, "output_tokens": 1000})
     assert spend.usd == Decimal("0.056") and str(spend) == "Spend: $0.056"
