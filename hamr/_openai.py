@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
-from ._mistral import apply_mistral_rules, follows_mistral_rules
+from ._mistral import FIELD_NAMES, apply_mistral_rules, follows_mistral_rules
 from ._presets import PRESETS
 from ._sse import RawEvent
 from ._stream import (
@@ -116,7 +116,8 @@ def build_chat(
         elif isinstance(content, list):
             m["content"] = _parts(content)
         out.append(m)
-    if follows_mistral_rules(settings):
+    mistral = follows_mistral_rules(settings)
+    if mistral:
         apply_mistral_rules(out, offset=1 if system else 0)
     body: dict[str, Any] = {"model": model, "messages": out}
     if tools:
@@ -130,7 +131,7 @@ def build_chat(
         body[max_tokens_field(settings)] = max_tokens
     for field, value in (("temperature", temperature), ("top_p", top_p), ("stop", stop_list(stop)), ("seed", seed)):
         if value is not None:
-            body[field] = value
+            body[FIELD_NAMES.get(field, field) if mistral else field] = value
     if fmt is not None:
         body["response_format"] = (
             {"type": "json_object"}
