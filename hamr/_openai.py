@@ -27,6 +27,7 @@ from ._stream import (
 )
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
 from ._wire import (
+    JSONFormat,
     clean_messages,
     image_url_part,
     load_json,
@@ -49,6 +50,19 @@ _ECHO_BY_HOST = {urlsplit(PRESETS[pid].base_url or "").hostname: field for pid, 
 def reasoning_echo(settings: ProviderSettings) -> str | None:
     """The assistant-message field this provider needs its reasoning back in, if any: by preset, else by host."""
     return REASONING_ECHO.get(settings.id) or _ECHO_BY_HOST.get(urlsplit(settings.base_url).hostname)
+
+
+# Providers whose chat completions take response_format "text" and "json_object" only: DeepSeek
+# (api-docs.deepseek.com/guides/json_mode) answers 400 "This response_format type is unavailable now" to json_schema.
+# A schema goes to them as json_object, with the schema in a system message (their JSON mode wants "json" and an
+# example of the format in the prompt anyway).
+JSON_OBJECT_ONLY = frozenset({"deepseek"})
+_JSON_OBJECT_ONLY_HOSTS = frozenset(urlsplit(PRESETS[pid].base_url or "").hostname for pid in JSON_OBJECT_ONLY)
+
+
+def takes_json_schema(settings: ProviderSettings) -> bool:
+    """Whether this provider takes a ``json_schema`` response format: not DeepSeek, by preset or by host."""
+    return settings.id not in JSON_OBJECT_ONLY and urlsplit(settings.base_url).hostname not in _JSON_OBJECT_ONLY_HOSTS
 
 
 # OpenAI deprecated max_tokens for max_completion_tokens, and its reasoning models (o-series, gpt-5) refuse max_tokens;
@@ -132,12 +146,13 @@ def build_chat(
     for field, value in (("temperature", temperature), ("top_p", top_p), ("stop", stop_list(stop)), ("seed", seed)):
         if value is not None:
             body[FIELD_NAMES.get(field, field) if mistral else field] = value
-    if fmt is not None:
-        body["response_format"] = (
-            {"type": "json_object"}
-            if fmt.schema is None
-            else {"type": "json_schema", "json_schema": {k: v for k, v in fmt._asdict().items() if v is not None}}
-        )
+    if fmt is not None and fmt.schema is not None and takes_json_schema(settings):
+        wire = {k: v for k, v in fmt._asdict().items() if v is not None}
+        body["response_format"] = {"type": "json_schema", "json_schema": wire}
+    elif fmt is not None:
+        body["response_format"] = {"type": "json_object"}
+        if fmt.schema is not None:
+            _put_schema_in_prompt(out, fmt)
     if stream:
         body["stream"] = True
         if settings.stream_usage if stream_usage is None else stream_usage:
@@ -145,6 +160,15 @@ def build_chat(
         headers["accept"] = "text/event-stream"
     merge_extra(body, extra_body)
     return HTTPRequest("POST", f"{settings.base_url}/chat/completions", headers, body)
+
+
+def _put_schema_in_prompt(messages: list[dict[str, Any]], fmt: JSONFormat) -> None:
+    """A system message saying the answer's schema, after the leading system messages (so the prompt's cached
+    prefix stays the same from turn to turn): what a provider without ``json_schema`` gets beside ``json_object``."""
+    schema = json.dumps(fmt.schema, ensure_ascii=False, separators=(",", ":"))
+    text = f"Answer with a JSON object that follows this JSON schema ({fmt.name}): {schema}"
+    at = next((i for i, m in enumerate(messages) if m["role"] != "system"), len(messages))
+    messages.insert(at, {"role": "system", "content": text})
 
 
 def build_models(settings: ProviderSettings, env: Mapping[str, str] | None = None) -> HTTPRequest:

@@ -155,8 +155,11 @@ class Case:
     bad_request: dict[str, Any] = field(default_factory=lambda: {"temperature": 5.0})
     #: keyword arguments that make this provider answer 5xx, when it can be provoked live
     server_error: dict[str, Any] = field(default_factory=dict)
-    #: the response_format this provider takes (DeepSeek documents JSON mode only: json_object)
+    #: the response_format the contract asks for
     json_format: dict[str, Any] = field(default_factory=lambda: dict(JSON_SCHEMA_FORMAT))
+    #: the provider takes json_object only (DeepSeek's JSON mode): hamr sends a schema as json_object, with the schema
+    #: in a system message
+    json_object_only: bool = False
     #: the model the image test asks, when the contract model reads text only
     vision_model: str | None = None
     #: a model the models cassette lists, when its recording predates ``model``
@@ -287,7 +290,7 @@ CASES: dict[str, Case] = {
             support=_cloud(),
             tool=PARALLEL,
             reasoning_model="deepseek-reasoner",
-            json_format=dict(JSON_OBJECT_FORMAT),
+            json_object_only=True,
             vision_model="deepseek-flash",
         ),
         Case(

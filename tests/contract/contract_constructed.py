@@ -1396,7 +1396,13 @@ def _option_specs(preset: str) -> dict[str, Spec]:
             constructed=OPTIONS_WRITTEN,
         ),
         "response_format": (
-            ref("deepseek/07-json-mode.json", "DeepSeek's real answer in JSON mode to this very prompt.")
+            ref(
+                "deepseek/07-json-mode.json",
+                "DeepSeek's real answer in JSON mode to this very prompt. The test asks for a json_schema format, "
+                "which DeepSeek's chat completions do not take: hamr sends it as json_object, as the recorded "
+                "request did, with the schema in a system message before the prompt, which the recorded request "
+                "did not carry.",
+            )
             if preset == "deepseek"
             else doc(
                 [format_doc],

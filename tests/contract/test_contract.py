@@ -434,6 +434,13 @@ def test_response_format_answers_json(case, contract):
         assert body["tools"][-1]["input_schema"] == fmt["schema"]
     elif fmt["type"] == "json_object":
         assert body["response_format"] == {"type": "json_object"}
+    elif case.json_object_only:  # JSON mode, the schema in a system message before the caller's turn
+        assert body["response_format"] == {"type": "json_object"}
+        schema_message = body["messages"][0]
+        assert (
+            schema_message["role"] == "system"
+            and json.dumps(fmt["schema"], separators=(",", ":")) in (schema_message["content"])
+        )
     else:
         wire = {k: fmt[k] for k in ("name", "schema", "strict")}
         assert body["response_format"] == {"type": "json_schema", "json_schema": wire}

@@ -30,7 +30,9 @@ def test_a_retryable_status_is_sent_again_until_max_retries_is_used_up(client_ki
 # Issue 34 item 4. Groq's flex tier: "If flex capacity is unavailable, requests will fail quickly with status 498 and
 # error capacity_exceeded. Add jittered backoff and retries to smooth spikes." (console.groq.com/docs/flex-processing;
 # the body below is constructed in Groq's documented error shape, console.groq.com/docs/errors)
-CAPACITY = {"error": {"message": "Flex tier capacity exceeded", "type": "capacity_exceeded", "code": "capacity_exceeded"}}
+CAPACITY = {
+    "error": {"message": "Flex tier capacity exceeded", "type": "capacity_exceeded", "code": "capacity_exceeded"}
+}
 
 
 @CLIENTS

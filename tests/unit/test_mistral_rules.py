@@ -153,4 +153,3 @@ def test_seed_goes_to_mistral_as_random_seed(pid: str, table: dict[str, Any] | N
 def test_other_providers_get_seed_as_seed() -> None:
     (body,) = sent_bodies("deepseek", None, seed=7)
     assert body["seed"] == 7 and "random_seed" not in body
-
