@@ -142,11 +142,17 @@ LOCAL_ANTHROPIC = parse_config(
 
 
 def test_response_format_on_openai() -> None:
-    assert openai_body(response_format={"type": "json_object"})["response_format"] == {"type": "json_object"}
+    # a gateway: DeepSeek, the provider of openai_body, takes no json_schema (tests/unit/test_client.py)
+    def gateway_body(**options: Any) -> dict[str, Any]:
+        req = _openai.build_chat(CONFIG.providers["gateway"], "m", "hi", env=ENV, **options)
+        assert req.json is not None
+        return req.json
+
+    assert gateway_body(response_format={"type": "json_object"})["response_format"] == {"type": "json_object"}
     wire = {"type": "json_schema", "json_schema": {"name": "place", "schema": SCHEMA, "strict": True}}
-    assert openai_body(response_format=JSON_SCHEMA)["response_format"] == wire
-    assert openai_body(response_format=wire)["response_format"] == wire  # OpenAI's own form is accepted too
-    assert "response_format" not in openai_body(response_format={"type": "text"})
+    assert gateway_body(response_format=JSON_SCHEMA)["response_format"] == wire
+    assert gateway_body(response_format=wire)["response_format"] == wire  # OpenAI's own form is accepted too
+    assert "response_format" not in gateway_body(response_format={"type": "text"})
 
 
 def test_response_format_on_anthropic_uses_structured_outputs() -> None:
