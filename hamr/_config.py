@@ -402,6 +402,12 @@ def _check_base_url(url: str, where: str, path: str | None) -> str:
     return url.rstrip("/")
 
 
+def _header_aliases(preset: Preset, name: str) -> set[str]:
+    """The other names (lower case) under which ``preset``'s provider reads the header ``name``."""
+    pairs = {(a.lower(), h.lower()) for a, h in preset.header_aliases.items()}
+    return {h for a, h in pairs if a == name.lower()} | {a for a, h in pairs if h == name.lower()}
+
+
 def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: str) -> ProviderSettings:
     if not _ID.fullmatch(pid):
         raise ConfigError(f"provider id {pid!r} may use only letters, digits, '_', '-' and '.'", path=path, key=where)
@@ -452,7 +458,8 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
             raise ConfigError(f"header value must be a string, got a TOML {type(value).__name__}", path=path, key=hk)
         if "\r" in value or "\n" in value:
             raise ConfigError("header value contains a line break (CR or LF)", path=path, key=hk)
-        for replaced in [k for k in headers if k.lower() == name.lower()]:
+        same = {name.lower(), *_header_aliases(preset, name)}
+        for replaced in [k for k in headers if k.lower() in same]:
             del headers[replaced]
             origins.pop(f"headers.{replaced}", None)
         headers[name] = value

@@ -303,7 +303,7 @@ CASES: dict[str, Case] = {
             support=_cloud(),
             reasoning_model="deepseek/deepseek-r1",
             reasoning_request={"reasoning": {"effort": "low"}},
-            preset_headers={"HTTP-Referer": "https://pypi.org/project/hamr/", "X-Title": "hamr"},
+            preset_headers={"HTTP-Referer": "https://pypi.org/project/hamr/", "X-OpenRouter-Title": "hamr"},
             listed_model="anthropic/claude-3.7-sonnet",
         ),
         Case(

@@ -94,6 +94,36 @@ def test_requests_go_where_the_override_says_with_its_headers(mode: str) -> None
     assert server.body()["model"] == "anthropic/claude-sonnet-4.5"
 
 
+# Issue 34: OpenRouter's app attribution page (openrouter.ai/docs/app-attribution) names X-OpenRouter-Title the title
+# header; "X-Title is still supported for backwards compatibility". hamr sends the current name, and a file header of
+# either name replaces the preset's, so two titles never go out.
+@pytest.mark.parametrize(
+    ("table", "title"),
+    [
+        ("", {"x-openrouter-title": "hamr"}),
+        ('[providers.openrouter.headers]\nX-Title = "my-app"\n', {"x-title": "my-app"}),
+        ('[providers.openrouter.headers]\nX-OpenRouter-Title = "my-app"\n', {"x-openrouter-title": "my-app"}),
+    ],
+    ids=["preset", "old-name-in-file", "new-name-in-file"],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_openrouter_gets_one_title_header_under_its_current_name_unless_the_file_says(
+    mode: str, table: str, title: dict[str, str]
+) -> None:
+    server = Server(json_response(OK))
+    call(
+        mode,
+        server,
+        {"messages": "hi", "stream": False},
+        provider="openrouter",
+        cfg=config(table),
+        env={"OPENROUTER_API_KEY": "k"},
+    )
+    headers = server.requests[0].headers
+    assert {k: v for k, v in headers.items() if k in ("x-title", "x-openrouter-title")} == title
+    assert headers["http-referer"] == "https://pypi.org/project/hamr/"
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_an_overridden_flag_changes_the_request(mode: str) -> None:
     server = Server(sse(b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'))
