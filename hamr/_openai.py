@@ -350,6 +350,11 @@ def _raw_args(arguments: Any) -> str:
     return arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
+#: where a /models entry gives the context window: OpenRouter and Together ``context_length``, Groq
+#: ``context_window``, Mistral ``max_context_length``
+_CONTEXT_FIELDS = ("context_length", "context_window", "max_context_length")
+
+
 def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
     data = load_json(provider, body)
     entries = data.get("data") if isinstance(data, dict) else data
@@ -365,7 +370,7 @@ def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
             ModelInfo(
                 id=str(entry["id"]),
                 display_name=str(entry.get("name") or entry.get("display_name") or ""),
-                context_window=_int(entry.get("context_length") or entry.get("context_window")),
+                context_window=next((_int(entry[f]) for f in _CONTEXT_FIELDS if _int(entry.get(f))), None),
                 input_price_per_1m_tokens=_per_million(pricing.get("prompt")),
                 output_price_per_1m_tokens=_per_million(pricing.get("completion")),
                 cache_read_price_per_1m_tokens=_per_million(pricing.get("input_cache_read")),

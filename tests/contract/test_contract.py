@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from cassette_recording import placeholder
-from contract_cases import JSON_PROMPT, TRACE_HEADER, TRACE_VAR, WEATHER, WEATHER_PROMPT, Case
+from contract_cases import TRACE_HEADER, TRACE_VAR, WEATHER, WEATHER_PROMPT, Case
 
 import hamr
 from hamr._mistral import mistral_tool_id
@@ -186,7 +186,7 @@ def _assert_calls(completion: hamr.Completion, calls: tuple[tuple[str, dict[str,
 @pytest.mark.contract("tool_call")
 def test_tool_call_arguments_arrive_as_a_dict(case, contract):
     scenario = case.tool
-    with contract.client() as client:
+    with contract.client(model=scenario.model) as client:
         completion = client.chat(scenario.prompt, tools=list(scenario.tools), **case.tool_options)
 
     assert completion.finish_reason == "tool_calls"
@@ -199,7 +199,7 @@ def test_tool_call_arguments_arrive_as_a_dict(case, contract):
 @pytest.mark.contract("stream_tool_call")
 def test_streamed_tool_call_arguments_are_reassembled_into_a_dict(case, contract):
     scenario = case.stream_tool
-    with contract.client() as client:
+    with contract.client(model=scenario.model) as client:
         events, completion = _stream(client, scenario.prompt, tools=list(scenario.tools), **case.tool_options)
 
     assert completion.finish_reason == "tool_calls"
@@ -402,9 +402,9 @@ def test_error_event_mid_stream_raises_stream_error_keeping_the_partial_answer(c
 
 @pytest.mark.contract("tool_choice")
 def test_a_named_tool_choice_forces_that_tool(case, contract):
-    scenario = case.tool
+    scenario = case.forced_tool or case.tool
     forced = scenario.tools[0]["name"]
-    with contract.client() as client:
+    with contract.client(model=scenario.model) as client:
         completion = client.chat(scenario.prompt, tools=list(scenario.tools), tool_choice={"name": forced})
 
     body = contract.body()
@@ -422,11 +422,12 @@ def test_a_named_tool_choice_forces_that_tool(case, contract):
 
 @pytest.mark.contract("response_format")
 def test_response_format_answers_json(case, contract):
-    with contract.client() as client:
-        completion = client.chat(JSON_PROMPT, response_format=case.json_format, max_tokens=64)
+    scenario = case.json_scenario
+    with contract.client(model=scenario.model) as client:
+        completion = client.chat(scenario.prompt, response_format=scenario.format, max_tokens=64)
 
     body = contract.body()
-    fmt = case.json_format
+    fmt = scenario.format
     if _anthropic(case) and case.chat_url.startswith("https://api.anthropic.com/"):
         assert body["output_config"] == {"format": {"type": "json_schema", "schema": fmt["schema"]}}
     elif _anthropic(case):  # another anthropic-compatible server: the answer comes as a forced answer tool's call
@@ -445,7 +446,7 @@ def test_response_format_answers_json(case, contract):
         wire = {k: fmt[k] for k in ("name", "schema", "strict")}
         assert body["response_format"] == {"type": "json_schema", "json_schema": wire}
     value = completion.json()
-    assert isinstance(value, dict) and "result" in value
+    assert isinstance(value, dict) and scenario.key in value
     assert completion.tool_calls == () and completion.finish_reason == "stop"
 
 
