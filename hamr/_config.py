@@ -644,6 +644,43 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> Config:
     return Config(Active(active_provider, active_model), providers, Path(path) if path else None, legacy)
 
 
+def secrets_in_file(config: Config) -> list[str]:
+    """The key paths of the secrets the config file itself holds: an ``api_key``, or a credential header (Authorization,
+    x-api-key, ...) whose value is written out rather than taken from a variable."""
+    found = []
+    for p in config.providers.values():
+        if p.api_key and p.origins.get("api_key") == "file":
+            found.append(p._key_path("api_key"))
+        for name, template in p.headers.items():
+            literal = not any(m.group("braced") or m.group("bare") for m in _VAR.finditer(template))
+            if literal and name.lower() in _CREDENTIAL_HEADERS and p.origins.get(f"headers.{name}") == "file":
+                found.append(p._key_path(f"headers.{name}"))
+    return found
+
+
+def permission_warning(config: Config) -> str | None:
+    """What is wrong when the config file holds a secret and other users may read or change it (any group or other
+    permission bit, the rule ssh applies to a private key), with the command that fixes it; None when all is well.
+    hamr never changes a file's mode itself: a file shared with a group on purpose stays shared."""
+    if config.path is None or os.name == "nt":
+        return None
+    try:
+        mode = config.path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    secrets = secrets_in_file(config) if mode & 0o077 else []
+    if not secrets:
+        return None
+    import shlex  # only a warning needs it: kept out of `import hamr`
+
+    what = "a secret" if len(secrets) == 1 else "secrets"
+    access = "read" if mode & 0o044 else "change"
+    return (
+        f"{config.path} holds {what} ({', '.join(secrets)}) and other users can {access} it (mode {mode:04o}); "
+        f"make it private: chmod 600 {shlex.quote(str(config.path))}"
+    )
+
+
 def load_config(path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Config:
     """Load the config. An explicit path (or $HAMR_CONFIG) must exist; a missing default file means presets only."""
     env = os.environ if env is None else env
