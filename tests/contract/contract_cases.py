@@ -113,6 +113,8 @@ class ToolScenario:
     calls: tuple[tuple[str, dict[str, Any] | None], ...]
     #: the model asked, when it is not the case's (the model of the real recording that answers)
     model: str | None = None
+    #: the answer carries the model's reasoning beside its calls
+    reasoning: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ GROQ_FORCED = ToolScenario(
     (FINAL_RESULT,),
     (("final_result", {"response": "yes"}),),
     model="openai/gpt-oss-120b",
+    reasoning=True,
 )
 
 

@@ -418,6 +418,9 @@ def test_a_named_tool_choice_forces_that_tool(case, contract):
     assert all(c.id and c.arguments_error is None for c in completion.tool_calls)
     # OpenAI documents finish_reason "stop" for a forced call; an answer holding calls says tool_calls
     assert completion.finish_reason == "tool_calls"
+    if scenario.reasoning:  # kept apart from the (empty) text, and sent back with the turn
+        assert completion.reasoning.strip() and not completion.text
+        assert completion.to_message()["reasoning"] == completion.reasoning
 
 
 @pytest.mark.contract("response_format")
