@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from ._client import Client
-from ._config import Config, ProviderSettings, interpolate, load_config, use
+from ._config import Config, ProviderSettings, interpolate, load_config, permission_warning, use
 from ._errors import HamrError, redact
 from ._presets import PRESETS
 
@@ -35,7 +35,9 @@ CONFIG_CHECK_EPILOG = """exit status:
   1  it cannot, or lacks a variable: its key or a header's environment variable is unset, or a request would be
      refused (credentials over plain http:// to a host that is not loopback)
   2  the config file cannot be used (invalid TOML, an unknown key, a wrong value; an explicit file that is missing)
-Problems of other providers are listed too but leave the status alone.
+Problems of other providers are listed too but leave the status alone. A config file that holds a key (api_key, or a
+credential header written out) while other users may read it gets a warning with the chmod that fixes it; the
+status stays as it is (`hamr use` warns about it too, on stderr).
 
 example: hamr config check
 """
@@ -90,6 +92,9 @@ def cmd_models(config: Config, args: argparse.Namespace) -> int:
 def cmd_use(config: Config | None, args: argparse.Namespace) -> int:
     new = use(args.provider, args.model, path=args.config)
     print(f"active: {new.active.provider} / {new.active.model or '(server default)'}  (written to {new.path})")
+    warning = permission_warning(new)
+    if warning:
+        _say(f"hamr: warning: {warning}")
     return 0
 
 
@@ -112,6 +117,9 @@ def cmd_chat(config: Config, args: argparse.Namespace) -> int:
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
     where = config.path if config.path and config.path.exists() else "no config file (presets only)"
     print(f"config: {where}")
+    warning = permission_warning(config)
+    if warning:
+        print(f"warning: {warning}")
     print(f"active: {config.active.provider} / {config.active.model or '(server default)'}")
     problems = 0
     for pid, p in sorted(config.providers.items()):

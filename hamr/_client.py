@@ -49,7 +49,13 @@ else:
 #: which hamr never imports itself: a client of it means the caller imported it already)
 LIBRARIES = ("httpx2", "httpx")
 
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+#: the 4xx that are sent again: timeout, conflict, rate limit, and Groq's 498 ``capacity_exceeded`` (its flex tier
+#: is full: "Add jittered backoff and retries to smooth spikes", console.groq.com/docs/flex-processing)
+RETRY_4XX = frozenset({408, 409, 429, 498})
+#: the 5xx that are final: the server cannot do this request at all (RFC 9110: 501 Not Implemented, 505 HTTP Version
+#: Not Supported), so the same request gets the same answer. Every other 5xx is sent again, as the official OpenAI
+#: and Anthropic SDKs do: a CDN or gateway in front of a provider answers 520-524 and others for passing faults.
+FINAL_5XX = frozenset({501, 505})
 # final whatever x-should-retry says: the same request gets the same answer
 NEVER_RETRIED = (ContextWindowExceededError, RequestTooLargeError, InsufficientCreditsError)
 #: the HTTP status an error event stands for, by its error type, when it carries no numeric code
@@ -304,7 +310,7 @@ class _Core:
         elif error.should_retry is not None:
             retryable = error.should_retry  # the provider's x-should-retry header overrides the status
         else:
-            retryable = error.status in RETRY_STATUSES
+            retryable = error.status in RETRY_4XX or (500 <= error.status < 600 and error.status not in FINAL_5XX)
         if not retryable or attempt > self.settings.max_retries:
             return None
         cap = self.settings.max_retry_wait

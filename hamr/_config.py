@@ -402,6 +402,12 @@ def _check_base_url(url: str, where: str, path: str | None) -> str:
     return url.rstrip("/")
 
 
+def _header_aliases(preset: Preset, name: str) -> set[str]:
+    """The other names (lower case) under which ``preset``'s provider reads the header ``name``."""
+    pairs = {(a.lower(), h.lower()) for a, h in preset.header_aliases.items()}
+    return {h for a, h in pairs if a == name.lower()} | {a for a, h in pairs if h == name.lower()}
+
+
 def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: str) -> ProviderSettings:
     if not _ID.fullmatch(pid):
         raise ConfigError(f"provider id {pid!r} may use only letters, digits, '_', '-' and '.'", path=path, key=where)
@@ -452,7 +458,8 @@ def _build_provider(pid: str, raw: Mapping[str, Any], path: str | None, where: s
             raise ConfigError(f"header value must be a string, got a TOML {type(value).__name__}", path=path, key=hk)
         if "\r" in value or "\n" in value:
             raise ConfigError("header value contains a line break (CR or LF)", path=path, key=hk)
-        for replaced in [k for k in headers if k.lower() == name.lower()]:
+        same = {name.lower(), *_header_aliases(preset, name)}
+        for replaced in [k for k in headers if k.lower() in same]:
             del headers[replaced]
             origins.pop(f"headers.{replaced}", None)
         headers[name] = value
@@ -635,6 +642,43 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> Config:
     if active_model is None:
         active_model = chosen.default_model or (chosen.models[0].id if chosen.models else None)
     return Config(Active(active_provider, active_model), providers, Path(path) if path else None, legacy)
+
+
+def secrets_in_file(config: Config) -> list[str]:
+    """The key paths of the secrets the config file itself holds: an ``api_key``, or a credential header (Authorization,
+    x-api-key, ...) whose value is written out rather than taken from a variable."""
+    found = []
+    for p in config.providers.values():
+        if p.api_key and p.origins.get("api_key") == "file":
+            found.append(p._key_path("api_key"))
+        for name, template in p.headers.items():
+            literal = not any(m.group("braced") or m.group("bare") for m in _VAR.finditer(template))
+            if literal and name.lower() in _CREDENTIAL_HEADERS and p.origins.get(f"headers.{name}") == "file":
+                found.append(p._key_path(f"headers.{name}"))
+    return found
+
+
+def permission_warning(config: Config) -> str | None:
+    """What is wrong when the config file holds a secret and other users may read or change it (any group or other
+    permission bit, the rule ssh applies to a private key), with the command that fixes it; None when all is well.
+    hamr never changes a file's mode itself: a file shared with a group on purpose stays shared."""
+    if config.path is None or os.name == "nt":
+        return None
+    try:
+        mode = config.path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    secrets = secrets_in_file(config) if mode & 0o077 else []
+    if not secrets:
+        return None
+    import shlex  # only a warning needs it: kept out of `import hamr`
+
+    what = "a secret" if len(secrets) == 1 else "secrets"
+    access = "read" if mode & 0o044 else "change"
+    return (
+        f"{config.path} holds {what} ({', '.join(secrets)}) and other users can {access} it (mode {mode:04o}); "
+        f"make it private: chmod 600 {shlex.quote(str(config.path))}"
+    )
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Config:

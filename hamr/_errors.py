@@ -101,7 +101,8 @@ class InsufficientCreditsError(ProviderError):
 
 
 class ServerError(ProviderError):
-    """5xx, including Anthropic's 529 overloaded."""
+    """5xx, including Anthropic's 529 overloaded; also Groq's 498 ``capacity_exceeded`` (its flex tier is full): the
+    provider could not serve the request now."""
 
 
 class InvalidResponseError(ProviderError):
@@ -290,7 +291,7 @@ def error_from_response(
         cls = BadRequestError if "token" in message.lower() else RequestTooLargeError
     elif status in (400, 404, 409, 422):
         cls = BadRequestError
-    elif status >= 500:
+    elif status >= 500 or status == 498:
         cls = ServerError
     if cls in (BadRequestError, ProviderError):
         # the body says more than a generic status: Anthropic's error types, Anthropic's 400 "Your credit balance is

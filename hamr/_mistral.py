@@ -1,7 +1,8 @@
-"""Mistral's message rules, applied to an openai-compatible request before it is sent: tool-call ids must be exactly
-nine characters of ``a-zA-Z0-9`` ("Tool call id was call_0 but must be a-z, A-Z, 0-9, with a length of 9."), and a
-``user`` message may not directly follow a ``tool`` message ("Unexpected role 'user' after role 'tool'"). Both
-happen when a conversation started with another provider continues on Mistral."""
+"""Mistral's rules, applied to an openai-compatible request before it is sent: tool-call ids must be exactly nine
+characters of ``a-zA-Z0-9`` ("Tool call id was call_0 but must be a-z, A-Z, 0-9, with a length of 9."), and a
+``user`` message may not directly follow a ``tool`` message ("Unexpected role 'user' after role 'tool'"); both
+happen when a conversation started with another provider continues on Mistral. And a few request fields have
+Mistral's own names (``FIELD_NAMES``): Mistral answers 422 ``extra_forbidden`` to a field it does not know."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from ._config import ProviderSettings
 MISTRAL_HOST = "api.mistral.ai"
 _VALID_ID = re.compile(r"[a-zA-Z0-9]{9}")
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+#: OpenAI's name of a request field -> Mistral's: its chat-completions schema (the official SDK, generated from its
+#: OpenAPI spec) has ``random_seed`` and no ``seed``
+FIELD_NAMES = {"seed": "random_seed"}
 
 
 def follows_mistral_rules(settings: ProviderSettings) -> bool:

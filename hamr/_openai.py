@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from ._config import ProviderSettings
 from ._errors import InvalidResponseError, StreamError, error_from_response
-from ._mistral import apply_mistral_rules, follows_mistral_rules
+from ._mistral import FIELD_NAMES, apply_mistral_rules, follows_mistral_rules
 from ._presets import PRESETS
 from ._sse import RawEvent
 from ._stream import (
@@ -27,6 +27,7 @@ from ._stream import (
 )
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
 from ._wire import (
+    JSONFormat,
     clean_messages,
     image_url_part,
     load_json,
@@ -49,6 +50,19 @@ _ECHO_BY_HOST = {urlsplit(PRESETS[pid].base_url or "").hostname: field for pid, 
 def reasoning_echo(settings: ProviderSettings) -> str | None:
     """The assistant-message field this provider needs its reasoning back in, if any: by preset, else by host."""
     return REASONING_ECHO.get(settings.id) or _ECHO_BY_HOST.get(urlsplit(settings.base_url).hostname)
+
+
+# Providers whose chat completions take response_format "text" and "json_object" only: DeepSeek
+# (api-docs.deepseek.com/guides/json_mode) answers 400 "This response_format type is unavailable now" to json_schema.
+# A schema goes to them as json_object, with the schema in a system message (their JSON mode wants "json" and an
+# example of the format in the prompt anyway).
+JSON_OBJECT_ONLY = frozenset({"deepseek"})
+_JSON_OBJECT_ONLY_HOSTS = frozenset(urlsplit(PRESETS[pid].base_url or "").hostname for pid in JSON_OBJECT_ONLY)
+
+
+def takes_json_schema(settings: ProviderSettings) -> bool:
+    """Whether this provider takes a ``json_schema`` response format: not DeepSeek, by preset or by host."""
+    return settings.id not in JSON_OBJECT_ONLY and urlsplit(settings.base_url).hostname not in _JSON_OBJECT_ONLY_HOSTS
 
 
 # OpenAI deprecated max_tokens for max_completion_tokens, and its reasoning models (o-series, gpt-5) refuse max_tokens;
@@ -116,7 +130,8 @@ def build_chat(
         elif isinstance(content, list):
             m["content"] = _parts(content)
         out.append(m)
-    if follows_mistral_rules(settings):
+    mistral = follows_mistral_rules(settings)
+    if mistral:
         apply_mistral_rules(out, offset=1 if system else 0)
     body: dict[str, Any] = {"model": model, "messages": out}
     if tools:
@@ -130,13 +145,14 @@ def build_chat(
         body[max_tokens_field(settings)] = max_tokens
     for field, value in (("temperature", temperature), ("top_p", top_p), ("stop", stop_list(stop)), ("seed", seed)):
         if value is not None:
-            body[field] = value
-    if fmt is not None:
-        body["response_format"] = (
-            {"type": "json_object"}
-            if fmt.schema is None
-            else {"type": "json_schema", "json_schema": {k: v for k, v in fmt._asdict().items() if v is not None}}
-        )
+            body[FIELD_NAMES.get(field, field) if mistral else field] = value
+    if fmt is not None and fmt.schema is not None and takes_json_schema(settings):
+        wire = {k: v for k, v in fmt._asdict().items() if v is not None}
+        body["response_format"] = {"type": "json_schema", "json_schema": wire}
+    elif fmt is not None:
+        body["response_format"] = {"type": "json_object"}
+        if fmt.schema is not None:
+            _put_schema_in_prompt(out, fmt)
     if stream:
         body["stream"] = True
         if settings.stream_usage if stream_usage is None else stream_usage:
@@ -144,6 +160,15 @@ def build_chat(
         headers["accept"] = "text/event-stream"
     merge_extra(body, extra_body)
     return HTTPRequest("POST", f"{settings.base_url}/chat/completions", headers, body)
+
+
+def _put_schema_in_prompt(messages: list[dict[str, Any]], fmt: JSONFormat) -> None:
+    """A system message saying the answer's schema, after the leading system messages (so the prompt's cached
+    prefix stays the same from turn to turn): what a provider without ``json_schema`` gets beside ``json_object``."""
+    schema = json.dumps(fmt.schema, ensure_ascii=False, separators=(",", ":"))
+    text = f"Answer with a JSON object that follows this JSON schema ({fmt.name}): {schema}"
+    at = next((i for i, m in enumerate(messages) if m["role"] != "system"), len(messages))
+    messages.insert(at, {"role": "system", "content": text})
 
 
 def build_models(settings: ProviderSettings, env: Mapping[str, str] | None = None) -> HTTPRequest:
@@ -325,6 +350,11 @@ def _raw_args(arguments: Any) -> str:
     return arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
+#: where a /models entry gives the context window: OpenRouter and Together ``context_length``, Groq
+#: ``context_window``, Mistral ``max_context_length``
+_CONTEXT_FIELDS = ("context_length", "context_window", "max_context_length")
+
+
 def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
     data = load_json(provider, body)
     entries = data.get("data") if isinstance(data, dict) else data
@@ -340,7 +370,7 @@ def parse_models(provider: str, body: bytes) -> list[ModelInfo]:
             ModelInfo(
                 id=str(entry["id"]),
                 display_name=str(entry.get("name") or entry.get("display_name") or ""),
-                context_window=_int(entry.get("context_length") or entry.get("context_window")),
+                context_window=next((_int(entry[f]) for f in _CONTEXT_FIELDS if _int(entry.get(f))), None),
                 input_price_per_1m_tokens=_per_million(pricing.get("prompt")),
                 output_price_per_1m_tokens=_per_million(pricing.get("completion")),
                 cache_read_price_per_1m_tokens=_per_million(pricing.get("input_cache_read")),

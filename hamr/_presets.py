@@ -19,6 +19,9 @@ class Preset:
     api_key_env: str | None
     #: default headers; values may use $VAR / ${VAR} like user headers
     headers: dict[str, str] = field(default_factory=dict)
+    #: another name the provider reads as one of ``headers`` (alias -> header): a file header of either name
+    #: replaces the preset's, so the two never go out with different values
+    header_aliases: dict[str, str] = field(default_factory=dict)
     input_price_per_1m_tokens: float | None = None
     output_price_per_1m_tokens: float | None = None
     cache_read_price_per_1m_tokens: float | None = None
@@ -89,8 +92,11 @@ PRESETS: dict[str, Preset] = {
             OPENAI,
             "https://openrouter.ai/api/v1",
             "OPENROUTER_API_KEY",
-            # OpenRouter attributes traffic to an app by these two headers; override them with your app's.
-            headers={"HTTP-Referer": "https://pypi.org/project/hamr/", "X-Title": "hamr"},
+            # OpenRouter attributes traffic to an app by these two headers; override them with your app's. Its app
+            # attribution page (https://openrouter.ai/docs/app-attribution, read 2026-12-06) names X-OpenRouter-Title
+            # the title header; "X-Title is still supported for backwards compatibility".
+            headers={"HTTP-Referer": "https://pypi.org/project/hamr/", "X-OpenRouter-Title": "hamr"},
+            header_aliases={"X-Title": "X-OpenRouter-Title"},
             # openai/gpt-4o-mini, the default until now, leaves OpenAI's API on 2027-01-14; OpenAI's deprecations page
             # names gpt-6-luna its replacement, and OpenRouter serves it as openai/gpt-6-luna
             # (https://openrouter.ai/openai/gpt-6-luna). No prices: OpenRouter reports each answer's cost itself.

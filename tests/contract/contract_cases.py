@@ -146,6 +146,27 @@ class ToolScenario:
     #: (name, arguments) of every call the response makes, in order; arguments None: any JSON object (what a small
     #: local model puts in them is not judged)
     calls: tuple[tuple[str, dict[str, Any] | None], ...]
+    #: the model asked, when it is not the case's (the model of the real recording that answers)
+    model: str | None = None
+    #: the answer carries the model's reasoning beside its calls
+    reasoning: bool = False
+
+
+@dataclass(frozen=True)
+class JsonScenario:
+    """What the response_format test asks: a prompt, the format, and a key the JSON answer must have."""
+
+    prompt: str
+    format: dict[str, Any]
+    key: str
+    #: the model asked, when it is not the case's (the model of the real recording that answers)
+    model: str | None = None
+    max_tokens: int = 64
+
+
+JSON_RESULT = JsonScenario(JSON_PROMPT, JSON_SCHEMA_FORMAT, "result")
+#: Anthropic's structured output (output_config.format): the prompt, schema and max_tokens of its real recording
+ANTHROPIC_JSON = JsonScenario(CLASSIFY_PROMPT, CLASSIFICATIONS_FORMAT, "classifications", max_tokens=4096)
 
 
 PARALLEL = ToolScenario(
@@ -155,6 +176,77 @@ SINGLE = ToolScenario(WEATHER_PROMPT, (WEATHER,), (("weather", BERLIN),))
 #: gemma-3-270m, recorded live, with the tool choice forcing get_weather: one call, its arguments a JSON object
 GEMMA_TOOL = ToolScenario(
     "What is the weather in Paris right now? Use the get_weather tool.", (GET_WEATHER_CITY,), (("get_weather", None),)
+)
+#: Groq's openai/gpt-oss-120b forced to call final_result, answering with reasoning beside the call (the tool of
+#: pydantic-ai's recording groq/17)
+FINAL_RESULT = {
+    "name": "final_result",
+    "description": "The final response which ends this conversation",
+    "parameters": {
+        "type": "object",
+        "properties": {"response": {"type": "string", "enum": ["yes", "no"]}},
+        "required": ["response"],
+        "additionalProperties": False,
+    },
+}
+GROQ_FORCED = ToolScenario(
+    "Is Paris the capital of France? Answer yes or no with the final_result tool.",
+    (FINAL_RESULT,),
+    (("final_result", {"response": "yes"}),),
+    model="openai/gpt-oss-120b",
+    reasoning=True,
+)
+
+
+def _weather_in(name: str, description: str) -> dict[str, Any]:
+    """The two tools of Together's recorded two-call stream (traceloop/openllmetry-js, together/08)."""
+    return {
+        "name": name,
+        "description": description,
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            },
+            "required": ["location"],
+        },
+    }
+
+
+TOGETHER_TWO_CALLS = ToolScenario(
+    "What's the weather today in Boston and what will the weather be tomorrow in Chicago?",
+    (
+        _weather_in("get_current_weather", "Get the current weather in a given location"),
+        _weather_in("get_tomorrow_weather", "Get tomorrow's weather in a given location"),
+    ),
+    (
+        ("get_current_weather", {"location": "Boston, MA", "unit": "fahrenheit"}),
+        ("get_tomorrow_weather", {"location": "Chicago, IL", "unit": "fahrenheit"}),
+    ),
+    model="meta-llama/Meta-Llama-3.1-70B-Instruct-Turbo",
+)
+#: OpenRouter's openai/gpt-4o-mini asked for a json_schema answer (posit-dev/chatlas's recording openrouter/14)
+ARTICLE = (
+    "\n# Apples are tasty\n\nBy Hadley Wickham\nApples are delicious and tasty and I like to eat them.\n"
+    "Except for red delicious, that is. They are NOT delicious.\n"
+)
+OPENROUTER_JSON = JsonScenario(
+    ARTICLE,
+    {
+        "type": "json_schema",
+        "name": "structured_data",
+        "schema": {
+            "description": "Summary of the article",
+            "properties": {"title": {"type": "string"}, "author": {"type": "string"}},
+            "required": ["title", "author"],
+            "type": "object",
+            "additionalProperties": False,
+        },
+        "strict": True,
+    },
+    "title",
+    model="openai/gpt-4o-mini-2024-07-18",
 )
 
 
@@ -169,6 +261,8 @@ class Case:
     support: dict[str, str]
     tool: ToolScenario = SINGLE
     stream_tool: ToolScenario = SINGLE
+    #: the named tool_choice test's scenario, when it is not ``tool``
+    forced_tool: ToolScenario | None = None
     #: request options the tool-call tests add: a small local model calls a tool only when the tool choice forces it
     tool_options: dict[str, Any] = field(default_factory=dict)
     #: the tool-result follow-up carries the tools (a server whose parser fails on text with tools on auto: False)
@@ -190,11 +284,11 @@ class Case:
     bad_request: dict[str, Any] = field(default_factory=lambda: {"temperature": 5.0})
     #: keyword arguments that make this provider answer 5xx, when it can be provoked live
     server_error: dict[str, Any] = field(default_factory=dict)
-    #: the response_format this provider takes (DeepSeek documents JSON mode only: json_object)
-    json_format: dict[str, Any] = field(default_factory=lambda: dict(JSON_SCHEMA_FORMAT))
-    #: the response_format test's prompt and max_tokens (a real recording's, where one answers it)
-    json_prompt: str = JSON_PROMPT
-    json_max_tokens: int = 64
+    #: what the response_format test asks
+    json_scenario: JsonScenario = JSON_RESULT
+    #: the provider takes json_object only (DeepSeek's JSON mode): hamr sends a schema as json_object, with the schema
+    #: in a system message
+    json_object_only: bool = False
     #: the model the image test asks, when the contract model reads text only
     vision_model: str | None = None
     #: a model the models cassette lists, when its recording predates ``model``
@@ -325,7 +419,7 @@ CASES: dict[str, Case] = {
             support=_cloud(),
             tool=PARALLEL,
             reasoning_model="deepseek-reasoner",
-            json_format=dict(JSON_OBJECT_FORMAT),
+            json_object_only=True,
             vision_model="deepseek-flash",
         ),
         Case(
@@ -338,8 +432,9 @@ CASES: dict[str, Case] = {
             support=_cloud(),
             reasoning_model="deepseek/deepseek-r1",
             reasoning_request={"reasoning": {"effort": "low"}},
-            preset_headers={"HTTP-Referer": "https://pypi.org/project/hamr/", "X-Title": "hamr"},
+            preset_headers={"HTTP-Referer": "https://pypi.org/project/hamr/", "X-OpenRouter-Title": "hamr"},
             listed_model="anthropic/claude-3.7-sonnet",
+            json_scenario=OPENROUTER_JSON,
         ),
         Case(
             "groq",
@@ -352,9 +447,11 @@ CASES: dict[str, Case] = {
             tool=ToolScenario(
                 "What's the weather in Paris?", (GET_WEATHER_CITY,), (("get_weather", {"city": "Paris"}),)
             ),
+            forced_tool=GROQ_FORCED,
             reasoning_model="deepseek-r1-distill-llama-70b",
             retry_after=7,
             vision_model="meta-llama/llama-4-scout-17b-16e-instruct",
+            listed_model="llama3-70b-8192",
         ),
         Case(
             "anthropic",
@@ -369,9 +466,7 @@ CASES: dict[str, Case] = {
             retry_after=12,
             stream_options=False,
             reasoning_request={"thinking": {"type": "enabled", "budget_tokens": 1024}},
-            json_format=dict(CLASSIFICATIONS_FORMAT),
-            json_prompt=CLASSIFY_PROMPT,
-            json_max_tokens=4096,  # the recorded request's
+            json_scenario=ANTHROPIC_JSON,
         ),
         Case(
             "mistral",
@@ -398,6 +493,7 @@ CASES: dict[str, Case] = {
                 (GET_CURRENT_WEATHER,),
                 (("get_current_weather", {"city": "Paris"}),),
             ),
+            stream_tool=TOGETHER_TWO_CALLS,
             reasoning_model="deepseek-ai/DeepSeek-R1",
             retry_after=2,
             vision_model="meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8",

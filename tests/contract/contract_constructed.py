@@ -709,37 +709,11 @@ def _groq() -> dict[str, Spec]:
             "groq/12-stream-r1-distill-think.json",
             "The preset's reasoning model streaming its thinking inline as <think>...</think> in content deltas.",
         ),
-        "models": doc(
-            ["https://console.groq.com/docs/models"],
-            "the documented list",
-            reply(
-                200,
-                {
-                    "object": "list",
-                    "data": [
-                        {
-                            "id": m,
-                            "object": "model",
-                            "created": 1733447754,
-                            "owned_by": "Meta",
-                            "active": True,
-                            "context_window": 131072,
-                            "public_apps": None,
-                            "max_completion_tokens": 32768,
-                        },
-                        {
-                            "id": "whisper-large-v3",
-                            "object": "model",
-                            "created": 1693721698,
-                            "owned_by": "OpenAI",
-                            "active": True,
-                            "context_window": 448,
-                            "public_apps": None,
-                            "max_completion_tokens": 448,
-                        },
-                    ],
-                },
-            ),
+        "models": ref(
+            "groq/16-get-models-2024.json",
+            "Groq's list as of 2024-04: id, owned_by, active and context_window per model, which models() reads as "
+            "the context window. It predates llama-3.3-70b-versatile, the contract model, so the test looks for "
+            "llama3-70b-8192.",
         ),
         "error_401": ref("groq/07-error-401-invalid-key.json"),
         "error_400": ref(
@@ -901,8 +875,7 @@ def _anthropic() -> dict[str, Spec]:
 def _mistral() -> dict[str, Spec]:
     m = "mistral-small-latest"
     errors = "https://docs.mistral.ai/api/"
-    no_recording = "the reference set has no Mistral error recording; "
-    unauthorized = "https://github.com/coolcline/CoolCline/issues/36 (401 body quoted in the thread)"
+    no_recording = "the reference set has no Mistral recording of this error; "
     invalid_model = "https://github.com/tmc/langchaingo/issues/1233 (invalid_model body quoted in the thread)"
     midstream = sse(
         [
@@ -951,60 +924,16 @@ def _mistral() -> dict[str, Spec]:
             "mistral/06-stream-reasoning-array-then-string.json",
             "The recording asked mistral-small-latest for reasoning; hamr asks magistral-small-latest.",
         ),
-        "models": doc(
-            ["https://docs.mistral.ai/api/#tag/models/operation/list_models_v1_models_get"],
-            "the documented list (capabilities object, aliases)",
-            reply(
-                200,
-                {
-                    "object": "list",
-                    "data": [
-                        {
-                            "id": m,
-                            "object": "model",
-                            "created": 1764000000,
-                            "owned_by": "mistralai",
-                            "capabilities": {
-                                "completion_chat": True,
-                                "completion_fim": False,
-                                "function_calling": True,
-                                "fine_tuning": True,
-                                "vision": True,
-                                "classification": False,
-                            },
-                            "name": "mistral-small-2506",
-                            "description": "Mistral Small",
-                            "max_context_length": 131072,
-                            "aliases": ["mistral-small-2506"],
-                            "deprecation": None,
-                            "default_model_temperature": 0.3,
-                            "type": "base",
-                        },
-                        {
-                            "id": "magistral-small-latest",
-                            "object": "model",
-                            "created": 1764000000,
-                            "owned_by": "mistralai",
-                            "capabilities": {"completion_chat": True, "function_calling": True},
-                            "name": "magistral-small-2509",
-                            "description": "Magistral Small",
-                            "max_context_length": 40960,
-                            "aliases": [],
-                            "deprecation": None,
-                            "type": "base",
-                        },
-                    ],
-                },
-            ),
+        "models": ref(
+            "mistral/10-get-models-2025.json",
+            "Mistral's list as of 2025-12 (66 entries, aliases listed as models of their own): models() reads "
+            "max_context_length as the context window, and name (the dated model an alias points at) as the "
+            "display name.",
         ),
-        "error_401": doc(
-            [unauthorized],
-            no_recording + "Mistral's 401 body as users quote it",
-            reply(
-                401,
-                {"message": "Unauthorized", "request_id": "933f233947ff6d346065bb297e4a4d56"},
-                {"content-type": "application/json; charset=utf-8"},
-            ),
+        "error_401": ref(
+            "mistral/09-error-401-no-key.json",
+            "Mistral's real 401, to a request that carried no key at all; the test sends a wrong key, which Mistral "
+            "also answers with 401 (the body's message then says so).",
         ),
         "error_400": doc(
             [errors, invalid_model],
@@ -1072,7 +1001,6 @@ TOGETHER_JSON = "application/json; charset=utf-8"
 def _together() -> dict[str, Spec]:
     m = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
     errors = "https://docs.together.ai/docs/error-codes"
-    fn_docs = "https://docs.together.ai/docs/function-calling"
     r1 = "https://docs.together.ai/docs/deepseek-r1"
 
     def tchunk(
@@ -1081,11 +1009,10 @@ def _together() -> dict[str, Spec]:
         token: int,
         *,
         finish: str | None = None,
-        extra: Any = None,
         usage: Any = None,
         seed: int | None = None,
     ) -> dict[str, Any]:
-        delta: dict[str, Any] = {"token_id": token, "role": "assistant", "content": content, "tool_calls": extra}
+        delta: dict[str, Any] = {"token_id": token, "role": "assistant", "content": content, "tool_calls": None}
         return {
             "id": "9a0contract",
             "object": "chat.completion.chunk",
@@ -1128,18 +1055,6 @@ def _together() -> dict[str, Spec]:
             json.dumps(value, indent=2, ensure_ascii=False).encode(),
         )
 
-    usage = {"prompt_tokens": 190, "completion_tokens": 28, "total_tokens": 218}
-    call = {"id": "call_contract7f3", "type": "function", "function": {"name": "weather", "arguments": WEATHER_ARGS}}
-    tool_stream = sse(
-        [
-            tchunk(m, None, 128000, extra=[{"index": 0, **call, "function": {"name": "weather", "arguments": ""}}]),
-            *[
-                tchunk(m, None, 1000 + i, extra=[{"index": 0, "function": {"arguments": p}}])
-                for i, p in enumerate(_split(WEATHER_ARGS, 9))
-            ],
-            tchunk(m, None, 128008, finish="tool_calls", usage=usage, seed=14687020407684524000),
-        ]
-    )
     r_model = "deepseek-ai/DeepSeek-R1"
     pieces = ["<think>", "\nThe user asks", " for 2 + 2.", " That is 4.\n", "</think>", "\n\n", "2 + 2", " = 4"]
     reasoning_stream = sse(
@@ -1195,10 +1110,10 @@ def _together() -> dict[str, Spec]:
             "The preset's model on api.together.ai; the contract's Together tool scenario is this recording's.",
             content_type=TOGETHER_JSON,
         ),
-        "stream_tool_call": doc(
-            [fn_docs, "together/01-stream-text.json"],
-            "OpenAI-style tool_call deltas in the recorded stream's chunk shape (legacy text, token_id)",
-            tool_stream,
+        "stream_tool_call": ref(
+            "together/08-stream-two-tool-calls.json",
+            "Together's real stream of two tool calls in one answer (indexes 0 and 1, arguments in fragments); the "
+            "contract's streamed tool scenario for Together is this recording's prompt, tools and model.",
         ),
         "tool_result": ref(
             "together/07-chat-2026.json",
@@ -1351,25 +1266,44 @@ _OPTION_DOCS: dict[str, tuple[str, str, str]] = {
     ),
 }
 JSON_ANSWER = '{"result": 8}'
-#: per preset: the real recording of an answer in JSON that its response_format cassette replays, and why it fits
-REAL_JSON_ANSWERS = {
-    "deepseek": ("deepseek/07-json-mode.json", "DeepSeek's real answer in JSON mode to this very prompt."),
-    "anthropic": (
-        "anthropic/16-native-structured-output-2026.json",
-        "Claude Haiku 4.5's real structured-output answer (output_config.format) to this prompt and schema; the "
-        "recorded request also sent a system prompt, which this test does not.",
-    ),
-}
 #: the day the option answers below were written
 OPTIONS_WRITTEN = "2026-12-01"
 
 
+#: the option cassettes a real recording answers (DeepSeek's JSON mode, OpenRouter's and Anthropic's structured output,
+#: Groq's forced tool call); the others follow each provider's documentation in the shape of its recordings
+_REAL_OPTIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("deepseek", "response_format"): (
+        "deepseek/07-json-mode.json",
+        "DeepSeek's real answer in JSON mode to this very prompt. The test asks for a json_schema format, which "
+        "DeepSeek's chat completions do not take: hamr sends it as json_object, as the recorded request did, with "
+        "the schema in a system message before the prompt, which the recorded request did not carry.",
+    ),
+    ("openrouter", "response_format"): (
+        "openrouter/14-json-schema-nonstream.json",
+        "OpenRouter's real json_schema answer, to this prompt, schema and model; the recorded request also gave the "
+        "format a description and a seed, which hamr's neutral response_format does not carry.",
+    ),
+    ("anthropic", "response_format"): (
+        "anthropic/16-native-structured-output-2026.json",
+        "Claude Haiku 4.5's real structured-output answer (output_config.format) to this prompt and schema; the "
+        "recorded request also sent a system prompt, which this test does not.",
+    ),
+    ("groq", "tool_choice"): (
+        "groq/17-reasoning-forced-tool-call.json",
+        "Groq's real answer to a forced call of final_result, its only tool (tool_choice required), from "
+        "openai/gpt-oss-120b with message.reasoning beside the call; the recorded request was the second try of a "
+        "conversation, the test asks the question once and names the tool.",
+    ),
+}
+
+
 def _option_specs(preset: str) -> dict[str, Spec]:
-    """The three option cassettes of a hosted preset: none of these situations is in the reference corpus but
-    DeepSeek's JSON mode, so the answers follow each provider's documentation in the shape of its recordings."""
+    """The three option cassettes of a hosted preset: a real recording where ``_REAL_OPTIONS`` has one, else an
+    answer written from the provider's documentation."""
     case = CASES[preset]
     tool_doc, format_doc, image_doc = _OPTION_DOCS[preset]
-    name, args = case.tool.calls[0]
+    name, args = (case.forced_tool or case.tool).calls[0]
     vision = case.vision_model or case.model
     if case.auth == "x-api-key":
 
@@ -1396,6 +1330,7 @@ def _option_specs(preset: str) -> dict[str, Spec]:
         )
         answer = reply(200, completion(case.model, JSON_ANSWER))
         seen = reply(200, completion(vision, "The image is a single red pixel."))
+    real = {test: ref(name, note) for (pid, test), (name, note) in _REAL_OPTIONS.items() if pid == preset}
     return {
         "tool_choice": doc(
             [tool_doc],
@@ -1404,15 +1339,11 @@ def _option_specs(preset: str) -> dict[str, Spec]:
             forced,
             constructed=OPTIONS_WRITTEN,
         ),
-        "response_format": (
-            ref(*REAL_JSON_ANSWERS[preset])
-            if preset in REAL_JSON_ANSWERS
-            else doc(
-                [format_doc],
-                "the answer as JSON text following the requested schema",
-                answer,
-                constructed=OPTIONS_WRITTEN,
-            )
+        "response_format": doc(
+            [format_doc],
+            "the answer as JSON text following the requested schema",
+            answer,
+            constructed=OPTIONS_WRITTEN,
         ),
         "image_input": doc(
             [image_doc],
@@ -1420,6 +1351,7 @@ def _option_specs(preset: str) -> dict[str, Spec]:
             seen,
             constructed=OPTIONS_WRITTEN,
         ),
+        **real,
     }
 
 
@@ -1451,7 +1383,7 @@ _SITUATION = {
     "tool_result": "answer after a tool result",
     "reasoning": "non-streamed reasoning answer",
     "reasoning_stream": "streamed reasoning answer",
-    "models": "GET /models response (the corpus holds them for Anthropic, DeepSeek and OpenRouter only)",
+    "models": "GET /models response (the corpus holds them for Anthropic, DeepSeek, Groq, Mistral and OpenRouter only)",
     "error_401": "401",
     "error_400": "400 rejecting a request",
     "error_unknown_model": "unknown-model error",

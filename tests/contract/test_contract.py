@@ -186,7 +186,7 @@ def _assert_calls(completion: hamr.Completion, calls: tuple[tuple[str, dict[str,
 @pytest.mark.contract("tool_call")
 def test_tool_call_arguments_arrive_as_a_dict(case, contract):
     scenario = case.tool
-    with contract.client() as client:
+    with contract.client(model=scenario.model) as client:
         completion = client.chat(scenario.prompt, tools=list(scenario.tools), **case.tool_options)
 
     assert completion.finish_reason == "tool_calls"
@@ -199,7 +199,7 @@ def test_tool_call_arguments_arrive_as_a_dict(case, contract):
 @pytest.mark.contract("stream_tool_call")
 def test_streamed_tool_call_arguments_are_reassembled_into_a_dict(case, contract):
     scenario = case.stream_tool
-    with contract.client() as client:
+    with contract.client(model=scenario.model) as client:
         events, completion = _stream(client, scenario.prompt, tools=list(scenario.tools), **case.tool_options)
 
     assert completion.finish_reason == "tool_calls"
@@ -402,9 +402,9 @@ def test_error_event_mid_stream_raises_stream_error_keeping_the_partial_answer(c
 
 @pytest.mark.contract("tool_choice")
 def test_a_named_tool_choice_forces_that_tool(case, contract):
-    scenario = case.tool
+    scenario = case.forced_tool or case.tool
     forced = scenario.tools[0]["name"]
-    with contract.client() as client:
+    with contract.client(model=scenario.model) as client:
         completion = client.chat(scenario.prompt, tools=list(scenario.tools), tool_choice={"name": forced})
 
     body = contract.body()
@@ -418,15 +418,19 @@ def test_a_named_tool_choice_forces_that_tool(case, contract):
     assert all(c.id and c.arguments_error is None for c in completion.tool_calls)
     # OpenAI documents finish_reason "stop" for a forced call; an answer holding calls says tool_calls
     assert completion.finish_reason == "tool_calls"
+    if scenario.reasoning:  # kept apart from the (empty) text, and sent back with the turn
+        assert completion.reasoning.strip() and not completion.text
+        assert completion.to_message()["reasoning"] == completion.reasoning
 
 
 @pytest.mark.contract("response_format")
 def test_response_format_answers_json(case, contract):
-    with contract.client() as client:
-        completion = client.chat(case.json_prompt, response_format=case.json_format, max_tokens=case.json_max_tokens)
+    scenario = case.json_scenario
+    with contract.client(model=scenario.model) as client:
+        completion = client.chat(scenario.prompt, response_format=scenario.format, max_tokens=scenario.max_tokens)
 
     body = contract.body()
-    fmt = case.json_format
+    fmt = scenario.format
     if _anthropic(case) and case.chat_url.startswith("https://api.anthropic.com/"):
         assert body["output_config"] == {"format": {"type": "json_schema", "schema": fmt["schema"]}}
     elif _anthropic(case):  # another anthropic-compatible server: the answer comes as a forced answer tool's call
@@ -434,13 +438,18 @@ def test_response_format_answers_json(case, contract):
         assert body["tools"][-1]["input_schema"] == fmt["schema"]
     elif fmt["type"] == "json_object":
         assert body["response_format"] == {"type": "json_object"}
+    elif case.json_object_only:  # JSON mode, the schema in a system message before the caller's turn
+        assert body["response_format"] == {"type": "json_object"}
+        schema_message = body["messages"][0]
+        assert (
+            schema_message["role"] == "system"
+            and json.dumps(fmt["schema"], separators=(",", ":")) in (schema_message["content"])
+        )
     else:
         wire = {k: fmt[k] for k in ("name", "schema", "strict")}
         assert body["response_format"] == {"type": "json_schema", "json_schema": wire}
     value = completion.json()
-    # the keys the schema requires; JSON mode's answer has the key the prompt asks for
-    required = fmt["schema"]["required"] if "schema" in fmt else ["result"]
-    assert isinstance(value, dict) and set(required) <= set(value)
+    assert isinstance(value, dict) and scenario.key in value
     assert completion.tool_calls == () and completion.finish_reason == "stop"
 
 

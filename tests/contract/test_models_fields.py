@@ -1,6 +1,7 @@
-"""Issue 25, item 8: ``models()`` reads every field a user would want from the real ``GET /models`` recordings the
-models cassettes of anthropic, deepseek and openrouter now hold (see each cassette's provenance): display name,
-context window, output limit, thinking support, and prices where the provider gives them."""
+"""Issue 25, item 8 and issue 34, item 7: ``models()`` reads every field a user would want from the real
+``GET /models`` recordings the models cassettes of anthropic, deepseek, groq, mistral and openrouter hold (see each
+cassette's provenance): display name, context window, output limit, thinking support, and prices where the provider
+gives them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import pytest
 import hamr
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
-ENV = {"ANTHROPIC_API_KEY": "k", "DEEPSEEK_API_KEY": "k", "OPENROUTER_API_KEY": "k"}
+ENV = {
+    name: "k"
+    for name in ("ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY", "GROQ_API_KEY", "MISTRAL_API_KEY", "OPENROUTER_API_KEY")
+}
 
 
 def models(preset: str) -> dict[str, hamr.ModelInfo]:
@@ -70,7 +74,26 @@ def test_deepseek_models_are_ids_plus_the_configured_metadata() -> None:
     assert listed["deepseek-v4-pro"].cache_read_price_per_1m_tokens == 0.044
 
 
-@pytest.mark.parametrize("preset", ["anthropic", "deepseek", "openrouter"])
+def test_mistral_models_have_their_context_window_from_max_context_length() -> None:
+    listed = models("mistral")
+    assert listed["mistral-small-latest"] == hamr.ModelInfo(
+        id="mistral-small-latest", display_name="mistral-small-2506", context_window=131_072, source="server"
+    )
+    assert listed["magistral-medium-latest"].context_window == 131_072
+    assert listed["ministral-3b-2410"].context_window == 131_072
+    assert listed["labs-devstral-small-2512"].context_window == 262_144
+    assert all(m.context_window for m in listed.values())  # every entry of Mistral's list gives max_context_length
+
+
+def test_groq_models_have_their_context_window() -> None:
+    listed = models("groq")
+    assert listed["llama3-70b-8192"].context_window == 8192
+    assert listed["mixtral-8x7b-32768"].context_window == 32_768
+    # the preset's default model, configured, is not in the 2024 list
+    assert listed["openai/gpt-oss-120b"].source == "config" and listed["openai/gpt-oss-120b"].context_window == 131_072
+
+
+@pytest.mark.parametrize("preset", ["anthropic", "deepseek", "groq", "mistral", "openrouter"])
 def test_the_models_cassettes_rest_on_real_recordings(preset: str) -> None:
     cassette = cassette_format.load((CASSETTES / preset / "models.yaml").read_text(encoding="utf-8"))
     assert cassette["provenance"]["source"] == "real recording"

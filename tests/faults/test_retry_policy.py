@@ -20,15 +20,61 @@ BUSY = {"error": {"message": "busy, try again"}}
 
 
 @CLIENTS
-@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504, 529])
+@pytest.mark.parametrize("status", [408, 409, 429, 498, 500, 502, 503, 504, 529])
 def test_a_retryable_status_is_sent_again_until_max_retries_is_used_up(client_kind: str, status: int) -> None:
     result = run("openai", client_kind, "chat", [reply(status, BUSY)])
     assert len(result.requests) == 3 and len(result.sleeps) == 2
     assert isinstance(result.error, hamr.ProviderError) and result.error.status == status
 
 
+# Issue 34 item 4. Groq's flex tier: "If flex capacity is unavailable, requests will fail quickly with status 498 and
+# error capacity_exceeded. Add jittered backoff and retries to smooth spikes." (console.groq.com/docs/flex-processing;
+# the body below is constructed in Groq's documented error shape, console.groq.com/docs/errors)
+CAPACITY = {
+    "error": {"message": "Flex tier capacity exceeded", "type": "capacity_exceeded", "code": "capacity_exceeded"}
+}
+
+
 @CLIENTS
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+@pytest.mark.parametrize("mode", ["chat", "stream"])
+def test_groqs_498_capacity_exceeded_is_retried_with_jittered_backoff(client_kind: str, mode: str) -> None:
+    wire = WIRES["openai"]
+    ok = reply(200, wire.chat()) if mode == "chat" else reply(200, stream_body(wire), "text/event-stream")
+    result = run("openai", client_kind, mode, [reply(498, CAPACITY), reply(498, CAPACITY), ok])
+    assert result.error is None and result.completion is not None and result.completion.text == "Hello"
+    assert len(result.requests) == 3
+    first, second = result.sleeps  # 0.5 s, then 1 s, each with up to half taken off at random
+    assert 0.25 <= first <= 0.5 and 0.5 <= second <= 1.0
+
+
+@CLIENTS
+def test_groqs_498_raises_a_server_error_once_the_retries_are_spent(client_kind: str) -> None:
+    result = run("openai", client_kind, "chat", [reply(498, CAPACITY)])
+    assert len(result.requests) == 3
+    assert isinstance(result.error, hamr.ServerError) and result.error.status == 498
+    assert result.error.code == "capacity_exceeded"
+
+
+# A 5xx hamr has no row for: retried like the official OpenAI and Anthropic SDKs retry every status >= 500 (a CDN in
+# front of a gateway answers 520-524 for passing faults), except 501 and 505, which say the server cannot do the
+# request at all (RFC 9110), so the same request gets the same answer.
+@CLIENTS
+@pytest.mark.parametrize("status", [507, 520, 521, 522, 523, 524, 530, 599])
+def test_every_other_5xx_is_sent_again_as_the_official_sdks_do(client_kind: str, status: int) -> None:
+    result = run("openai", client_kind, "chat", [reply(status, BUSY), reply(200, WIRES["openai"].chat())])
+    assert result.error is None and len(result.requests) == 2 and len(result.sleeps) == 1
+
+
+@CLIENTS
+@pytest.mark.parametrize("status", [501, 505])
+def test_a_5xx_saying_the_server_cannot_do_the_request_is_final(client_kind: str, status: int) -> None:
+    result = run("openai", client_kind, "chat", [reply(status, BUSY)])
+    assert len(result.requests) == 1 and result.sleeps == []
+    assert isinstance(result.error, hamr.ServerError) and result.error.status == status
+
+
+@CLIENTS
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422, 499])
 def test_a_client_error_is_never_sent_again(client_kind: str, status: int) -> None:
     result = run("openai", client_kind, "chat", [reply(status, BUSY)])
     assert len(result.requests) == 1 and result.sleeps == []

@@ -265,3 +265,96 @@ def test_piping_into_head_prints_the_first_line_and_no_traceback(tmp_path: Path)
     done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=60)
     assert done.stdout == f"config: {path}\n"
     assert done.stderr == "" and done.returncode == 0
+
+
+# --- issue 34: a config file that holds a secret and that other users can read ---------------------------------------
+
+KEY_IN_FILE = '[providers.work]\nbase_url = "https://llm.example.com/v1"\napi_key = "wk-file-secret-0123456789"\n'
+
+
+def private_fix(line: str) -> list[str]:
+    """The command a warning offers, as argv: what follows "make it private: "."""
+    return shlex.split(line.split("make it private: ", 1)[1])
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660], ids=lambda mode: f"{mode:04o}")
+def test_use_warns_when_a_file_holding_a_key_is_open_to_other_users_and_says_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mode: int
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(KEY_IN_FILE)
+    path.chmod(mode)
+    assert _cli.main(["--config", str(path), "use", "work", "big"]) == 0
+    captured = capsys.readouterr()
+    assert "active: work / big" in captured.out
+    (warning,) = captured.err.splitlines()
+    assert warning == (
+        f"hamr: warning: {path} holds a secret (providers.work.api_key) and other users can read it "
+        f"(mode {mode:04o}); make it private: chmod 600 {path}"
+    )
+    assert "wk-file-secret" not in captured.out + captured.err
+    assert os.stat(path).st_mode & 0o777 == mode  # the warning names the fix; hamr does not change the mode itself
+
+    subprocess.run(private_fix(warning), check=True)  # the offered fix, as printed
+    assert _cli.main(["--config", str(path), "use", "work"]) == 0
+    assert capsys.readouterr().err == ""
+    assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_config_check_warns_about_a_readable_file_holding_secrets_and_keeps_its_exit_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "my config.toml"
+    token = "Bearer sk-proj-" + "a" * 24
+    path.write_text(
+        '[active]\nprovider = "work"\n' + KEY_IN_FILE + f'[providers.groq.headers]\nAuthorization = "{token}"\n'
+    )
+    path.chmod(0o644)
+    assert _cli.main(["--config", str(path), "config", "check"]) == 0  # the active provider can still send requests
+    out = capsys.readouterr().out
+    warnings = [line for line in out.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        f"warning: {path} holds secrets (providers.work.api_key, providers.groq.headers.Authorization) and other "
+        f"users can read it (mode 0644); make it private: chmod 600 '{path}'"
+    ]
+    assert "wk-file-secret" not in out and "sk-proj-" not in out
+    subprocess.run(private_fix(warnings[0]), check=True)
+    assert _cli.main(["--config", str(path), "config", "check"]) == 0
+    assert "warning" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[providers.work]\nbase_url = "https://llm.example.com/v1"\napi_key_env = "WORK_API_KEY"\n',
+        '[providers.groq.headers]\nAuthorization = "Bearer ${GROQ_TOKEN}"\n',
+        '[providers.groq.headers]\nX-Team = "blue"\n',
+    ],
+    ids=["key-in-the-environment", "credential-header-from-a-variable", "no-credential"],
+)
+def test_a_readable_file_without_secrets_gets_no_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    path.chmod(0o644)
+    assert _cli.main(["--config", str(path), "use", "groq"]) == 0
+    assert _cli.main(["--config", str(path), "config", "check"]) in (0, 1)
+    captured = capsys.readouterr()
+    assert captured.err == "" and "warning" not in captured.out
+
+
+def test_a_legacy_file_names_its_key_where_it_stands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[provider]\nname = "groq"\napi_key = "gsk_file_secret"\n')
+    path.chmod(0o640)
+    assert _cli.main(["--config", str(path), "use", "groq"]) == 0
+    assert "holds a secret (provider.api_key) and other users can read it (mode 0640)" in capsys.readouterr().err
+
+
+def test_use_still_creates_a_new_file_private_without_a_word(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "new" / "config.toml"
+    assert _cli.main(["--config", str(path), "use", "groq"]) == 0
+    assert os.stat(path).st_mode & 0o777 == 0o600 and capsys.readouterr().err == ""

@@ -161,6 +161,61 @@ async def test_response_format_and_cache_reach_the_wire_and_the_answer_parses(ki
         assert sent["system"] == [{"type": "text", "text": "rules", "cache_control": {"type": "ephemeral"}}]
 
 
+# Issue 34 item 3: DeepSeek's chat completions take response_format text and json_object only
+# (api-docs.deepseek.com/guides/json_mode) and answer 400 "This response_format type is unavailable now" to json_schema
+# (UKGovernmentBEIS/inspect_ai#4916). A schema goes there as json_object plus the schema in a system message.
+RESULT = {"type": "object", "properties": {"result": {"type": "integer"}}, "required": ["result"]}
+JSON_ANSWER = {
+    **OK_CHAT,
+    "choices": [{**OK_CHAT["choices"][0], "message": {"role": "assistant", "content": '{"result": 8}'}}],
+}
+
+
+@KINDS
+@pytest.mark.parametrize(
+    ("provider", "table"),
+    [("deepseek", None), ("work", {"base_url": "https://api.deepseek.com", "api_key_env": "DEEPSEEK_API_KEY"})],
+)
+async def test_a_schema_goes_to_deepseek_as_json_object_with_the_schema_in_the_prompt(
+    kind: str, provider: str, table: dict[str, Any] | None
+) -> None:
+    stream_body = (
+        b'data: {"choices":[{"index":0,"delta":{"content":"{\\"result\\": 8}"},"finish_reason":"stop"}]}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    rec = Recorder(
+        httpx2.Response(200, json=JSON_ANSWER),
+        httpx2.Response(200, content=stream_body, headers={"content-type": "text/event-stream"}),
+    )
+    config = parse_config({"providers": {provider: table}} if table else {})
+    client = make_client(kind, rec, provider=provider, model="deepseek-flash", config=config)
+    fmt = {"type": "json_schema", "name": "result", "schema": RESULT, "strict": True}
+    messages = [{"role": "system", "content": "Be exact."}, {"role": "user", "content": "Square root of 64?"}]
+    completion = await chat(client, messages, system="You do sums.", response_format=fmt)
+    _, streamed = await stream(client, messages, system="You do sums.", response_format=fmt)
+    assert completion.json() == streamed.json() == {"result": 8}
+    for request in rec.requests:
+        sent = json.loads(request.content)
+        assert sent["response_format"] == {"type": "json_object"}
+        assert [m["role"] for m in sent["messages"]] == ["system", "system", "system", "user"]
+        schema_message = sent["messages"][2]["content"]  # after the caller's system messages: a stable prefix
+        assert "JSON" in schema_message and json.loads(schema_message.split(": ", 1)[1]) == RESULT
+
+
+@KINDS
+async def test_other_openai_compatible_providers_get_the_json_schema_itself(kind: str) -> None:
+    rec = Recorder(httpx2.Response(200, json=JSON_ANSWER))
+    client = make_client(kind, rec, provider="groq", env={"GROQ_API_KEY": "k"})
+    fmt = {"type": "json_schema", "name": "result", "schema": RESULT, "strict": True}
+    assert (await chat(client, "Square root of 64?", response_format=fmt)).json() == {"result": 8}
+    sent = json.loads(rec.requests[0].content)
+    assert sent["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "result", "schema": RESULT, "strict": True},
+    }
+    assert [m["role"] for m in sent["messages"]] == ["user"]
+
+
 @KINDS
 async def test_json_object_is_never_a_forced_tool_on_anthropics_api(kind: str) -> None:
     """Issue 34 item 6. Claude Sonnet 5.5, the preset's default, answers 400 to a forced tool_choice (its migration

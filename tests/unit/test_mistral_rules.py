@@ -6,6 +6,7 @@ zed-industries/zed#37021). Messages here are constructed: a conversation begun o
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -118,3 +119,37 @@ def test_any_id_maps_to_nine_alphanumerics_deterministically(call_id: str) -> No
     assert VALID.fullmatch(mapped) and mistral_tool_id(call_id) == mapped
     if VALID.fullmatch(call_id):
         assert mapped == call_id
+
+
+def sent_bodies(pid: str, table: dict[str, Any] | None, **options: Any) -> list[dict[str, Any]]:
+    """The JSON bodies a Client for ``pid`` sends for one chat with ``options``."""
+    bodies: list[dict[str, Any]] = []
+    answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "4"}, "finish_reason": "stop"}]}
+
+    def reply(request: httpx2.Request) -> httpx2.Response:
+        bodies.append(json.loads(request.content))
+        return httpx2.Response(200, json=answer)
+
+    config = parse_config({"providers": {pid: table}} if table else {})
+    http = httpx2.Client(transport=httpx2.MockTransport(reply))
+    with hamr.Client(config, provider=pid, model="m", http_client=http, env=ENV) as client:
+        client.chat("2 + 2?", **options)
+    return bodies
+
+
+# Issue 34 item 2: Mistral's chat-completions schema (its official SDK, generated from its OpenAPI spec) has
+# random_seed and no seed, and Mistral answers 422 extra_forbidden to a field it does not know (seen for seed on a
+# Mistral model in langchain-azure#82).
+@pytest.mark.parametrize(
+    ("pid", "table"),
+    [("mistral", None), ("work", {"base_url": "https://api.mistral.ai/v1", "api_key_env": "MISTRAL_API_KEY"})],
+)
+def test_seed_goes_to_mistral_as_random_seed(pid: str, table: dict[str, Any] | None) -> None:
+    bodies = sent_bodies(pid, table, seed=7, temperature=0.2)
+    assert bodies[0]["random_seed"] == 7 and "seed" not in bodies[0]
+    assert bodies[0]["temperature"] == 0.2
+
+
+def test_other_providers_get_seed_as_seed() -> None:
+    (body,) = sent_bodies("deepseek", None, seed=7)
+    assert body["seed"] == 7 and "random_seed" not in body

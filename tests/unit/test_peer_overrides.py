@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx2
 import pytest
 from peer_support import MODES, Server, call, config, json_response, sse
 
@@ -76,22 +77,41 @@ def test_untouched_presets_keep_their_values() -> None:
     assert "file" not in groq.origins.values()
 
 
+def openrouter_chat(mode: str, toml: str, env: dict[str, str]) -> tuple[httpx2.Request, Server]:
+    """The request one chat through the openrouter provider sends, configured by ``toml``."""
+    server = Server(json_response(OK))
+    call(mode, server, {"messages": "hi", "stream": False}, provider="openrouter", cfg=config(toml), env=env)
+    return server.requests[0], server
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_requests_go_where_the_override_says_with_its_headers(mode: str) -> None:
-    server = Server(json_response(OK))
-    call(
-        mode,
-        server,
-        {"messages": "hi", "stream": False},
-        provider="openrouter",
-        cfg=config(OVERRIDES),
-        env={"GATEWAY_KEY": "test-gateway-key", "TEAM": "blue"},
-    )
-    request = server.requests[0]
+    request, server = openrouter_chat(mode, OVERRIDES, {"GATEWAY_KEY": "test-gateway-key", "TEAM": "blue"})
     assert str(request.url) == "https://gateway.example.com/openrouter/v1/chat/completions"
     assert request.headers["x-title"] == "my-app" and request.headers["x-team"] == "blue"
     assert request.headers["authorization"] == "Bearer test-gateway-key"
     assert server.body()["model"] == "anthropic/claude-sonnet-4.5"
+
+
+# Issue 34: OpenRouter's app attribution page (openrouter.ai/docs/app-attribution) names X-OpenRouter-Title the title
+# header; "X-Title is still supported for backwards compatibility". hamr sends the current name, and a file header of
+# either name replaces the preset's, so two titles never go out.
+@pytest.mark.parametrize(
+    ("table", "title"),
+    [
+        ("", {"x-openrouter-title": "hamr"}),
+        ('[providers.openrouter.headers]\nX-Title = "my-app"\n', {"x-title": "my-app"}),
+        ('[providers.openrouter.headers]\nX-OpenRouter-Title = "my-app"\n', {"x-openrouter-title": "my-app"}),
+    ],
+    ids=["preset", "old-name-in-file", "new-name-in-file"],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_openrouter_gets_one_title_header_under_its_current_name_unless_the_file_says(
+    mode: str, table: str, title: dict[str, str]
+) -> None:
+    headers = openrouter_chat(mode, table, {"OPENROUTER_API_KEY": "k"})[0].headers
+    assert {k: v for k, v in headers.items() if k in ("x-title", "x-openrouter-title")} == title
+    assert headers["http-referer"] == "https://pypi.org/project/hamr/"
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -87,7 +87,7 @@ def test_custom_provider_has_no_auth_and_interpolated_headers() -> None:
 def test_openrouter_sends_attribution_headers() -> None:
     req = _openai.build_models(CONFIG.providers["openrouter"], {"OPENROUTER_API_KEY": "k"})
     assert req.url == "https://openrouter.ai/api/v1/models" and req.method == "GET"
-    assert req.headers["HTTP-Referer"] and req.headers["X-Title"] == "hamr"
+    assert req.headers["HTTP-Referer"] and req.headers["X-OpenRouter-Title"] == "hamr" and "X-Title" not in req.headers
 
 
 def test_openai_parses_leading_whitespace_and_vendor_fields() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -17,8 +18,8 @@ CLOCK = {"type": "function", "function": {"name": "clock", "parameters": {"type"
 TOOLS = [WEATHER, CLOCK]
 
 
-def openai_body(**options: Any) -> dict[str, Any]:
-    req = _openai.build_chat(CONFIG.providers["deepseek"], "m", "hi", env=ENV, **options)
+def openai_body(provider: str = "deepseek", **options: Any) -> dict[str, Any]:
+    req = _openai.build_chat(CONFIG.providers[provider], "m", "hi", env=ENV, **options)
     assert req.json is not None
     return req.json
 
@@ -142,11 +143,13 @@ LOCAL_ANTHROPIC = parse_config(
 
 
 def test_response_format_on_openai() -> None:
-    assert openai_body(response_format={"type": "json_object"})["response_format"] == {"type": "json_object"}
+    # a gateway: DeepSeek takes no json_schema (tests/unit/test_client.py)
+    gateway_body = functools.partial(openai_body, "gateway")
+    assert gateway_body(response_format={"type": "json_object"})["response_format"] == {"type": "json_object"}
     wire = {"type": "json_schema", "json_schema": {"name": "place", "schema": SCHEMA, "strict": True}}
-    assert openai_body(response_format=JSON_SCHEMA)["response_format"] == wire
-    assert openai_body(response_format=wire)["response_format"] == wire  # OpenAI's own form is accepted too
-    assert "response_format" not in openai_body(response_format={"type": "text"})
+    assert gateway_body(response_format=JSON_SCHEMA)["response_format"] == wire
+    assert gateway_body(response_format=wire)["response_format"] == wire  # OpenAI's own form is accepted too
+    assert "response_format" not in gateway_body(response_format={"type": "text"})
 
 
 def test_response_format_on_anthropic_uses_structured_outputs() -> None:
