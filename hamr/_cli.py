@@ -1,5 +1,5 @@
-"""The `hamr` command: providers, models, use, chat, config check. Errors print one line and exit non-zero; a closed
-pipe (``hamr ... | head -1``) ends the command quietly."""
+"""The `hamr` command: providers, models, use, chat, config check, conform (the kit, imported only then). Errors
+print one line and exit non-zero; a closed pipe (``hamr ... | head -1``) ends the command quietly."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ EPILOG = """examples:
   hamr use deepseek deepseek-flash
   hamr chat "Write a haiku about TOML"
   hamr config check
+  hamr conform http://127.0.0.1:8080/v1      (pip install "hamr[conform]"; hamr conform --help)
 
 config file: the first that is set wins:
   --config PATH, then $HAMR_CONFIG, then $XDG_CONFIG_HOME/hamr/config.toml, then ~/.config/hamr/config.toml
@@ -251,11 +252,27 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.set_defaults(func=cmd_check)
+
+    # listed for --help; `hamr conform ...` is handed to the kit's own parser before this one runs (see main)
+    sub.add_parser("conform", help='probe a server and write its compatibility row (needs "hamr[conform]")')
     return parser
 
 
+def conform(argv: Sequence[str]) -> int:
+    """``hamr conform ...``: the conformance kit, imported only now; a clear line when its extra is missing."""
+    try:
+        from .kit import cli
+    except ImportError as exc:
+        _say(f'hamr: error: hamr conform needs the conform extra ({exc}): pip install "hamr[conform]"')
+        return 2
+    return cli.main(list(argv))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["conform"]:
+        return conform(arguments[1:])
+    args = build_parser().parse_args(arguments)
     try:
         # `use` loads (or creates) the file itself, so a missing file is not an error there
         config = None if args.command == "use" else load_config(args.config)

@@ -4,15 +4,12 @@ stops at once when its local server dies."""
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-sys.path.insert(0, str(Path(__file__).parent / "smoke"))  # the live harness's helpers, not a package
 # a smoke or record run stops at once, with one line, when its local server dies (no-op elsewhere)
-from server_watch import pytest_runtest_logreport, pytest_runtest_setup  # noqa: F401
+from tests.smoke.server_watch import pytest_runtest_logreport, pytest_runtest_setup  # noqa: F401
 
 settings.register_profile(
     "ci", derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -54,11 +54,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import clients
-from e2e import loopback_server
-from streams import EVENTS, Spec, expected
+from tests.bench import clients
+from tests.bench.e2e import loopback_server
+from tests.bench.streams import EVENTS, Spec, expected
 
 #: the judged pair first (``NAMES[:2]`` run every round), then raw httpx and the SDK (``sdk_rounds`` rounds)
+#: the repository root: workers run as ``python -m tests.bench.concurrency`` from it
+ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("raw httpx2", "hamr", "raw httpx", "sdk")
 RAW = ("raw httpx2", "raw httpx")
 MODES = ("async", "threads")
@@ -368,10 +370,10 @@ def _spawn(cell: Cell, base_url: str, spec: Spec, pace: float, profile: str | No
     job = {**asdict(cell), "base_url": base_url, "spec": [spec.text_deltas, spec.tool_calls, spec.fragments_per_call]}
     job["pace"] = pace
     job["limits"] = POOL_LIMITS
-    command = [sys.executable, str(Path(__file__)), "--worker", json.dumps(job)]
+    command = [sys.executable, "-m", "tests.bench.concurrency", "--worker", json.dumps(job)]
     if profile:
         command += ["--profile", profile]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=WORKER_TIMEOUT, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"concurrency worker {cell} failed:\n{done.stderr[-3000:]}")
     return Sample(**json.loads(done.stdout.strip().splitlines()[-1]))

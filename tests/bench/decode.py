@@ -12,14 +12,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import clients
 import httpx
 import httpx2
-from streams import EVENTS, Spec, expected, split_fixed
 
 from hamr._anthropic import StreamParser as AnthropicParser
 from hamr._openai import StreamParser as OpenAIParser
 from hamr._stream import StreamDecoder
+from tests.bench import clients
+from tests.bench.streams import EVENTS, Spec, expected, split_fixed
 
 READS = ("event", "64 KiB")
 SANS_IO = "hamr StreamDecoder (sans-IO)"

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import clients
-from streams import Spec, expected
+from tests.bench import clients
+from tests.bench.streams import Spec, expected
 
 NAMES = ("raw httpx2", "hamr", "raw httpx", "sdk")
+
+#: the repository root: the bench server runs as ``python -m tests.bench.server`` from it
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -50,14 +53,15 @@ def loopback_server(spec: Spec, pace: float = 0.0, extra: Sequence[str] = ()) ->
     """The bench server on 127.0.0.1:<ephemeral>; closing its stdin stops it. ``extra``: more server.py options."""
     command = [
         sys.executable,
-        str(Path(__file__).with_name("server.py")),
+        "-m",
+        "tests.bench.server",
         f"--text-deltas={spec.text_deltas}",
         f"--tool-calls={spec.tool_calls}",
         f"--fragments={spec.fragments_per_call}",
         f"--pace={pace}",
         *extra,
     ]
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from e2e import loopback_server
-from streams import Spec
+from tests.bench.e2e import loopback_server
+from tests.bench.streams import Spec
 
 MODULES = ("hamr", "openai", "anthropic", "httpx2", "httpx")
 _USER = "[{{'role': 'user', 'content': 'hi'}}]"  # doubled braces: the snippets go through str.format

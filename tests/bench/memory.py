@@ -9,9 +9,10 @@ import gc
 import tracemalloc
 from dataclasses import dataclass
 
-import clients
 import httpx2
-from streams import Spec, body, split_fixed
+
+from tests.bench import clients
+from tests.bench.streams import Spec, body, split_fixed
 
 BYTES_PER_TEXT_DELTA = 290  # about, for the OpenAI-style chunks of streams.py
 

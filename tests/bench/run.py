@@ -1,7 +1,7 @@
 """``nox -s bench``: hamr against the official SDKs and raw httpx2 (raw httpx beside it). Prints the tables and writes
 BENCHMARKS.md.
 
-    python tests/bench/run.py [--quick] [--only import,decode,e2e,memory,suite,concurrency] [--out PATH]
+    python -m tests.bench.run [--quick] [--only import,decode,e2e,memory,suite,concurrency] [--out PATH]
 
 Absolute times on a shared machine are noise; the ratios are the result. Targets (checked and reported here,
 never asserted in the test suite): ``import hamr`` under a quarter of ``import openai`` and no slower than
@@ -25,15 +25,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-import clients
-import concurrency
-import decode
-import e2e
-import importtime
-import memory
-import profiles
-import suite
-from streams import Spec
+from tests.bench import clients, concurrency, decode, e2e, importtime, memory, profiles, suite
+from tests.bench.streams import Spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ("import", "decode", "e2e", "memory", "suite", "concurrency")

@@ -31,7 +31,8 @@ import time
 from dataclasses import dataclass, field
 
 import h11
-from streams import EVENTS, TEXT_START, Spec, completion
+
+from tests.bench.streams import EVENTS, TEXT_START, Spec, completion
 
 ROUTES = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
 HIGH_WATER = 65536  # bytes queued in the server for one stream above which the ticker skips it

@@ -185,7 +185,8 @@ class FakeAnthropic(httpx2.BaseTransport):
             blocks.append({"type": "tool_use", "id": "toolu_1", "name": name, "input": {"city": "Paris"}})
             stop = "tool_use"
         if not body.get("stream"):
-            usage = {"input_tokens": _prompt_tokens(body["messages"], False), "output_tokens": 5}
+            prompt = [{"role": "system", "content": body["system"]}] if body.get("system") else []
+            usage = {"input_tokens": _prompt_tokens(prompt + body["messages"], False), "output_tokens": 5}
             message = {"type": "message", "role": "assistant", "content": blocks, "stop_reason": stop, "usage": usage}
             return httpx2.Response(200, json={"id": "msg_1", "model": MODEL, "stop_sequence": None, **message})
         return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=self._stream(blocks, stop))

@@ -2,8 +2,7 @@
 recording with the cassettes it replaces, then install it), ``matrix`` (write COMPATIBILITY.md), ``scan`` (the
 leak scanner over any files, e.g. a live run's reports before they are uploaded).
 
-Run as a script (``python tests/contract/cassette_cli.py ...``) so its sibling modules import the way pytest
-imports them.
+Run as ``python -m tests.contract.cassette_cli ...`` from the repository root.
 """
 
 from __future__ import annotations
@@ -16,11 +15,8 @@ import shutil
 import sys
 from pathlib import Path
 
-import cassette_hygiene
-import cassette_reports
-import test_contract
-
 from hamr._presets import PRESETS
+from tests.contract import cassette_hygiene, cassette_reports, test_contract
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,9 +12,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import cassette_format
-import contract_evidence
-from contract_cases import CASES, LIVE
+from hamr.kit import cassette_format
+from tests.contract import contract_evidence
+from tests.contract.contract_cases import CASES, LIVE
 
 #: strings shaped like provider keys or bearer credentials; ``Bearer <PLACEHOLDER>`` is fine
 KEY_SHAPED = re.compile(

@@ -5,125 +5,13 @@ changed), and the compatibility matrix (per cell, the kind of evidence its tests
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import cassette_format
-from contract_cases import CASES, COLUMNS
-
-# ------------------------------------------------------------------------------------------------------------------
-# drift
-# ------------------------------------------------------------------------------------------------------------------
-
-
-def _type(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number"
-    )
-
-
-def _paths(value: Any, prefix: str, out: dict[str, set[str]]) -> None:
-    out.setdefault(prefix or "$", set()).add(_type(value))
-    if isinstance(value, dict):
-        for key, child in value.items():
-            _paths(child, f"{prefix}.{key}", out)
-    elif isinstance(value, list):
-        for child in value:
-            _paths(child, f"{prefix}[]", out)
-
-
-def _sse_shape(text: str, out: dict[str, set[str]], events: set[str]) -> None:
-    name = ""
-    for line in text.splitlines():
-        if line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith(":"):
-            events.add("(comment)")
-        elif line.startswith("data:"):
-            data = line[5:].strip()
-            try:
-                value = json.loads(data)
-            except ValueError:
-                events.add(f"data {data[:20]}")
-                continue
-            kind = name or (value.get("type") or value.get("object") if isinstance(value, dict) else None) or "data"
-            events.add(str(kind))
-            _paths(value, f"<{kind}>", out)
-        elif not line:
-            name = ""
-
-
-def shape(document: Mapping[str, Any]) -> tuple[dict[str, set[str]], set[str]]:
-    """(JSON path -> types seen, stream event kinds) of a cassette, interactions numbered."""
-    paths: dict[str, set[str]] = {}
-    events: set[str] = set()
-    for n, interaction in enumerate(document.get("interactions") or []):
-        response = interaction.get("response") or {}
-        paths.setdefault(f"#{n} status {response.get('status')}", set()).add("status")
-        for name in response.get("headers") or {}:
-            paths.setdefault(f"#{n} header {name}", set()).add("header")
-        if "json" in response:
-            _paths(response["json"], f"#{n} body", paths)
-        if "sse" in response:
-            _sse_shape(str(response["sse"]), paths, events)
-    return paths, events
-
-
-def drift(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str]:
-    """Human-readable differences in shape; empty when the new cassette has the old one's shape."""
-    if old is None:
-        return ["new cassette"]
-    old_paths, old_events = shape(old)
-    new_paths, new_events = shape(new)
-    lines = [f"+ {p} ({'/'.join(sorted(new_paths[p]))})" for p in sorted(new_paths.keys() - old_paths.keys())]
-    lines += [f"- {p} ({'/'.join(sorted(old_paths[p]))})" for p in sorted(old_paths.keys() - new_paths.keys())]
-    lines += [
-        f"~ {p}: {'/'.join(sorted(old_paths[p]))} -> {'/'.join(sorted(new_paths[p]))}"
-        for p in sorted(old_paths.keys() & new_paths.keys())
-        if old_paths[p] != new_paths[p]
-    ]
-    lines += [f"+ event {e}" for e in sorted(new_events - old_events)]
-    lines += [f"- event {e}" for e in sorted(old_events - new_events)]
-    return lines + provenance_drift(old.get("provenance"), new.get("provenance"))
-
-
-def _flat(value: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
-        for key, child in value.items():
-            _flat(child, f"{prefix}.{key}", out)
-    elif isinstance(value, list) and value:
-        for n, child in enumerate(value):
-            _flat(child, f"{prefix}[{n}]", out)
-    else:
-        out[prefix] = value
-
-
-def _shown(value: Any, size: int = 100) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= size else text[: size - 1] + "…"
-
-
-def provenance_drift(old: Any, new: Any) -> list[str]:
-    """Every provenance field that appeared, disappeared or changed: the evidence kind (``source``), a live
-    recording's date, server and model, a real recording's cited source (repository, path, commit, interaction,
-    recorded date) and what it answered, a constructed cassette's doc pages and date, and the notes."""
-    before: dict[str, Any] = {}
-    after: dict[str, Any] = {}
-    if isinstance(old, dict) and old:
-        _flat(old, "provenance", before)
-    if isinstance(new, dict) and new:
-        _flat(new, "provenance", after)
-    lines = []
-    for key in dict.fromkeys([*after, *before]):
-        if key not in before:
-            lines.append(f"+ {key}: {_shown(after[key])}")
-        elif key not in after:
-            lines.append(f"- {key}: {_shown(before[key])}")
-        elif before[key] != after[key]:
-            lines.append(f"~ {key}: {_shown(before[key])} -> {_shown(after[key])}")
-    return lines
+from hamr.kit import cassette_format
+from hamr.kit.cassette_format import drift
+from tests.contract.contract_cases import CASES, COLUMNS
 
 
 def drift_report(old_root: Path, new_root: Path) -> str:

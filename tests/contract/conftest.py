@@ -21,16 +21,15 @@ from collections.abc import Awaitable, Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-import cassette_format
-import cassette_reports
-import contract_evidence
 import httpx2
 import pytest
-from cassette_recording import Scrubber, placeholder
-from contract_cases import CASES, CONSTRUCTED, TRACE_HEADER, TRACE_VAR, Case
 from vcr.request import Request
 
 import hamr
+from hamr.kit import cassette_format
+from hamr.kit.scrub import Scrubber, placeholder
+from tests.contract import cassette_reports, contract_evidence
+from tests.contract.contract_cases import CASES, CONSTRUCTED, TRACE_HEADER, TRACE_VAR, Case
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -338,7 +337,7 @@ def contract(
     constructing = _constructing(request.config)
     constructor = None
     if constructing:
-        import contract_constructed
+        from tests.contract import contract_constructed
 
         spec = contract_constructed.spec(case.preset, contract_id)
         if spec is None:

@@ -15,6 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hamr.kit.prompts import (
+    BEST_LANGUAGE,
+    GET_WEATHER_CITY,
+    JSON_PROMPT,
+    JSON_SCHEMA_FORMAT,
+    PARALLEL_PROMPT,
+    PNG,
+    TOOL_PROMPT,
+    WEATHER,
+)
+
 LIVE = "live"
 CONSTRUCTED = "constructed"
 
@@ -53,29 +64,6 @@ TESTS = tuple(COLUMNS)
 TRACE_HEADER = "X-Hamr-Trace"
 TRACE_VAR = "HAMR_TRACE"
 
-# The tools of the reference recordings (crmne/ruby_llm's suite and others), so cassettes can serve real bodies.
-WEATHER = {
-    "name": "weather",
-    "description": "Gets current weather for a location",
-    "parameters": {
-        "type": "object",
-        "properties": {
-            "latitude": {"type": "string", "description": "Latitude (e.g., 52.5200)"},
-            "longitude": {"type": "string", "description": "Longitude (e.g., 13.4050)"},
-        },
-        "required": ["latitude", "longitude"],
-    },
-}
-BEST_LANGUAGE = {
-    "name": "best_language_to_learn",
-    "description": "Gets the best language to learn",
-    "parameters": {"type": "object", "properties": {}},
-}
-GET_WEATHER_CITY = {
-    "name": "get_weather",
-    "description": "Get the current weather for a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-}
 GET_CURRENT_WEATHER = {  # Together's recorded tool call (Arize-ai/openinference's together cassettes)
     "name": "get_current_weather",
     "description": "Get the current weather in a given city",
@@ -86,20 +74,8 @@ GET_CURRENT_WEATHER = {  # Together's recorded tool call (Arize-ai/openinference
     },
 }
 BERLIN = {"latitude": "52.5200", "longitude": "13.4050"}
-#: a 1x1 transparent PNG
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 #: llama.cpp's context (both local servers): a prompt longer than it is a real 400
 LONG_PROMPT = {"messages": [{"role": "user", "content": "word " * 2100}], "max_tokens": 5}
-#: the prompt of the real DeepSeek JSON-mode recording, and a schema its answer ({"result": 8}) follows
-JSON_PROMPT = "What is the square root of 64? Answer with a JSON object with the key `result`."
-RESULT_SCHEMA = {
-    "type": "object",
-    "properties": {"result": {"type": "integer"}},
-    "required": ["result"],
-    "additionalProperties": False,
-}
-JSON_SCHEMA_FORMAT = {"type": "json_schema", "name": "result", "schema": RESULT_SCHEMA, "strict": True}
-JSON_OBJECT_FORMAT = {"type": "json_object"}
 #: the prompt and schema of the real Anthropic structured-output recording (posit-dev/chatlas,
 #: tests/_vcr/test_provider_anthropic/test_anthropic_nested_data_model_extraction.yaml @
 #: 61f496b3b6b87f9167f47c89c40e26b9b22e5bff), whose answer (92 output tokens) the anthropic cassette replays
@@ -135,7 +111,6 @@ CLASSIFICATIONS_SCHEMA = {
     "required": ["classifications"],
 }
 CLASSIFICATIONS_FORMAT = {"type": "json_schema", "name": "classifications", "schema": CLASSIFICATIONS_SCHEMA}
-PARALLEL_PROMPT = "What's the weather in Berlin (52.5200, 13.4050) and what's the best language to learn?"
 WEATHER_PROMPT = "What's the weather in Berlin? (52.5200, 13.4050)"
 
 
@@ -174,9 +149,7 @@ PARALLEL = ToolScenario(
 )
 SINGLE = ToolScenario(WEATHER_PROMPT, (WEATHER,), (("weather", BERLIN),))
 #: gemma-3-270m, recorded live, with the tool choice forcing get_weather: one call, its arguments a JSON object
-GEMMA_TOOL = ToolScenario(
-    "What is the weather in Paris right now? Use the get_weather tool.", (GET_WEATHER_CITY,), (("get_weather", None),)
-)
+GEMMA_TOOL = ToolScenario(TOOL_PROMPT, (GET_WEATHER_CITY,), (("get_weather", None),))
 #: Groq's openai/gpt-oss-120b forced to call final_result, answering with reasoning beside the call (the tool of
 #: pydantic-ai's recording groq/17)
 FINAL_RESULT = {

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import cassette_format
-from cassette_recording import KEEP_RESPONSE, VOLATILE_RESPONSE
-from contract_cases import CASES
-from contract_evidence import CONSTRUCTED, REAL, recording
+from hamr.kit import cassette_format
+from hamr.kit.scrub import KEEP_RESPONSE, VOLATILE_RESPONSE
+from tests.contract.contract_cases import CASES
+from tests.contract.contract_evidence import CONSTRUCTED, REAL, recording
 
 #: the day the documentation-made bodies below were written (a spec whose body changes gets its own date)
 WRITTEN = "2026-11-25"

@@ -12,13 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cassette_format
-import cassette_hygiene
-import cassette_reports
-import contract_evidence
 import pytest
-import test_contract
-from contract_cases import CASES, COLUMNS, TESTS
+
+from hamr.kit import cassette_format
+from tests.contract import cassette_hygiene, cassette_reports, contract_evidence, test_contract
+from tests.contract.contract_cases import CASES, COLUMNS, TESTS
 
 REPO = Path(__file__).resolve().parents[2]
 CASSETTES = REPO / "cassettes"
@@ -160,13 +158,13 @@ def test_drift_report_names_fields_and_events_that_appeared_disappeared_or_chang
         .replace("data: [DONE]", ": keep-alive\n\ndata: [DONE]")
     )
 
-    lines = cassette_reports.drift(old, new)
+    lines = cassette_format.drift(old, new)
 
     assert "+ <chat.completion.chunk>.fingerprint (string)" in lines
     assert "- <chat.completion.chunk>.system_fingerprint (string)" in lines
     assert "~ <chat.completion.chunk>.usage: null/object -> object/string" in lines
     assert "+ event (comment)" in lines
-    assert cassette_reports.drift(old, old) == []
+    assert cassette_format.drift(old, old) == []
 
 
 def test_drift_report_is_quiet_for_another_answer_but_not_for_a_new_status_or_header():
@@ -175,13 +173,13 @@ def test_drift_report_is_quiet_for_another_answer_but_not_for_a_new_status_or_he
     body = reworded["interactions"][0]["response"]["json"]
     body["choices"][0]["message"]["content"] = "A different answer, as a model gives on another day."
     body["usage"]["completion_tokens"] = 99
-    assert cassette_reports.drift(old, reworded) == []  # the same shape: not drift
+    assert cassette_format.drift(old, reworded) == []  # the same shape: not drift
 
     changed = copy.deepcopy(old)
     response = changed["interactions"][0]["response"]
     response["status"] = 202
     response["headers"]["x-ratelimit-remaining-requests"] = "99"
-    lines = cassette_reports.drift(old, changed)
+    lines = cassette_format.drift(old, changed)
     assert any("status 202" in line for line in lines)
     assert any("header x-ratelimit-remaining-requests" in line for line in lines)
 
@@ -304,7 +302,7 @@ def test_real_recordings_replay_the_cited_response_as_their_provenance_says():
     spelling where its provenance says so), and cites that file's original source. Needs the local corpus copy."""
     if not contract_evidence.reference_root().is_dir():
         pytest.skip(f"no reference corpus at {contract_evidence.reference_root()} (set HAMR_REFERENCE_RESPONSES)")
-    import contract_constructed
+    from tests.contract import contract_constructed
 
     checked = 0
     for path in sorted(CASSETTES.glob("*/*.yaml")):
@@ -358,18 +356,18 @@ def test_drift_report_compares_every_provenance_field():
     moved["provenance"]["recording"]["commit"] = "0" * 40
     del moved["provenance"]["recording"]["interaction_index"]
 
-    lines = cassette_reports.drift(old, new)
-    kind = cassette_reports.drift(real, cassette_format.load((CASSETTES / "groq" / "error_429.yaml").read_text()))
+    lines = cassette_format.drift(old, new)
+    kind = cassette_format.drift(real, cassette_format.load((CASSETTES / "groq" / "error_429.yaml").read_text()))
 
     assert f"~ provenance.date: {old['provenance']['date']} -> 2031-01-01" in lines
     assert any(line.startswith("~ provenance.server: ") and "llama-server b9999" in line for line in lines)
     assert any(line.startswith("~ provenance.model: ") and line.endswith("-> other") for line in lines)
-    assert cassette_reports.drift(real, moved)[-2:] == [
+    assert cassette_format.drift(real, moved)[-2:] == [
         f"~ provenance.recording.commit: {real['provenance']['recording']['commit']} -> {'0' * 40}",
         "- provenance.recording.interaction_index: 0",
     ]
     assert "~ provenance.source: real recording -> constructed from the documented wire format" in kind
-    assert cassette_reports.drift(old, old) == []
+    assert cassette_format.drift(old, old) == []
 
 
 def test_report_scan_finds_key_shapes_and_configured_key_values(tmp_path):

@@ -13,15 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import cassette_format
 import httpx2
 import pytest
-from cassette_recording import placeholder
-from contract_cases import CASES, TRACE_VAR
 from hypothesis import given
 from hypothesis import strategies as st
 
 import hamr
+from hamr.kit import cassette_format
+from hamr.kit.scrub import placeholder
+from tests.contract.contract_cases import CASES, TRACE_VAR
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
 

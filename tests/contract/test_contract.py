@@ -11,11 +11,12 @@ import json
 from typing import Any
 
 import pytest
-from cassette_recording import placeholder
-from contract_cases import TRACE_HEADER, TRACE_VAR, WEATHER, WEATHER_PROMPT, Case
 
 import hamr
 from hamr._mistral import mistral_tool_id
+from hamr.kit.prompts import WEATHER
+from hamr.kit.scrub import placeholder
+from tests.contract.contract_cases import TRACE_HEADER, TRACE_VAR, WEATHER_PROMPT, Case
 
 pytestmark = pytest.mark.vcr
 

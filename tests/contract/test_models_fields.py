@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cassette_format
 import httpx
 import pytest
 
 import hamr
+from hamr.kit import cassette_format
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
 ENV = {

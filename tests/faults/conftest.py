@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from loopback import MisbehavingServer
+
+from tests.faults.loopback import MisbehavingServer
 
 
 @pytest.fixture

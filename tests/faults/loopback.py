@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from types import TracebackType
 
-from faultkit import WIRES, stream_body
+from tests.faults.faultkit import WIRES, stream_body
 
 HOLD = 10.0
 LIFETIME = 120.0

@@ -1,7 +1,7 @@
 """``nox -s soak``: a bounded, seeded soak of both clients against the fault server (soak_server.py, run in its
 own process on 127.0.0.1). Prints a summary and writes RELIABILITY.md, as ``nox -s bench`` writes BENCHMARKS.md.
 
-    python tests/faults/soak.py [--requests 2000] [--concurrency 64] [--seed N] [--out RELIABILITY.md]
+    python -m tests.faults.soak [--requests 2000] [--concurrency 64] [--seed N] [--out RELIABILITY.md]
 
 Half the requests go through a Client shared by threads, half through an AsyncClient shared by tasks, each with
 one client per protocol; chat and stream; every request draws a fault. Checked for every request: it ends in
@@ -41,12 +41,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from faultkit import KEY, config
-from soak_server import FAULTS, WAITS, text_of
-
 import hamr
+from tests.faults.faultkit import KEY, config
+from tests.faults.soak_server import FAULTS, WAITS, text_of
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _version(distribution: str) -> str:
+    """The installed version of the transport hamr runs on (the report says which one it soaked)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 IDLE = 1.0  # read_timeout and stream_idle_timeout: a stall costs this much
 MAX_RETRIES = 2
 SETTINGS = {"read_timeout": IDLE, "stream_idle_timeout": IDLE, "connect_timeout": 5, "max_retries": MAX_RETRIES}
@@ -268,11 +279,11 @@ class Server:
 
     def __enter__(self) -> Server:
         self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("soak_server.py"))],
+            [sys.executable, "-m", "tests.faults.soak_server"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            cwd=Path(__file__).parent,
+            cwd=ROOT,
         )
         assert self.process.stdout is not None
         self.port = int(self.process.stdout.readline())
@@ -575,7 +586,8 @@ def machine() -> list[str]:
     return [
         f"- Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {os.cpu_count()} cores, load {load} at the end; {platform.system()} {platform.release()}",
-        f"- Python: {platform.python_implementation()} {platform.python_version()}, hamr {hamr.__version__}",
+        f"- Python: {platform.python_implementation()} {platform.python_version()}, hamr {hamr.__version__}, on "
+        + ", ".join(f"{name} {_version(name)}" for name in ("httpx2", "httpcore2", "h11")),
     ]
 
 

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import defaultdict
 
-from faultkit import WIRES, Wire
+from tests.faults.faultkit import WIRES, Wire
 
 LIFETIME = 1800.0  # seconds: the server stops by itself even if the soak forgets it
 HOLD = 3.0  # seconds a stall or drip lasts at most

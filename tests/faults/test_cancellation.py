@@ -12,10 +12,10 @@ import threading
 import time
 
 import pytest
-from faultkit import KEY, config
-from loopback import MisbehavingServer
 
 import hamr
+from tests.faults.faultkit import KEY, config
+from tests.faults.loopback import MisbehavingServer
 
 pytestmark = pytest.mark.block_network(allowed_hosts=[r"127\.0\.0\.1$"])
 

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
-from faultkit import WIRES, stream_body
 
 import hamr
 from hamr._client import POOL_LIMITS
 from hamr._config import parse_config
+from tests.faults.faultkit import WIRES, stream_body
 
 HOLD = 3.0  # seconds a stream is held open at most, waiting for the others
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import httpx2
 import pytest
-from faultkit import (
+
+import hamr
+from tests.faults.faultkit import (
     JSON_TYPE,
     KEY,
     SSE_TYPE,
@@ -26,8 +28,6 @@ from faultkit import (
     sse,
     stream_body,
 )
-
-import hamr
 
 HUGE = "x" * (10 * 1024 * 1024)
 

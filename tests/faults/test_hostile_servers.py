@@ -9,11 +9,24 @@ import tracemalloc
 
 import httpx2
 import pytest
-from faultkit import CHUNK, JSON_TYPE, KEY, SSE_TYPE, TEXT, WIRES, Endless, Reply, reply, run, sse, stream_body
-from loopback import MisbehavingServer
 
 import hamr
 from hamr._sse import SSEDecodeError, SSEDecoder
+from tests.faults.faultkit import (
+    CHUNK,
+    JSON_TYPE,
+    KEY,
+    SSE_TYPE,
+    TEXT,
+    WIRES,
+    Endless,
+    Reply,
+    reply,
+    run,
+    sse,
+    stream_body,
+)
+from tests.faults.loopback import MisbehavingServer
 
 CLIENTS = pytest.mark.parametrize("client_kind", ["sync", "async"])
 PROTOCOLS = pytest.mark.parametrize("protocol", ["openai", "anthropic"])
@@ -180,7 +193,7 @@ def test_the_models_list_has_the_same_limit(client_kind: str) -> None:
 
 
 def _config() -> hamr.Config:
-    from faultkit import config
+    from tests.faults.faultkit import config
 
     return config("openai", max_response_bytes=LIMIT)
 
@@ -329,7 +342,7 @@ def test_response_headers_over_the_http_parsers_limit_are_a_connection_error(
     # request is a ConnectionError and is sent again like one
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
-    from faultkit import config, drive
+    from tests.faults.faultkit import config, drive
 
     with MisbehavingServer() as server:
         cfg = config("openai", base_url=server.url("huge-header", "openai"), max_retries=1, connect_timeout=2)

@@ -10,10 +10,10 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from faultkit import TEXT, config, drive
-from loopback import HOLD, MisbehavingServer
 
 import hamr
+from tests.faults.faultkit import TEXT, config, drive
+from tests.faults.loopback import HOLD, MisbehavingServer
 
 pytestmark = pytest.mark.block_network(allowed_hosts=[r"127\.0\.0\.1$"])
 

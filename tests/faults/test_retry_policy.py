@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import httpx2
 import pytest
-from faultkit import JSON_TYPE, WIRES, fail, reply, run, stream_body
 
 import hamr
 from hamr._config import parse_config
+from tests.faults.faultkit import JSON_TYPE, WIRES, fail, reply, run, stream_body
 
 CLIENTS = pytest.mark.parametrize("client_kind", ["sync", "async"])
 BUSY = {"error": {"message": "busy, try again"}}

@@ -13,11 +13,11 @@ from decimal import Decimal
 
 import httpx2
 import pytest
-from faultkit import KEY, SSE_TYPE, config, sse
 
 import hamr
 from hamr._pricing import Price, Spend
 from hamr._types import Usage
+from tests.faults.faultkit import KEY, SSE_TYPE, config, sse
 
 PRICE = {"input_price_per_1m_tokens": 3.7, "output_price_per_1m_tokens": 11.3}
 PIECES = 6

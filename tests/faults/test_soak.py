@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from soak_server import FAULTS
+
+from tests.faults.soak_server import FAULTS
 
 pytestmark = pytest.mark.block_network(allowed_hosts=[r"127\.0\.0\.1$"])
 
@@ -26,10 +27,10 @@ PROXY_VARS = {"http_proxy", "https_proxy", "all_proxy"}
 
 def _soak_in_its_own_process(**options: Any) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
-    code = f"import json, soak; print(json.dumps(soak.digest(soak.run(**{options!r}))))"
+    code = f"import json; from tests.faults import soak; print(json.dumps(soak.digest(soak.run(**{options!r}))))"
     done = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=Path(__file__).parent,
+        cwd=Path(__file__).resolve().parents[2],
         env=env,
         capture_output=True,
         text=True,

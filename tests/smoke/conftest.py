@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import live_env
 import pytest
-from live_run import ENV, LIVE_PROVIDER, Live, live_config, requested_model
 
 import hamr
+from tests.smoke import live_env
+from tests.smoke.live_run import ENV, LIVE_PROVIDER, Live, live_config, requested_model
 
 if not LIVE_PROVIDER:
     collect_ignore_glob = ["test_*.py"]

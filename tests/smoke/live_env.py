@@ -8,12 +8,10 @@ Standard library only: the nox session uses this before hamr or its dependencies
 from __future__ import annotations
 
 import difflib
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from local_servers import TARGETS
+from tests.smoke.local_servers import TARGETS
 
 PROVIDER_VAR = "HAMR_LIVE_PROVIDER"
 #: optional: the model to test instead of the preset's default (the embedded relay sets it to its alias)
@@ -26,9 +24,6 @@ CUSTOM_MODEL_VAR = "HAMR_CUSTOM_MODEL"
 def presets() -> dict[str, Any]:
     """hamr's preset table, imported from this checkout: ``import hamr`` needs only the standard library (httpx2 and
     tomlkit load on first use), so this works in nox's own interpreter where hamr's dependencies are not installed."""
-    root = str(Path(__file__).resolve().parents[2])
-    if root not in sys.path:
-        sys.path.insert(0, root)
     from hamr._presets import PRESETS
 
     return dict(PRESETS)

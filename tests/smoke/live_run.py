@@ -8,11 +8,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-import live_env
-from local_servers import KEY_VAR, TARGETS
-
 import hamr
 from hamr._config import parse_config
+from tests.smoke import live_env
+from tests.smoke.local_servers import KEY_VAR, TARGETS
 
 # Read once, at import (collection time): the suite-wide autouse fixture hides every *_API_KEY variable from tests.
 ENV = dict(os.environ)

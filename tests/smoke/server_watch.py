@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 
-import local_servers
 import pytest
+
+from tests.smoke import local_servers
 
 #: the exit code of a run stopped by a dead server (pytest's own codes are 0-5)
 SERVER_DIED = 6

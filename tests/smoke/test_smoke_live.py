@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from live_run import FOLLOW_UP_OPTIONS, TOOL_OPTIONS, Live
 
 import hamr
 from hamr._pricing import is_local, price_for
+from tests.smoke.live_run import FOLLOW_UP_OPTIONS, TOOL_OPTIONS, Live
 
 PROMPT = [{"role": "user", "content": "In one short sentence: why is the sky blue?"}]
 WEATHER_TOOL = {

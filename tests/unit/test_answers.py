@@ -12,12 +12,12 @@ import json
 from typing import Any
 
 import pytest
-from peer_support import anthropic_stream as anthropic_events
-from peer_support import named_sse as sse
 
 import hamr
 from hamr import _anthropic, _openai
 from hamr._stream import StreamDecoder
+from tests.unit.peer_support import anthropic_stream as anthropic_events
+from tests.unit.peer_support import named_sse as sse
 
 
 def decode(parser: Any, body: bytes) -> tuple[list[hamr.StreamEvent], hamr.Completion]:

@@ -18,10 +18,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from peer_support import MODES, Server, anthropic_message, anthropic_stream, call, json_response, sse
-from peer_wire import ANTHROPIC_PARALLEL_TOOL_USE_BODY, ANTHROPIC_TOOL_USE_STREAM
 
 import hamr
+from tests.unit.peer_support import MODES, Server, anthropic_message, anthropic_stream, call, json_response, sse
+from tests.unit.peer_wire import ANTHROPIC_PARALLEL_TOOL_USE_BODY, ANTHROPIC_TOOL_USE_STREAM
 
 OK = anthropic_message([{"type": "text", "text": "ok"}])
 DIRECT = {"type": "direct"}

@@ -4,13 +4,10 @@ The bench itself runs under ``nox -s bench``; only its arithmetic is checked her
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
-import concurrency
+from tests.bench import concurrency
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from peer_support import MODES, Server, anthropic_message, call, json_response
+
+from tests.unit.peer_support import MODES, Server, anthropic_message, call, json_response
 
 WEATHER = {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
 HOUR = {"type": "ephemeral", "ttl": "1h"}

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-from test_client import ENV, OK_CHAT, STREAM
 
 import hamr
 from hamr._config import parse_config
+from tests.unit.test_client import ENV, OK_CHAT, STREAM
 
 #: the provider's timeouts, each a different number so that a swapped slot shows
 TIMEOUTS = {"connect_timeout": 3.0, "read_timeout": 7.0, "stream_idle_timeout": 11.0}

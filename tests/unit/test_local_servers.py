@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-SMOKE = Path(__file__).resolve().parents[1] / "smoke"
-sys.path.insert(0, str(SMOKE))  # the live harness's helpers, not a package
+from tests.smoke import local_servers as ls
 
-import local_servers as ls  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
+#: the harness's pytest plugin, as `nox -s smoke` loads it
+PLUGIN = "tests.smoke.server_watch"
 
 pytestmark = pytest.mark.block_network(allowed_hosts=[r"127\.0\.0\.1$"])
 
@@ -442,17 +443,17 @@ def test_a_run_stops_at_once_with_one_line_when_its_server_dies(
     """The whole chain as `nox -s smoke -- relay` runs it: the server answers GET /v1/models, then dies at the first
     completion; pytest (with the harness's plugin) stops after that test with the watcher's report, and the session
     raises it."""
-    import server_watch
+    from tests.smoke import server_watch
 
     server, script = stand_in
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "test_live.py").write_text(RUN_OF_THREE)
     log = tmp_path / "s.log"
     command = [sys.executable, str(script), str(server.port), "", "0"]
-    env = {**os.environ, "URL": server.url, ls.DIED_VAR: str(ls.died_file(log)), "PYTHONPATH": str(SMOKE)}
+    env = {**os.environ, "URL": server.url, ls.DIED_VAR: str(ls.died_file(log)), "PYTHONPATH": str(REPO)}
     with pytest.raises(ls.ServerError) as info, ls.running(server, command, log, progress=print):
         run = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "server_watch", "-p", "no:cacheprovider", "-q", "test_live.py"],
+            [sys.executable, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider", "-q", "test_live.py"],
             cwd=tmp_path / "run", env=env, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         raise AssertionError(f"pytest exited {run.returncode}")  # as nox's session.run raises CommandFailed
@@ -463,7 +464,7 @@ def test_a_run_stops_at_once_with_one_line_when_its_server_dies(
 
 
 def test_a_run_without_a_watched_server_is_not_stopped(tmp_path: Path) -> None:
-    import server_watch
+    from tests.smoke import server_watch
 
     assert ls.death_report({}) is None
     assert ls.death_report({ls.DIED_VAR: str(tmp_path / "none.died")}, wait=0.1) is None
@@ -487,7 +488,7 @@ def test_each_target_names_its_server() -> None:
 
 
 def test_the_local_targets_need_nothing_and_are_offered_by_name() -> None:
-    import live_env
+    from tests.smoke import live_env
 
     assert live_env.problem("local-anthropic", {}) is None
     assert live_env.problem("local-openai", {}) is None

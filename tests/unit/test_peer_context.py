@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from peer_support import DONE, MODES, Server, call, chunk, decode, json_response
-from peer_wire import LMSTUDIO_LENGTH_BODY
 
 import hamr
 from hamr import _anthropic, _openai
 from hamr._errors import error_from_response
+from tests.unit.peer_support import DONE, MODES, Server, call, chunk, decode, json_response
+from tests.unit.peer_wire import LMSTUDIO_LENGTH_BODY
 
 USER = [{"role": "user", "content": "hi"}]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from peer_support import MODES, Server, call, config, json_response, sse
 
 from hamr import PRESETS, _cli
 from hamr._pricing import price_for
+from tests.unit.peer_support import MODES, Server, call, config, json_response, sse
 
 OK = {"id": "x", "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}]}
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from peer_support import DONE, MODES, Server, call, chunk, config, json_response, sse
-from peer_wire import OPENROUTER_COST_BODY
+
+from tests.unit.peer_support import DONE, MODES, Server, call, chunk, config, json_response, sse
+from tests.unit.peer_wire import OPENROUTER_COST_BODY
 
 USER = [{"role": "user", "content": "hi"}]
 NA = "Spend: n/a (no price known for this model)"

@@ -8,8 +8,11 @@ import json
 from typing import Any
 
 import pytest
-from peer_support import DONE, MODES, Server, call, chunk, decode, json_response, sse
-from peer_wire import (
+
+from hamr import Completion, ProviderSettings, ReasoningBlock, _anthropic, _openai, load_config
+from hamr._config import parse_config
+from tests.unit.peer_support import DONE, MODES, Server, call, chunk, decode, json_response, sse
+from tests.unit.peer_wire import (
     ANTHROPIC_THINKING_STREAM,
     DEEPSEEK_REASONING_CONTENT_BODY,
     MISTRAL_THINKING_PARTS_BODY,
@@ -18,9 +21,6 @@ from peer_wire import (
     OLLAMA_USAGE_IN_EMPTY_CHOICES_CHUNK,
     OPENROUTER_REASONING_DETAILS_STREAM,
 )
-
-from hamr import Completion, ProviderSettings, ReasoningBlock, _anthropic, _openai, load_config
-from hamr._config import parse_config
 
 
 def _settings(provider: str) -> ProviderSettings:

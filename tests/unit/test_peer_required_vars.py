@@ -4,9 +4,9 @@ before anything is sent; a plain $VAR/${VAR} that is unset leaves its header out
 from __future__ import annotations
 
 import pytest
-from peer_support import MODES, Server, call, config, json_response
 
 import hamr
+from tests.unit.peer_support import MODES, Server, call, config, json_response
 
 TOML = """
 [providers.work]

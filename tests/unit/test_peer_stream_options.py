@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from peer_support import DONE, MODES, Server, call, chunk, config, json_response, sse
 
 import hamr
 from hamr import PRESETS, _openai
+from tests.unit.peer_support import DONE, MODES, Server, call, chunk, config, json_response, sse
 
 USER = [{"role": "user", "content": "hi"}]
 STREAM = {"messages": USER, "stream": True}

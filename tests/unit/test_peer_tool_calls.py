@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from peer_support import DONE, MODES, Server, call, chunk, decode, json_response, of_type, sse
-from peer_wire import (
+
+from hamr import ToolCall, _anthropic, _openai
+from tests.unit.peer_support import DONE, MODES, Server, call, chunk, decode, json_response, of_type, sse
+from tests.unit.peer_wire import (
     ANTHROPIC_TOOL_USE_STREAM,
     DEEPSEEK_PARALLEL_TOOLS_BODY,
     MISTRAL_WHOLE_CALL_WITH_FINISH_AND_USAGE,
     OLLAMA_USAGE_IN_EMPTY_CHOICES_CHUNK,
     OPENROUTER_TOOL_CALL_EMPTY_FIRST_ARGUMENTS,
 )
-
-from hamr import ToolCall, _anthropic, _openai
 
 BERLIN = {"latitude": "52.5200", "longitude": "13.4050"}
 

@@ -7,8 +7,10 @@ import json
 from decimal import Decimal
 
 import pytest
-from peer_support import DONE, MODES, Server, call, chunk, config, decode, json_response, of_type, sse
-from peer_wire import (
+
+from hamr import Usage, _anthropic, _openai
+from tests.unit.peer_support import DONE, MODES, Server, call, chunk, config, decode, json_response, of_type, sse
+from tests.unit.peer_wire import (
     ANTHROPIC_MESSAGE_BODY,
     DEEPSEEK_USAGE_ON_LAST_CONTENT_CHUNK,
     GROQ_USAGE_IN_X_GROQ,
@@ -16,8 +18,6 @@ from peer_wire import (
     OLLAMA_USAGE_IN_EMPTY_CHOICES_CHUNK,
     OPENROUTER_USAGE_ON_REPEATED_FINISH,
 )
-
-from hamr import Usage, _anthropic, _openai
 
 USER = [{"role": "user", "content": "hi"}]
 

@@ -20,10 +20,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from peer_support import MODES, Server, anthropic_stream, call, json_response, sse
 
 import hamr
 from hamr._config import parse_config
+from tests.unit.peer_support import MODES, Server, anthropic_stream, call, json_response, sse
 
 MESSAGE = {
     "model": "claude-sonnet-5-5",

@@ -1,6 +1,6 @@
 """The probes: each one cell of a server's row, a few small exchanges through hamr's own client, built from the
-contract suite's cases (``tests/contract/contract_cases.py``). A probe says what it sends; its verdict is judged
-in ``conform_verdicts`` from the recorded bytes alone.
+contract suite's prompts (``prompts``). A probe says what it sends; its verdict is judged
+in ``verdicts`` from the recorded bytes alone.
 
 A step is a function of a ``Clients`` (hamr clients on whatever transport the run uses: the server, or a cassette)
 returning what hamr made of the answer; live runs and ``--replay`` call the same steps.
@@ -13,22 +13,20 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import conform_rules as rules
-import conform_verdicts as v
-from contract_cases import (
+import hamr
+from hamr.kit import rules
+from hamr.kit import verdicts as v
+from hamr.kit.prompts import (
     BEST_LANGUAGE,
-    COLUMNS,
-    GEMMA_TOOL,
     GET_WEATHER_CITY,
     JSON_OBJECT_FORMAT,
     JSON_PROMPT,
     JSON_SCHEMA_FORMAT,
     PARALLEL_PROMPT,
     PNG,
+    TOOL_PROMPT,
     WEATHER,
 )
-
-import hamr
 
 #: the contract suite's chat prompt and its stream prompt (tests/contract/test_contract.py)
 MESSAGES = [{"role": "user", "content": "What's 2 + 2?"}]
@@ -47,6 +45,7 @@ MAX_TOKENS = 8
 LONG = [{"role": "user", "content": "Write a long story about a dragon who learns to bake bread."}]
 SEED = 1234
 SEA = [{"role": "user", "content": "Write one unusual sentence about the sea."}]
+HELLO = [{"role": "user", "content": "Hello!"}]
 REASONING = [{"role": "user", "content": "What's 17 * 23? Think it through step by step."}]
 UNKNOWN_MODEL = "hamr-conform-no-such-model"
 WRONG_KEY = "hamr-conform-wrong-key"
@@ -142,7 +141,7 @@ def _models(clients: Clients) -> v.Observation:
 
 
 #: the contract suite's prompt for a small model's tool call; the choice forces it ("required", then the name)
-_ASKS_FOR_TOOL = [{"role": "user", "content": GEMMA_TOOL.prompt}]
+_ASKS_FOR_TOOL = [{"role": "user", "content": TOOL_PROMPT}]
 _TOOL: dict[str, Any] = {
     "tools": [GET_WEATHER_CITY],
     "tool_choice": {"name": TOOL},
@@ -195,12 +194,9 @@ PROBES: tuple[Probe, ...] = (
         "system_prompt",
         "system prompt",
         (
-            ProbeStep(
-                "system",
-                chat_call(
-                    system=SYSTEM, max_tokens=16, temperature=0.0, messages=[{"role": "user", "content": "Hello!"}]
-                ),
-            ),
+            ProbeStep("system", chat_call(system=SYSTEM, max_tokens=16, temperature=0.0, messages=HELLO)),
+            # the control: a system prompt the server drops adds no prompt tokens over this
+            ProbeStep("no system", chat_call(max_tokens=16, temperature=0.0, messages=HELLO)),
         ),
         model_dependent=True,
         extra=(("system_word", SYSTEM_WORD),),
@@ -285,11 +281,14 @@ PROBES: tuple[Probe, ...] = (
         "seed",
         "seed",
         (
+            # a server's prompt cache makes a prompt's first answer differ from later ones, seed or not
+            ProbeStep("warm-up", chat_call(messages=SEA, temperature=1.0, max_tokens=24)),
             ProbeStep("seeded-1", chat_call(messages=SEA, seed=SEED, temperature=1.0, max_tokens=24)),
             ProbeStep("seeded-2", chat_call(messages=SEA, seed=SEED, temperature=1.0, max_tokens=24)),
             ProbeStep("unseeded-1", chat_call(messages=SEA, temperature=1.0, max_tokens=24)),
             ProbeStep("unseeded-2", chat_call(messages=SEA, temperature=1.0, max_tokens=24)),
         ),
+        model_dependent=True,
         not_for=_NO_SEED,
     ),
     Probe("reasoning", "reasoning", (ProbeStep("reasoning", chat_call(messages=REASONING, max_tokens=96)),)),
@@ -312,7 +311,7 @@ PROBES: tuple[Probe, ...] = (
     Probe("error_bad_key", "bad key", (ProbeStep("wrong key", chat_call(key=WRONG_KEY, max_tokens=8)),)),
 )
 BY_NAME = {p.name: p for p in PROBES}
-#: probe -> the COMPATIBILITY.md column (``contract_cases.COLUMNS``) whose `custom` cell its live runs back
+#: probe -> the COMPATIBILITY.md column (the contract suite's ``COLUMNS``) whose `custom` cell its live runs back
 MATRIX_COLUMN = {
     "models": "models",
     "chat": "chat",
@@ -331,9 +330,6 @@ MATRIX_COLUMN = {
     "error_malformed": "400",
     "error_bad_key": "401",
 }
-
-
-assert set(MATRIX_COLUMN.values()) <= set(COLUMNS.values()), "a probe names a column COMPATIBILITY.md lacks"
 
 
 def context(probe: Probe, protocol: str, tries: int, keyed: bool) -> v.Context:

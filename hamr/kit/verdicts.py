@@ -2,8 +2,10 @@
 what hamr made of them on replay). No network, clock or pytest outcome is read here.
 
 Kinds: honoured · rejected loudly (a 4xx in the protocol's error shape) · accepted but ignored · broken shape
-(naming what) · limited by the model (the server did its part, the model did not) · not applicable · not run.
-Raw-stream rules (``conform_rules``: ``[DONE]``, one final finish reason, tool-call ``index`` from 0, Anthropic block
+(naming what) · limited by the model (the server did its part, the model did not) · cannot tell (the control that
+would show the parameter's effect failed, or the answers disagree between tries) · not applicable · not run.
+A judgement is about one request: a failure is the verdict of the request that got it, never of its control.
+Raw-stream rules (``rules``: ``[DONE]``, one final finish reason, tool-call ``index`` from 0, Anthropic block
 indexes and event order) are checked on the bytes, not through a parser.
 """
 
@@ -14,30 +16,32 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from conform_rules import (
+from hamr.kit.rules import (
     ANTHROPIC,
     OPENAI,
     Answer,
     answer,
     anthropic_stream,
     clip,
+    error_body,
     error_message,
     error_shape_problem,
     json_or_none,
     openai_stream,
-    openai_stream_tool_problems,
     stream_problems,
+    stream_tool_problems,
 )
-from conform_wire import Exchange
+from hamr.kit.wire import Exchange
 
 HONOURED = "honoured"
 REJECTED = "rejected loudly"
 IGNORED = "accepted but ignored"
 BROKEN = "broken shape"
 MODEL = "limited by the model"
+UNTOLD = "cannot tell"
 NOT_APPLICABLE = "not applicable"
 NOT_RUN = "not run"
-KINDS = (HONOURED, REJECTED, IGNORED, BROKEN, MODEL, NOT_APPLICABLE, NOT_RUN)
+KINDS = (HONOURED, REJECTED, IGNORED, BROKEN, MODEL, UNTOLD, NOT_APPLICABLE, NOT_RUN)
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,10 @@ Judge = Callable[[Context, Sequence[Attempt]], Verdict]
 
 
 def refusal(protocol: str, exchange: Exchange, what: str) -> Verdict | None:
-    """The verdict for a request the server did not serve (rejected loudly, or a broken shape); None on a 2xx."""
+    """The verdict for a request the server did not serve (rejected loudly, a broken shape, a limit of the run that
+    ran out); None on a 2xx."""
+    if exchange.cut:
+        return Verdict(BROKEN, f"{what}: {exchange.cut}")
     if 200 <= exchange.status < 300:
         return None
     if 400 <= exchange.status < 500:
@@ -159,8 +166,11 @@ def judge_chat(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
 
 
 def judge_system(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
-    for attempt in attempts:
-        step = attempt[0]
+    """The answer follows the system prompt, or else its prompt tokens tell: a system prompt the server drops adds
+    none over the same request without it (the control step)."""
+    added: int | None = None
+    for n, attempt in enumerate(attempts, 1):
+        step, control = _labelled(attempt, "system"), _labelled(attempt, "no system")
         if (served := _served(ctx, step, "a system prompt")) is not None:
             return served
         sent = step.last.request_json() or {}
@@ -169,14 +179,32 @@ def judge_system(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
             return Verdict(BROKEN, "the recorded request does not carry the system prompt in the protocol's place")
         if failed := _hamr_failed(step):
             return failed
+        with_it = answer(ctx.protocol, step.last).input_tokens
+        without = answer(ctx.protocol, control.last).input_tokens if _control_served(ctx, control) else None
+        if with_it is not None and without is not None:
+            added = with_it - without
+            if added <= 0:
+                return Verdict(
+                    IGNORED, f"the system prompt added no prompt tokens ({with_it} with it, {without} without): dropped"
+                )
         if ctx.extra["system_word"] in step.observed.text.lower():
-            return Verdict(HONOURED, f"the answer follows the system prompt (try {attempts.index(attempt) + 1})")
-    return Verdict(
-        MODEL,
-        f"accepted; the model did not follow it in {len(attempts)} of {ctx.tries} tries "
-        "(a server that drops the system prompt would look the same)",
-        retry=True,
+            return Verdict(HONOURED, f"the answer follows the system prompt (try {n})")
+    reached = (
+        "(a server that drops the system prompt would look the same: no prompt tokens to tell)"
+        if added is None
+        else f"(it reached the model: {added} more prompt tokens than without it)"
     )
+    return Verdict(
+        MODEL, f"accepted; the model did not follow it in {len(attempts)} of {ctx.tries} tries {reached}", retry=True
+    )
+
+
+def _control_served(ctx: Context, control: Step) -> bool:
+    return _served(ctx, control, "the control") is None and not control.observed.error
+
+
+def _labelled(attempt: Attempt, label: str) -> Step:
+    return next(s for s in attempt if s.label == label)
 
 
 def judge_stream(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
@@ -218,11 +246,14 @@ def judge_stream_usage(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
 
 
 def _tool_judge(streamed: bool) -> Judge:
-    """A tool call's shape, from whichever forcing step got one: a step the server refused (or failed mid-stream)
-    is noted and the next one tried; a served answer in a broken shape settles it."""
+    """A tool call's shape, from every forcing step (``tool_choice`` required, then the tool's name): a served
+    answer in a broken shape settles it; a forced choice answered in words is the server ignoring it (a server that
+    takes a forced choice constrains the model; the model cannot decline); a step the server refused is noted."""
 
     def judge(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
         refused: list[Verdict] = []
+        ignored: list[str] = []
+        honoured: list[str] = []
         for attempt in attempts:
             for step in attempt:
                 what = f"tool_choice {step.label}"
@@ -234,9 +265,7 @@ def _tool_judge(streamed: bool) -> Judge:
                     refused.append(served)
                     continue
                 if streamed:
-                    problems = stream_problems(ctx.protocol, step.last)
-                    if ctx.protocol == OPENAI:
-                        problems += openai_stream_tool_problems(openai_stream(step.last.body))
+                    problems = stream_problems(ctx.protocol, step.last) + stream_tool_problems(ctx.protocol, step.last)
                     called = _stream_calls(ctx.protocol, step.last)
                 else:
                     facts = answer(ctx.protocol, step.last)
@@ -246,13 +275,18 @@ def _tool_judge(streamed: bool) -> Judge:
                 if failed := _hamr_failed(step):
                     return failed
                 if called:
-                    how = "index from 0, " if streamed and ctx.protocol == OPENAI else ""
-                    args = "input a JSON object" if ctx.protocol == ANTHROPIC else "arguments a JSON string that parses"
-                    also = f" (and {refused[0].kind} before: {refused[0].reason})" if refused else ""
-                    return Verdict(HONOURED, f"{called} call(s) with {what}, {how}{args}{also}")
-        if refused:
-            return Verdict(refused[0].kind, refused[0].reason, retry=True)
-        return Verdict(MODEL, f"no tool call in {len(attempts)} tries (shape not exercised)", retry=True)
+                    honoured.append(f"{called} call(s) with {what}")
+                else:
+                    ignored.append(what)
+        if ignored:
+            also = f" ({'; '.join(dict.fromkeys(honoured))})" if honoured else ""
+            return Verdict(IGNORED, f"{', '.join(dict.fromkeys(ignored))} sent; answered in words, no tool call{also}")
+        if honoured:
+            how = "index from 0, " if streamed and ctx.protocol == OPENAI else ""
+            args = "input a JSON object" if ctx.protocol == ANTHROPIC else "arguments a JSON string that parses"
+            also = f" (also {refused[0].kind}: {refused[0].reason})" if refused else ""
+            return Verdict(HONOURED, f"{'; '.join(dict.fromkeys(honoured))}, {how}{args}{also}")
+        return Verdict(refused[0].kind, refused[0].reason, retry=True)
 
     return judge
 
@@ -291,22 +325,36 @@ def judge_tool_forced(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
 
 def _control_judge(what: str, real_step: str, fired: Callable[[Context, Step], bool], stated: str) -> Judge:
     """A parameter that suppresses something: ``fired`` says a step showed the thing; the real step must never show
-    it; the control step (the same request without the parameter) shows the model would have done it."""
+    it; the control step (the same request without the parameter) shows the model would have done it. Each failure
+    is its own request's: the real request's is the cell's verdict, a failed control only means the effect cannot
+    be told."""
 
     def judge(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
         control_fired = 0
+        control_failed: Verdict | None = None
         for attempt in attempts:
-            for step in attempt:
-                facts = _read(ctx, step, what)
-                if isinstance(facts, Verdict):
-                    return facts
-            real = next(s for s in attempt if s.label == real_step)
+            real = _labelled(attempt, real_step)
+            facts = _read(ctx, real, what)
+            if isinstance(facts, Verdict):
+                return facts
             if fired(ctx, real):
                 return Verdict(IGNORED, f"{what} sent, and still {stated}")
-            control_fired += sum(1 for s in attempt if s.label != real_step and fired(ctx, s))
+            for control in (s for s in attempt if s.label != real_step):
+                outcome = _read(ctx, control, f"the control without {what}")
+                if isinstance(outcome, Verdict):
+                    control_failed = control_failed or outcome
+                else:
+                    control_fired += fired(ctx, control)
         if control_fired:
             return Verdict(
                 HONOURED, f"without it {stated} ({control_fired} of {len(attempts)} controls); with it never"
+            )
+        if control_failed is not None:
+            return Verdict(
+                UNTOLD,
+                f"{what} served, but its control failed ({control_failed.kind}: {control_failed.reason}): "
+                "the effect cannot be seen",
+                retry=True,
             )
         return Verdict(
             MODEL,
@@ -360,6 +408,10 @@ def judge_max_tokens(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
     cut = "max_tokens" if ctx.protocol == ANTHROPIC else "length"
     for attempt in attempts:
         step = attempt[0]
+        if step.last.cut:
+            return Verdict(
+                IGNORED, f"max_tokens {limit} sent, and the answer ran past the run's limit: {step.last.cut}"
+            )
         facts = _read(ctx, step, f"max_tokens {limit}")
         if isinstance(facts, Verdict):
             return facts
@@ -374,16 +426,30 @@ def judge_max_tokens(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
 
 
 def judge_seed(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
-    attempt = attempts[0]
-    for step in attempt:
-        if (served := _served(ctx, step, "seed")) is not None:
-            return served
-    texts = {s.label: answer(ctx.protocol, s.last).text for s in attempt}
-    if texts["seeded-1"] != texts["seeded-2"]:
-        return Verdict(IGNORED, "the same seed at temperature 1 gave two different answers")
-    if texts["unseeded-1"] != texts["unseeded-2"]:
-        return Verdict(HONOURED, "the same seed gave the same answer; without a seed the answers differed")
-    return Verdict(MODEL, "all four answers were the same, seed or not: determinism cannot be told from it")
+    """The same seed twice, and no seed twice, at temperature 1, after a warm-up request with the same prompt (a
+    server's prompt cache makes the first answer of a prompt differ from later ones whatever the seed). One pair is
+    not evidence: "ignored" needs the seeded answers to differ in two tries or more, "honoured" to agree in two."""
+    differed = 0
+    unseeded_differed = False
+    for attempt in attempts:
+        for step in attempt:
+            if isinstance(facts := _read(ctx, step, "seed"), Verdict):
+                return facts
+        texts = {s.label: answer(ctx.protocol, s.last).text for s in attempt}
+        differed += texts["seeded-1"] != texts["seeded-2"]
+        unseeded_differed |= texts["unseeded-1"] != texts["unseeded-2"]
+    tries = len(attempts)
+    if differed >= 2:
+        return Verdict(IGNORED, f"the same seed at temperature 1 gave different answers in {differed} of {tries} tries")
+    if differed:
+        more = tries < ctx.tries
+        reason = f"the same seed gave different answers in {differed} of {tries} tries"
+        return Verdict(UNTOLD, reason + ("" if more else ": not repeatable enough to judge"), retry=more)
+    if unseeded_differed and tries >= 2:
+        return Verdict(HONOURED, f"the same seed gave the same answer ({tries} tries); without a seed they differed")
+    if unseeded_differed:  # one pair is not evidence either way
+        return Verdict(HONOURED, "the same seed gave the same answer once; without a seed they differed", retry=True)
+    return Verdict(MODEL, "all answers were the same, seed or not: determinism cannot be told from it", retry=True)
 
 
 def judge_reasoning(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
@@ -439,28 +505,37 @@ def judge_unknown_model(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
     return Verdict(BROKEN, f"{status} in the error shape, where 404 belongs: {error_message(step.last)}")
 
 
-def judge_malformed(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
-    step = attempts[0][0]
-    status = step.last.status
-    if 200 <= status < 300:
-        return Verdict(IGNORED, f"{status} for messages that are not a list")
-    if 400 <= status < 500:
-        problem = error_shape_problem(ctx.protocol, step.last)
-        return Verdict(BROKEN, problem) if problem else Verdict(HONOURED, f"{status} in the error shape")
-    return Verdict(BROKEN, f"{status} for a malformed request, where a 4xx belongs")
+def _error_judge(what: str, belongs: str, statuses: Callable[[int], bool], accepted: str) -> Judge:
+    """A request the server must refuse: the status ``statuses`` allows, in the protocol's error shape. A 2xx that
+    carries an error body is a broken shape (a client reads it as an answer); a plain 2xx is ``accepted``."""
+
+    def judge(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+        step = attempts[0][0]
+        status = step.last.status
+        if 200 <= status < 300:
+            if (message := error_body(step.last)) is not None:
+                return Verdict(BROKEN, f"{status} with an error body, where {belongs} belongs: {message}")
+            return Verdict(IGNORED, f"{status} {accepted}")
+        if statuses(status):
+            problem = error_shape_problem(ctx.protocol, step.last)
+            return Verdict(BROKEN, problem) if problem else Verdict(HONOURED, f"{status} in the error shape")
+        return Verdict(BROKEN, f"{status} for {what}, where {belongs} belongs")
+
+    return judge
+
+
+judge_malformed = _error_judge(
+    "a malformed request", "a 4xx", lambda status: 400 <= status < 500, "for messages that are not a list"
+)
+_judge_wrong_key = _error_judge(
+    "a wrong key", "401", lambda status: status in (401, 403), "with a wrong key: the server checks no key"
+)
 
 
 def judge_bad_key(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
     if not ctx.keyed or not attempts:
         return Verdict(NOT_APPLICABLE, "no key given (--key-env): the server is taken to have none")
-    step = attempts[0][0]
-    status = step.last.status
-    if 200 <= status < 300:
-        return Verdict(IGNORED, f"{status} with a wrong key: the server checks no key")
-    if status in (401, 403):
-        problem = error_shape_problem(ctx.protocol, step.last)
-        return Verdict(BROKEN, problem) if problem else Verdict(HONOURED, f"{status} in the error shape")
-    return Verdict(BROKEN, f"{status} for a wrong key, where 401 belongs")
+    return _judge_wrong_key(ctx, attempts)
 
 
 def _tool_fired(ctx: Context, step: Step) -> bool:

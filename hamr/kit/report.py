@@ -5,16 +5,17 @@ previous run (drift)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cassette_format
-import conform_probes as p
-import conform_verdicts as v
-import conform_wire as w
-from cassette_reports import drift as shape_drift
-from conform_run import Target, provider_toml
+from hamr.kit import cassette_format
+from hamr.kit import probes as p
+from hamr.kit import verdicts as v
+from hamr.kit import wire as w
+from hamr.kit.cassette_format import drift as shape_drift
+from hamr.kit.run import Target, provider_toml
 
 #: the kinds a required cell may have and still hold: the server did its part
 HOLDS = (v.HONOURED, v.MODEL, v.NOT_APPLICABLE)
@@ -34,9 +35,68 @@ def failing_required(verdicts: Mapping[str, Mapping[str, str]]) -> list[str]:
     return [probe.cell for probe in p.PROBES if probe.required and verdicts[probe.name]["kind"] not in HOLDS]
 
 
-def exit_code(verdicts: Mapping[str, Mapping[str, str]]) -> int:
-    """0 when every required cell holds (honoured, limited by the model or not applicable), else 1."""
-    return 1 if failing_required(verdicts) else 0
+#: the verdicts that fail a run in any cell by default: the server says yes and does not, or breaks the protocol
+DEFAULT_FAIL_ON = (v.BROKEN, v.IGNORED)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which verdicts fail a run (exit code 1), for a server project's CI: any cell whose kind is in ``fail_on``,
+    and any ``required`` cell that does not hold (honoured, limited by the model or not applicable); ``allowed``
+    cells (a known, documented gap) never fail it. Cells are named by probe (``tool_choice_none``) or column."""
+
+    fail_on: frozenset[str] = frozenset(DEFAULT_FAIL_ON)
+    required: frozenset[str] = frozenset(probe.name for probe in p.PROBES if probe.required)
+    allowed: frozenset[str] = field(default_factory=frozenset)
+
+    def failures(self, verdicts: Mapping[str, Mapping[str, str]]) -> list[str]:
+        """``cell: kind`` for each cell that fails the run, in the row's order."""
+        out = []
+        for probe in p.PROBES:
+            kind = verdicts[probe.name]["kind"]
+            if probe.name in self.allowed:
+                continue
+            if kind in self.fail_on or (probe.name in self.required and kind not in HOLDS):
+                out.append(f"{probe.cell}: {kind}")
+        return out
+
+    def describe(self) -> str:
+        parts = [f"fail on {', '.join(sorted(self.fail_on)) or 'nothing'} in any cell"]
+        parts.append("required to hold: " + (", ".join(_cells(self.required)) or "none"))
+        if self.allowed:
+            parts.append("allowed: " + ", ".join(_cells(self.allowed)))
+        return "; ".join(parts)
+
+
+def _cells(names: Iterable[str]) -> list[str]:
+    return [probe.cell for probe in p.PROBES if probe.name in set(names)]
+
+
+def cell_names(text: str) -> frozenset[str]:
+    """Probe names from a comma-separated list of probe names or cells (``seed,tool_choice none``)."""
+    names = set()
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        probe = p.BY_NAME.get(item) or next((q for q in p.PROBES if q.cell == item), None)
+        if probe is None:
+            raise ValueError(f"{item!r} is no cell; one of: {', '.join(q.name for q in p.PROBES)}")
+        names.add(probe.name)
+    return frozenset(names)
+
+
+def kind_names(text: str) -> frozenset[str]:
+    """Verdict kinds from a comma-separated list (``broken shape,accepted but ignored``; ``none`` for no kind)."""
+    kinds = frozenset(k.strip() for k in text.split(",") if k.strip() and k.strip() != "none")
+    if unknown := kinds - set(v.KINDS):
+        raise ValueError(f"{', '.join(sorted(unknown))}: no verdict kind; one of: {', '.join(v.KINDS)}")
+    return kinds
+
+
+def exit_code(verdicts: Mapping[str, Mapping[str, str]], policy: Policy | None = None) -> int:
+    """0 when no cell fails the policy (by default: no broken shape or ignored parameter anywhere, and every required
+    cell holds), else 1."""
+    return 1 if (policy or Policy()).failures(verdicts) else 0
 
 
 def as_json(verdicts: Mapping[str, v.Verdict]) -> dict[str, dict[str, str]]:
@@ -122,6 +182,11 @@ def markdown(name: str, report: Mapping[str, Any]) -> str:
         lines.append(f"| {probe.cell} | {verdict['kind']} | {verdict['reason'].replace('|', '&#124;')} |")
     failing = failing_required(verdicts)
     lines += ["", f"Required cells: {'all hold' if not failing else 'failing: ' + ', '.join(failing)}."]
+    failures = Policy().failures(verdicts)
+    lines += [
+        f"Default policy ({Policy().describe()}): "
+        + ("passes." if not failures else f"fails on {'; '.join(failures)}.")
+    ]
     return "\n".join(lines) + "\n"
 
 

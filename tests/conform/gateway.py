@@ -9,13 +9,10 @@ import json
 import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "smoke"))
-
-import local_servers
+from tests.smoke import local_servers
 
 PACKAGE = "litellm[proxy]==1.108.7"
 GATEWAY = local_servers.Server("litellm-proxy", 4000)

@@ -1,6 +1,6 @@
 """The wire rules of both protocols, read from recorded bytes: the error shape, SSE events, what a stream says
 (``[DONE]``, finish reasons, tool-call ``index`` and arguments; Anthropic event order and block indexes) and what one
-answer says. Facts and problems only; what they mean for a probe is ``conform_verdicts``'s."""
+answer says. Facts and problems only; what they mean for a probe is ``verdicts``'s."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from conform_wire import Exchange
+from hamr.kit.wire import Exchange
 
 OPENAI = "openai"
 ANTHROPIC = "anthropic"
@@ -37,6 +37,15 @@ def error_shape_problem(protocol: str, exchange: Exchange) -> str | None:
 def clip(body: bytes, size: int = 80) -> str:
     text = " ".join(body.decode("utf-8", "replace").split())
     return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def error_body(exchange: Exchange) -> str | None:
+    """The message of a body that is an error in either protocol's shape (``{"error": ...}`` without an answer),
+    whatever the status said; None for any other body."""
+    body = exchange.json()
+    if isinstance(body, dict) and "error" in body and not body.get("choices") and not body.get("content"):
+        return error_message(exchange)
+    return None
 
 
 def error_message(exchange: Exchange) -> str:
@@ -132,6 +141,7 @@ def openai_stream(body: bytes) -> OpenAIStream:
         out.problems.append("no chunk carries a finish_reason")
     elif len(out.finish_reasons) > 1:
         out.problems.append(f"{len(out.finish_reasons)} chunks carry a finish_reason ({', '.join(out.finish_reasons)})")
+    out.problems = _counted(out.problems)
     return out
 
 
@@ -164,6 +174,14 @@ def openai_stream_tool_problems(stream: OpenAIStream) -> list[str]:
     return problems
 
 
+def _counted(problems: list[str]) -> list[str]:
+    """Each problem once, in order, with how often it happened (a wrong index repeats for every delta)."""
+    counts: dict[str, int] = {}
+    for problem in problems:
+        counts[problem] = counts.get(problem, 0) + 1
+    return [p if n == 1 else f"{p} (×{n})" for p, n in counts.items()]
+
+
 def json_or_none(text: str) -> Any:
     try:
         return json.loads(text)
@@ -181,6 +199,8 @@ class AnthropicStream:
     #: joined input_json_delta per block index
     tool_inputs: dict[int, str] = field(default_factory=dict)
     stop_reasons: list[str] = field(default_factory=list)
+    #: input_json_delta events sent to a block that is not open (their input went somewhere: not dropped)
+    misdirected: int = 0
     input_tokens: int | None = None
     output_tokens: int | None = None
     text: str = ""
@@ -211,6 +231,7 @@ def anthropic_stream(body: bytes) -> AnthropicStream:
             delta = value.get("delta") or {}
             if index not in open_blocks:
                 out.problems.append(f"{delta.get('type')} sent to block {index}, which is not open")
+                out.misdirected += delta.get("type") == "input_json_delta"
                 continue
             block = out.blocks[index] if isinstance(index, int) and index < len(out.blocks) else {}
             if delta.get("type") == "input_json_delta":
@@ -240,11 +261,28 @@ def anthropic_stream(body: bytes) -> AnthropicStream:
     if len(out.stop_reasons) != 1:
         out.problems.append(f"{len(out.stop_reasons)} message_delta events carry a stop_reason (one belongs)")
     for n, block in enumerate(out.blocks):
-        if block.get("type") == "tool_use" and not block.get("input") and not out.tool_inputs.get(n):
+        dropped = not block.get("input") and not out.tool_inputs.get(n) and not out.misdirected
+        if block.get("type") == "tool_use" and dropped:
             out.problems.append(f"tool_use block {n} has no input (input_json_delta dropped)")
         elif n in out.tool_inputs and not isinstance(json_or_none(out.tool_inputs[n] or "{}"), dict):
             out.problems.append(f"block {n}'s input_json_delta fragments do not join to a JSON object")
+    out.problems = _counted(out.problems)
     return out
+
+
+def anthropic_stream_tool_problems(stream: AnthropicStream) -> list[str]:
+    """What is wrong with a stream's tool calls beyond the event rules: a ``tool_use`` block and a stop reason other
+    than ``tool_use`` (a client that waits for it never runs the tool)."""
+    if any(b.get("type") == "tool_use" for b in stream.blocks) and stream.stop_reasons[-1:] != ["tool_use"]:
+        return [f'stop_reason "{(stream.stop_reasons or ["none"])[-1]}" after a tool call, not "tool_use"']
+    return []
+
+
+def stream_tool_problems(protocol: str, exchange: Exchange) -> list[str]:
+    """The tool-call rules of a streamed answer, both protocols (the event rules are ``stream_problems``')."""
+    if protocol == ANTHROPIC:
+        return anthropic_stream_tool_problems(anthropic_stream(exchange.body))
+    return openai_stream_tool_problems(openai_stream(exchange.body))
 
 
 def stream_problems(protocol: str, exchange: Exchange) -> list[str]:
@@ -278,8 +316,8 @@ def answer(protocol: str, exchange: Exchange) -> Answer:
     body = exchange.json()
     if not isinstance(body, dict):
         return Answer((f"the body is not a JSON object: {clip(exchange.body)}",), "", None, (), None, None)
-    if "error" in body and not body.get("choices") and not body.get("content"):
-        return Answer((f"{exchange.status} with an error body: {error_message(exchange)}",), "", None, (), None, None)
+    if (message := error_body(exchange)) is not None:
+        return Answer((f"{exchange.status} with an error body: {message}",), "", None, (), None, None)
     if protocol == ANTHROPIC:
         return _anthropic_answer(body)
     return _openai_answer(body)

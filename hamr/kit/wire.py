@@ -1,17 +1,20 @@
 """The bytes of a conformance run: one exchange (request and response as they crossed the wire), the transport that
 records them under a request budget, the one that serves them back, and the cassette file they live in (the
-contract suite's format, ``tests/contract/cassette_format.py``, keys scrubbed by value)."""
+contract suite's format, ``cassette_format``, keys scrubbed by value)."""
 
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
-import cassette_format
 import httpx2
-from cassette_recording import LIBRARY_REQUEST, VOLATILE_RESPONSE, Scrubber
+
+from hamr.kit import cassette_format
+from hamr.kit.scrub import LIBRARY_REQUEST, VOLATILE_RESPONSE, Scrubber
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class Exchange:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    #: which of the run's limits cut this exchange short ("" when none did); status 0: no answer at all
+    cut: str = ""
 
     def header(self, name: str) -> str:
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), "")
@@ -56,12 +61,30 @@ class Budget:
         return self.limit - self.used
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one request may take, so a run is bounded whatever the server does (one that ignores ``max_tokens``
+    would otherwise generate to the end of its context on every request)."""
+
+    #: seconds from sending the request to the end of its answer
+    seconds: float = 120.0
+    #: SSE events of one streamed answer (every probe asks for at most 96 tokens, about one event each)
+    events: int = 400
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "events": self.events}
+
+
+_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+
+
 class Recorder(httpx2.BaseTransport):
     """Forwards each request to the server, keeps request and whole response as an Exchange, and counts it against
     the budget (refusing one the budget does not cover)."""
 
-    def __init__(self, budget: Budget, inner: httpx2.BaseTransport | None = None) -> None:
+    def __init__(self, budget: Budget, inner: httpx2.BaseTransport | None = None, limits: Limits | None = None) -> None:
         self.budget = budget
+        self.limits = limits or Limits()
         # a fresh connection per request: llama-server closes a kept-alive connection after an error inside a stream
         # without saying so, and the next request on it would fail before the server saw it
         self.inner = inner or httpx2.HTTPTransport(limits=httpx2.Limits(max_keepalive_connections=0))
@@ -72,22 +95,52 @@ class Recorder(httpx2.BaseTransport):
             raise BudgetExceeded(f"the request budget ({self.budget.limit}) is spent")
         self.budget.used += 1
         body = request.read()
-        response = self.inner.handle_request(request)
+        deadline = time.monotonic() + self.limits.seconds
+        request.extensions = {**request.extensions, "timeout": _timeouts(request, self.limits.seconds)}
+        kept = Exchange(request.method, str(request.url), dict(request.headers), body, 0, {}, b"")
         try:
-            content = response.read()
-        finally:
-            response.close()
-        headers = {k.lower(): v for k, v in response.headers.items() if k.lower() not in _FRAMING}
-        self.exchanges.append(
-            Exchange(
-                request.method, str(request.url), dict(request.headers), body, response.status_code, headers, content
-            )
-        )
+            response = self.inner.handle_request(request)
+            headers = {k.lower(): v for k, v in response.headers.items() if k.lower() not in _FRAMING}
+            kept = replace(kept, status=response.status_code, headers=headers)
+            try:
+                content, cut = self._read(response, deadline)
+            finally:
+                response.close()
+        except httpx2.TimeoutException:
+            self.exchanges.append(replace(kept, cut=_no_answer(self.limits, kept.status)))
+            raise
+        self.exchanges.append(replace(kept, body=content, cut=cut))
         return httpx2.Response(response.status_code, headers=headers, content=content)
+
+    def _read(self, response: httpx2.Response, deadline: float) -> tuple[bytes, str]:
+        """The body, or as much of it as the limits allow with the limit that cut it."""
+        parts: list[bytes] = []
+        events = 0
+        for chunk in cast(httpx2.SyncByteStream, response.stream):  # a transport's answer: not read yet
+            ends = [m.end() for m in _EVENT_END.finditer(chunk)]
+            if events + len(ends) > self.limits.events:  # kept up to the last event the limit allows
+                parts.append(chunk[: ends[self.limits.events - events - 1]] if self.limits.events > events else b"")
+                return b"".join(parts), f"the stream ran past {self.limits.events} events (--max-events)"
+            parts.append(chunk)
+            events += len(ends)
+            if time.monotonic() > deadline:
+                return b"".join(parts), f"the answer took over {self.limits.seconds:g} s (--request-timeout)"
+        return b"".join(parts), ""
 
     def close(self) -> None:
         """Kept open: every hamr client of a run shares this transport (and its connections), each closing its own
         httpx2 client after its step."""
+
+
+def _timeouts(request: httpx2.Request, seconds: float) -> dict[str, float | None]:
+    """The request's own timeouts, none longer than the request's limit."""
+    own = request.extensions.get("timeout") or {}
+    return {k: min(own.get(k) or seconds, seconds) for k in ("connect", "read", "write", "pool")}
+
+
+def _no_answer(limits: Limits, status: int) -> str:
+    where = "whole body" if status else "answer"
+    return f"no {where} within {limits.seconds:g} s (--request-timeout)"
 
 
 #: headers that describe how the body was framed or compressed on the wire, not what it holds
@@ -117,6 +170,8 @@ class Replayer(httpx2.BaseTransport):
                 f"{self.where}: request #{self.position} differs from the recorded one ({request.method} {request.url})"
             )
         self.position += 1
+        if recorded.cut and not recorded.body:  # the recorder saw the request time out: so does the replay
+            raise httpx2.ReadTimeout(recorded.cut, request=request)
         return httpx2.Response(recorded.status, headers=dict(recorded.headers), content=recorded.body)
 
 
@@ -155,6 +210,7 @@ def scrubbed(exchange: Exchange, scrubber: Scrubber) -> Exchange:
         exchange.status,
         headers,
         _scrub_bytes(exchange.body, scrubber),
+        exchange.cut,
     )
 
 
@@ -182,7 +238,8 @@ def dumps(cassette: Cassette) -> str:
         }
         for e in cassette.exchanges
     ]
-    metadata = {"provenance": cassette.provenance, "conform": cassette.conform}
+    cuts = {str(n): e.cut for n, e in enumerate(cassette.exchanges) if e.cut}
+    metadata = {"provenance": cassette.provenance, "conform": {**cassette.conform, **({"cuts": cuts} if cuts else {})}}
     return cassette_format.serialize({"interactions": interactions, "metadata": metadata})
 
 
@@ -206,4 +263,6 @@ def loads(text: str) -> Cassette:
     conform = (document.get("metadata") or {}).get("conform")
     if not isinstance(conform, dict):
         raise cassette_format.CassetteFormatError("not a conformance cassette: metadata.conform is missing")
+    cuts = conform.pop("cuts", None) or {}
+    exchanges = [replace(e, cut=str(cuts.get(str(n), ""))) for n, e in enumerate(exchanges)]
     return Cassette(dict(document["provenance"]), conform, exchanges)

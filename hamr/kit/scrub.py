@@ -8,10 +8,19 @@ construction of cassettes from reference bodies, so both kinds of cassette look 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Protocol, TypeVar
 
-from vcr.request import Request
+
+class _Request(Protocol):
+    """A recorded request as vcrpy hands it to ``before_record_request`` (the kit itself needs no vcrpy)."""
+
+    uri: str
+    headers: MutableMapping[str, Any]
+    body: Any
+
+
+R = TypeVar("R", bound=_Request)
 
 #: response headers that change on every call and say nothing about the wire format
 VOLATILE_RESPONSE = re.compile(
@@ -52,7 +61,7 @@ class Scrubber:
                 return body
         return self.text(body) if isinstance(body, str) else body
 
-    def request(self, request: Request) -> Request:
+    def request(self, request: R) -> R:
         request.uri = self.text(request.uri)
         for name in list(request.headers):
             if name.lower() in LIBRARY_REQUEST:

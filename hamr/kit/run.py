@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import conform_probes as p
-import conform_rules as rules
-import conform_verdicts as v
-import conform_wire as w
 import httpx2
-from cassette_recording import Scrubber, placeholder
 
 import hamr
+from hamr.kit import probes as p
+from hamr.kit import rules
+from hamr.kit import verdicts as v
+from hamr.kit import wire as w
+from hamr.kit.scrub import Scrubber, placeholder
 
 
 class ConformError(Exception):
@@ -167,6 +167,7 @@ class LiveRun:
     scrubber: Scrubber = field(default_factory=lambda: Scrubber({}))
     #: the transport under the recorder (None: the network; a fake server in the offline tests)
     inner: httpx2.BaseTransport | None = None
+    limits: w.Limits = field(default_factory=w.Limits)
 
 
 def live_probe(run: LiveRun, probe: p.Probe) -> w.Cassette | v.Verdict:
@@ -181,7 +182,7 @@ def live_probe(run: LiveRun, probe: p.Probe) -> w.Cassette | v.Verdict:
         return v.Verdict(
             v.NOT_RUN, f"needs up to {probe.worst_case(run.tries)} requests; {run.budget.left()} left of the budget"
         )
-    recorder = w.Recorder(run.budget, run.inner)
+    recorder = w.Recorder(run.budget, run.inner, run.limits)
     clients = TransportClients(run.target, run.protocol, run.model, run.key, recorder)
     attempts: list[list[v.Step]] = []
     for _ in range(tries):
@@ -223,7 +224,7 @@ IDENTITY_PATHS = ("/props", "/version", "/api/version")
 def identity(run: LiveRun) -> tuple[w.Cassette, dict[str, Any]]:
     """The server's own account of itself: its Server header and the version/props endpoints some servers have
     (llama.cpp's /props, vLLM's /version, Ollama's /api/version); each answered one is kept."""
-    recorder = w.Recorder(run.budget, run.inner)
+    recorder = w.Recorder(run.budget, run.inner, run.limits)
     headers = {}
     if run.key:
         headers = {"x-api-key": run.key} if run.protocol == rules.ANTHROPIC else {"authorization": f"Bearer {run.key}"}

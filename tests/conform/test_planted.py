@@ -1,0 +1,69 @@
+"""The kit judged, offline: each planted defect of ``planted.DEFECTS`` rewrites the cassettes of a committed live
+run against the embedded llama-server (its OpenAI or its Anthropic endpoint) the way a server with that defect
+would have answered, and the kit must give the defect's cell its verdict; the committed run itself, with nothing
+planted, is the control and must give the server's own row. ``nox -s planted`` does the same live."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hamr.kit import probes as p
+from hamr.kit import run
+from hamr.kit import wire as w
+from hamr.kit.rules import ANTHROPIC, OPENAI
+from tests.conform import planted
+
+REPO = Path(__file__).resolve().parents[2]
+RUNS = {
+    OPENAI: REPO / "conformance" / "llama-server-openai",
+    ANTHROPIC: REPO / "conformance" / "llama-server-anthropic",
+}
+CASES = [(defect, probe, kind) for defect in planted.DEFECTS for probe, kind in defect.expected]
+
+
+@pytest.mark.parametrize(
+    ("defect", "probe", "expected"), CASES, ids=[f"{d.protocol}:{d.name}:{probe}" for d, probe, _ in CASES]
+)
+def test_each_planted_defect_gives_its_cell_and_verdict(defect, probe, expected):
+    verdict = planted.judged(defect, RUNS[defect.protocol])[probe]
+
+    assert verdict.kind == expected, verdict.reason
+
+
+@pytest.mark.parametrize("protocol", sorted(RUNS))
+def test_the_faithful_control_gives_the_servers_own_row(protocol):
+    directory = RUNS[protocol]
+    own = json.loads((directory / "report.json").read_text(encoding="utf-8"))["verdicts"]
+    for probe in p.PROBES:
+        path = directory / "cassettes" / f"{probe.name}.yaml"
+        if not path.exists():
+            continue
+        cassette = w.loads(path.read_text(encoding="utf-8"))
+        target = run.target_from(dict(cassette.conform["target"]))
+        nothing = planted.Defect("nothing", "control", protocol, (), lambda body: False)
+        verdict = run.judge(probe, planted.plant(nothing, cassette), target, path.name)
+        assert (probe.name, verdict.kind) == (probe.name, own[probe.name]["kind"])
+
+
+def test_every_planted_defect_changes_bytes_the_kit_reads():
+    """A defect that rewrote nothing in its run would prove nothing: each touches at least one exchange."""
+    for defect in planted.DEFECTS:
+        touched = 0
+        for probe in defect.probes:
+            cassette = w.loads((RUNS[defect.protocol] / "cassettes" / f"{probe}.yaml").read_text(encoding="utf-8"))
+            rewritten = planted.plant(defect, cassette).exchanges
+            touched += sum(a != b for a, b in zip(cassette.exchanges, rewritten, strict=True))
+        assert touched, defect.name
+
+
+def test_the_score_table_names_each_miss():
+    outcomes = [
+        planted.Outcome("a", "x#1", "stream", "broken shape", "broken shape", ""),
+        planted.Outcome("b", "x#2", "seed", "accepted but ignored", "honoured", ""),
+    ]
+    text = planted.table(outcomes)
+    assert "| b | x#2 | seed | accepted but ignored | honoured (MISSED) |" in text
+    assert text.endswith("Score: 1 of 2 planted defects give their cell and verdict.")
