@@ -150,8 +150,12 @@ def _arguments_as_object(body: Body) -> Body:
     return body
 
 
-def _status(code: int) -> Callable[[w.Exchange], w.Exchange]:
-    return lambda exchange: replace(exchange, status=code)
+def _openai_error(status: int, message: str) -> Callable[[w.Exchange], w.Exchange]:
+    """An error in OpenAI's shape, whatever the server answered."""
+    body = json.dumps({"error": {"message": message, "type": "invalid_request_error", "code": None}}).encode()
+    return lambda exchange: replace(
+        exchange, status=status, headers={"content-type": "application/json"}, body=body
+    )
 
 
 def _openai_text(text: str, finish: str = "stop", completion_tokens: int = 6) -> Callable[[w.Exchange], w.Exchange]:
@@ -401,7 +405,7 @@ DEFECTS: tuple[Defect, ...] = (
         OPENAI,
         (("error_unknown_model", BRK),),
         lambda b: b.get("model") == p.UNKNOWN_MODEL,
-        response=_status(400),
+        response=_openai_error(400, "model 'hamr-conform-no-such-model' not found, try pulling it first"),
     ),
     Defect(
         "response_format ignored",
