@@ -15,7 +15,7 @@ from dataclasses import replace
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from . import _anthropic, _openai
+from . import _anthropic, _openai, _responses
 from ._config import Config, ProviderSettings, load_config
 from ._errors import (
     ConfigError,
@@ -32,7 +32,7 @@ from ._errors import (
     error_from_response,
     redact,
 )
-from ._presets import ANTHROPIC, PRESETS
+from ._presets import ANTHROPIC, OPENAI, PRESETS, RESPONSES
 from ._pricing import Spend, is_local, price_for
 from ._stream import StreamDecoder
 from ._types import Completion, HTTPRequest, ModelInfo, StreamEvent
@@ -78,6 +78,9 @@ def _pool_limits() -> httpx2.Limits:
     )
 
 
+#: the protocol module of each ``compatibility``
+PROTOCOLS: dict[str, ModuleType] = {OPENAI: _openai, ANTHROPIC: _anthropic, RESPONSES: _responses}
+
 E = TypeVar("E", bound=HamrError)
 
 Messages = Sequence[Mapping[str, Any]] | str
@@ -116,7 +119,7 @@ class _Core:
             else:
                 model = self.settings.default_model or (self.settings.models[0].id if self.settings.models else None)
         self.model: str | None = model
-        self.protocol: ModuleType = _anthropic if self.settings.compatibility == ANTHROPIC else _openai
+        self.protocol: ModuleType = PROTOCOLS[self.settings.compatibility]
         self.spend = Spend(local=is_local(self.settings, model))
         # (connect, read, write, pool) seconds: a plain tuple, the one form both httpx2's and httpx's request
         # builders read as a timeout (each takes only its own Timeout class, and files another's whole object into

@@ -252,6 +252,9 @@ _TYPE_CLASSES: dict[str, type[ProviderError]] = {
     "not_found_error": BadRequestError,
     "request_too_large": RequestTooLargeError,
     "billing_error": InsufficientCreditsError,
+    # codes of a failed Response (the Responses API's ResponseError), which names no type
+    "rate_limit_exceeded": RateLimitError,
+    "invalid_prompt": BadRequestError,
 }
 
 
@@ -276,7 +279,7 @@ def error_from_response(
         if 400 <= numeric < 600:
             status = numeric
         else:
-            cls = _TYPE_CLASSES.get(etype or "", ProviderError)
+            cls = _TYPE_CLASSES.get(etype or "") or _TYPE_CLASSES.get(code or "", ProviderError)
     if status in (401, 403):
         cls = AuthenticationError
     elif status == 429:

@@ -8,7 +8,9 @@ from ._types import ModelSpec
 
 OPENAI = "openai-compatible"
 ANTHROPIC = "anthropic-compatible"
-COMPATIBILITIES = (OPENAI, ANTHROPIC)
+#: OpenAI's Responses API (POST /responses), the Open Responses specification
+RESPONSES = "openai-responses"
+COMPATIBILITIES = (OPENAI, ANTHROPIC, RESPONSES)
 
 
 @dataclass(frozen=True)
