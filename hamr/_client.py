@@ -52,9 +52,11 @@ LIBRARIES = ("httpx2", "httpx")
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 # final whatever x-should-retry says: the same request gets the same answer
 NEVER_RETRIED = (ContextWindowExceededError, RequestTooLargeError, InsufficientCreditsError)
-#: the HTTP status an error event stands for, by its error type, when it carries no numeric code
+#: the HTTP status an error event stands for, by its error type (or, where it has none, its code), when it carries no
+#: numeric code
 EVENT_STATUSES = {
     "rate_limit_error": 429,
+    "rate_limit_exceeded": 429,  # the Responses API's error code (response.failed, error events)
     "api_error": 500,
     "server_error": 500,
     "timeout_error": 504,
@@ -354,10 +356,15 @@ class _Core:
 
     def retry_event_delay(self, attempt: int, error: StreamError) -> float | None:
         """``retry_delay`` for a stream whose error event came before any text, reasoning or tool call was handed
-        out (nothing can repeat), as for the HTTP status the event stands for: its numeric ``code`` (OpenRouter)
-        or its type (Anthropic ``overloaded_error`` is 529). None when that status is final or there is none."""
+        out (nothing can repeat), as for the HTTP status the event stands for: its numeric ``code`` (OpenRouter),
+        its type (Anthropic ``overloaded_error`` is 529), else its code (a failed Response's ``server_error``).
+        None when that status is final or there is none."""
         code = error.code or ""
-        status = int(code) if code.isdigit() and 400 <= int(code) < 600 else EVENT_STATUSES.get(error.error_type or "")
+        status = (
+            int(code)
+            if code.isdigit() and 400 <= int(code) < 600
+            else EVENT_STATUSES.get(error.error_type or "") or EVENT_STATUSES.get(code)
+        )
         if status is None:
             return None
         return self.retry_delay(attempt, ProviderError(error.message, provider=self.provider, status=status))
