@@ -245,6 +245,12 @@ def openai_tool_stream(model: str, call_id: str, *, usage: dict[str, Any] | None
     return events
 
 
+def openrouter_upstream_error(provider_name: str) -> Reply:
+    """OpenRouter's documented 502 for a failing upstream provider."""
+    metadata = {"provider_name": provider_name, "raw": "upstream connect error"}
+    return reply(502, {"error": {"code": 502, "message": "Provider returned error", "metadata": metadata}})
+
+
 def mid_stream_error(model: str, message: str, type: str = "server_error", **top: Any) -> Reply:
     """Some text, then a ``data:`` line carrying an ``error`` object and no [DONE]: the OpenAI-compatible way a
     failure after the 200 is reported (what hamr expects from providers that document no other)."""
@@ -629,16 +635,7 @@ def _openrouter() -> dict[str, Spec]:
         "error_5xx": doc(
             [errors],
             "the documented 502 for a failing upstream provider",
-            reply(
-                502,
-                {
-                    "error": {
-                        "code": 502,
-                        "message": "Provider returned error",
-                        "metadata": {"provider_name": "Anthropic", "raw": "upstream connect error"},
-                    }
-                },
-            ),
+            openrouter_upstream_error("Anthropic"),
         ),
         "error_mid_stream": doc(
             [errors + "#error-handling-in-streaming", "openrouter/02-stream-text.json"],
@@ -1735,16 +1732,7 @@ def _openrouter_responses() -> dict[str, Spec]:
         "error_5xx": doc(
             [errors],
             "the documented 502 for a failing upstream provider",
-            reply(
-                502,
-                {
-                    "error": {
-                        "code": 502,
-                        "message": "Provider returned error",
-                        "metadata": {"provider_name": "OpenAI", "raw": "upstream connect error"},
-                    }
-                },
-            ),
+            openrouter_upstream_error("OpenAI"),
             constructed=RESPONSES_WRITTEN,
         ),
         "error_mid_stream": doc(

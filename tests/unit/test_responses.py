@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+from test_protocols import CONVERSATION, TOOLS
 
 from hamr import _anthropic, _openai, _responses
 from hamr._config import parse_config
@@ -22,23 +23,6 @@ CONFIG = parse_config(
     {"providers": {"work": {"base_url": "https://api.example.com/v1", "compatibility": "openai-responses"}}}
 )
 SETTINGS = CONFIG.providers["work"]
-TOOLS = [
-    {
-        "name": "weather",
-        "description": "Weather at a place",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-    }
-]
-CONVERSATION = [
-    {"role": "user", "content": "Weather in Paris?"},
-    {
-        "role": "assistant",
-        "content": "Checking.",
-        "tool_calls": [{"id": "call_1", "name": "weather", "arguments": {"city": "Paris"}}],
-    },
-    {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
-]
-
 # test_deepseek_responses[function_tool].yaml, interaction 0 (DeepSeek's /responses, deepseek-v4-flash), trimmed
 DEEPSEEK_TOOL_CALL = {
     "id": "92471b7c-94ad-452f-a3f5-c29aa74a95e1",
@@ -547,3 +531,39 @@ def test_every_event_type_of_the_spec_is_handled_or_deliberately_passed_over() -
     handled, passed = set(_responses.HANDLERS), set(_responses.PASSED_OVER)
     assert not handled & passed
     assert set(SPEC_EVENTS) == handled | passed
+
+
+def test_usage_counts_cache_reads_writes_reasoning_and_openrouters_cost() -> None:
+    usage = _responses.parse_usage(
+        {
+            "input_tokens": 4020,
+            "input_tokens_details": {"cached_tokens": 3968, "cache_write_tokens": 40},
+            "output_tokens": 5,
+            "output_tokens_details": {"reasoning_tokens": 3},
+            "cost": 0.002196,
+        }
+    )
+    assert usage is not None
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens) == (4020, 3968, 40)
+    assert (usage.output_tokens, usage.reasoning_tokens, usage.cost) == (5, 3, 0.002196)
+    assert usage.uncached_input_tokens == 12
+
+
+def test_a_streamed_refusal_is_the_refusal() -> None:
+    message = {"type": "message", "id": "m1", "role": "assistant", "content": []}
+    where = {"item_id": "m1", "output_index": 0, "content_index": 0}
+    refusal = {"type": "refusal", "refusal": "I can't help with that."}
+    body = sse(
+        {"type": "response.output_item.added", "item": message, "output_index": 0},
+        {"type": "response.content_part.added", "part": {"type": "refusal", "refusal": ""}, **where},
+        {"type": "response.refusal.delta", "delta": "I can't ", **where},
+        {"type": "response.refusal.delta", "delta": "help with that.", **where},
+        {"type": "response.refusal.done", "refusal": "I can't help with that.", **where},
+        {
+            "type": "response.completed",
+            "response": {"status": "completed", "output": [{**message, "content": [refusal]}]},
+        },
+    )
+    events, completion = run_stream(body)
+    assert completion.refusal == "I can't help with that." and completion.text == ""
+    assert [e.type for e in events] == ["done"]  # a refusal is no text event

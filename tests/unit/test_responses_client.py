@@ -8,13 +8,13 @@ test_openai_responses_model_simple_response_with_tool_call.yaml, OpenAI's API, g
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+from test_client import Handler, Recorder, chat, make_client, stream
 
 import hamr
 from hamr import _cli
@@ -58,23 +58,11 @@ GET_CAPITAL = {
     "name": "get_capital",
     "parameters": {"type": "object", "properties": {"country": {"type": "string"}}, "required": ["country"]},
 }
-Handler = Callable[[httpx2.Request], httpx2.Response]
 
 
-class Recorder:
-    """A MockTransport handler that answers from a list and records every request."""
-
-    def __init__(self, *responses: httpx2.Response) -> None:
-        self.responses = list(responses)
-        self.requests: list[httpx2.Request] = []
-
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests.append(request)
-        return self.responses.pop(0)
-
-    def body(self, n: int = -1) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.requests[n].content)
-        return data
+def body(recorder: Recorder, n: int = -1) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(recorder.requests[n].content)
+    return data
 
 
 def sse(*events: dict[str, Any]) -> httpx2.Response:
@@ -83,34 +71,8 @@ def sse(*events: dict[str, Any]) -> httpx2.Response:
 
 
 def make(kind: str, handler: Handler, **kwargs: Any) -> Any:
-    kwargs.setdefault("env", ENV)
-    kwargs.setdefault("provider", "openai")
-    if kind == "sync":
-        client: Any = hamr.Client(http_client=httpx2.Client(transport=httpx2.MockTransport(handler)), **kwargs)
-        client._sleep = lambda s: None
-        return client
-    client = hamr.AsyncClient(http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)), **kwargs)
-
-    async def no_sleep(seconds: float) -> None:
-        return None
-
-    client._sleep = no_sleep
-    return client
-
-
-async def chat(client: Any, *args: Any, **kwargs: Any) -> hamr.Completion:
-    result = client.chat(*args, **kwargs)
-    return await result if isinstance(client, hamr.AsyncClient) else result
-
-
-async def stream(client: Any, *args: Any, **kwargs: Any) -> tuple[list[hamr.StreamEvent], hamr.Completion]:
-    if isinstance(client, hamr.AsyncClient):
-        async with client.stream(*args, **kwargs) as s:
-            events = [e async for e in s]
-    else:
-        with client.stream(*args, **kwargs) as s:
-            events = list(s)
-    return events, s.completion
+    """test_client's client over a mock transport, for the `openai` preset unless told otherwise."""
+    return make_client(kind, handler, **{"env": ENV, "provider": "openai", **kwargs})
 
 
 KINDS = pytest.mark.parametrize("kind", ["sync", "async"])
@@ -145,7 +107,7 @@ async def test_the_openai_preset_chats_over_responses_and_prices_the_answer(kind
     request = recorder.requests[0]
     assert str(request.url) == "https://api.openai.com/v1/responses"
     assert request.headers["authorization"] == "Bearer sk-test-openai-key-0123456789"
-    assert recorder.body() == {
+    assert body(recorder) == {
         "model": "gpt-6-luna",
         "input": [{"role": "user", "content": "What is the capital of France?"}],
         "instructions": "Be brief",
@@ -166,7 +128,7 @@ async def test_a_stream_gives_text_events_usage_and_the_completion(kind: str) ->
     events, completion = await stream(client, "Say hello")
     assert [e.type for e in events] == ["text", "text", "usage", "done"]
     assert "".join(e.text for e in events if e.type == "text") == completion.text == "Hello there"
-    assert recorder.body()["stream"] is True and recorder.requests[0].headers["accept"] == "text/event-stream"
+    assert body(recorder)["stream"] is True and recorder.requests[0].headers["accept"] == "text/event-stream"
     assert completion.usage is not None and completion.usage.cache_read_tokens == 1000
     # 1000 uncached at 0.10, 1000 cached at 0.01, 4000 output at 0.50 USD per 1M tokens
     assert client.spend.usd == Decimal("0.00211")
@@ -187,9 +149,9 @@ async def test_a_tool_call_round_trip_sends_the_items_back_and_the_result_by_cal
     assert first.finish_reason == "tool_calls"
     result = {"role": "tool", "tool_call_id": call.id, "content": "Potato City"}
     await chat(client, [question, first.to_message(), result], tools=[GET_CAPITAL])
-    assert recorder.body(0)["tools"] == [{"type": "function", **GET_CAPITAL, "strict": False}]
-    assert recorder.body(0)["tool_choice"] == "auto"
-    assert recorder.body(1)["input"] == [
+    assert body(recorder, 0)["tools"] == [{"type": "function", **GET_CAPITAL, "strict": False}]
+    assert body(recorder, 0)["tool_choice"] == "auto"
+    assert body(recorder, 1)["input"] == [
         question,
         CALL,
         {"type": "function_call_output", "call_id": "call_YfwRsW8sUxDKipwyhWTzOXCA", "output": "Potato City"},
