@@ -8,6 +8,8 @@ packages/openai/src/responses/__fixtures__/openai-error.1.chunks.txt at ed857f50
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -567,3 +569,20 @@ def test_a_streamed_refusal_is_the_refusal() -> None:
     events, completion = run_stream(body)
     assert completion.refusal == "I can't help with that." and completion.text == ""
     assert [e.type for e in events] == ["done"]  # a refusal is no text event
+
+
+def test_the_readme_lists_every_event_hamr_reads_and_every_one_it_passes_over() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("**Stream events.**", 1)[1].split("\n\n", 2)[1]
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in table.splitlines()[2:]}
+    passed = next(row for row in rows if row.startswith("passed over:"))
+
+    def named(cell: str) -> set[str]:
+        out = set()
+        for name in re.findall(r"`([a-z_.]+(?:\{[a-z_,]+\})?)`", cell):
+            stem, _, choices = name.partition("{")
+            out |= {stem + c for c in choices.rstrip("}").split(",")} if choices else {name}
+        return out
+
+    assert named(passed) == set(_responses.PASSED_OVER)
+    assert set().union(*(named(row) for row in rows if row != passed)) == set(_responses.HANDLERS)
