@@ -1,4 +1,4 @@
-"""hamr: a small, exact LLM provider runtime for OpenAI- and Anthropic-compatible APIs."""
+"""hamr: a small, exact LLM provider runtime for OpenAI-compatible, OpenAI Responses and Anthropic-compatible APIs."""
 
 from ._client import AsyncClient, AsyncStream, Client, Stream
 from ._config import Config, ProviderSettings, interpolate, load_config, use

@@ -25,11 +25,13 @@ from ._stream import (
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage, UsageIteration
 from ._wire import (
     JSONFormat,
+    assistant_text,
     clean_messages,
     image_block,
     load_json,
     merge_extra,
     response_format_of,
+    responses_turn,
     stop_list,
     token_count,
     tool_arguments_dict,
@@ -319,9 +321,11 @@ def _assistant_blocks(msg: Mapping[str, Any]) -> list[dict[str, Any]]:
     """An assistant message as blocks. A ``content`` list that holds thinking or tool_use blocks is the turn as
     the provider sent it (``Completion.content_blocks``): it goes back in its order, and ``reasoning_blocks`` and
     the ``tool_calls`` it already holds (by id) are not added again. Otherwise: signed thinking, the content, the
-    tool calls."""
+    tool calls. An openai-responses turn (its output items) goes as its text and its tool calls."""
     blocks: list[dict[str, Any]] = []
     content = msg.get("content")
+    if responses_turn(content):
+        content = assistant_text(content)
     whole = isinstance(content, list) and any(isinstance(b, Mapping) and b.get("type") in _TURN_KINDS for b in content)
     if not whole:
         for value in msg.get("reasoning_blocks") or ():

@@ -15,7 +15,7 @@ from dataclasses import replace
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from . import _anthropic, _openai
+from . import _anthropic, _openai, _responses
 from ._config import Config, ProviderSettings, load_config
 from ._errors import (
     ConfigError,
@@ -32,7 +32,7 @@ from ._errors import (
     error_from_response,
     redact,
 )
-from ._presets import ANTHROPIC, PRESETS
+from ._presets import ANTHROPIC, OPENAI, PRESETS, RESPONSES
 from ._pricing import Spend, is_local, price_for, prices_of_others
 from ._stream import StreamDecoder
 from ._types import Completion, HTTPRequest, ModelInfo, StreamEvent
@@ -58,9 +58,11 @@ RETRY_4XX = frozenset({408, 409, 429, 498})
 FINAL_5XX = frozenset({501, 505})
 # final whatever x-should-retry says: the same request gets the same answer
 NEVER_RETRIED = (ContextWindowExceededError, RequestTooLargeError, InsufficientCreditsError)
-#: the HTTP status an error event stands for, by its error type, when it carries no numeric code
+#: the HTTP status an error event stands for, by its error type (or, where it has none, its code), when it carries no
+#: numeric code
 EVENT_STATUSES = {
     "rate_limit_error": 429,
+    "rate_limit_exceeded": 429,  # the Responses API's error code (response.failed, error events)
     "api_error": 500,
     "server_error": 500,
     "timeout_error": 504,
@@ -85,6 +87,9 @@ def _pool_limits() -> httpx2.Limits:
         keepalive_expiry=POOL_LIMITS["keepalive_expiry"],
     )
 
+
+#: the protocol module of each ``compatibility``
+PROTOCOLS: dict[str, ModuleType] = {OPENAI: _openai, ANTHROPIC: _anthropic, RESPONSES: _responses}
 
 E = TypeVar("E", bound=HamrError)
 
@@ -124,7 +129,7 @@ class _Core:
             else:
                 model = self.settings.default_model or (self.settings.models[0].id if self.settings.models else None)
         self.model: str | None = model
-        self.protocol: ModuleType = _anthropic if self.settings.compatibility == ANTHROPIC else _openai
+        self.protocol: ModuleType = PROTOCOLS[self.settings.compatibility]
         self.spend = Spend(local=is_local(self.settings, model))
         # (connect, read, write, pool) seconds: a plain tuple, the one form both httpx2's and httpx's request
         # builders read as a timeout (each takes only its own Timeout class, and files another's whole object into
@@ -361,10 +366,15 @@ class _Core:
 
     def retry_event_delay(self, attempt: int, error: StreamError) -> float | None:
         """``retry_delay`` for a stream whose error event came before any text, reasoning or tool call was handed
-        out (nothing can repeat), as for the HTTP status the event stands for: its numeric ``code`` (OpenRouter)
-        or its type (Anthropic ``overloaded_error`` is 529). None when that status is final or there is none."""
+        out (nothing can repeat), as for the HTTP status the event stands for: its numeric ``code`` (OpenRouter),
+        its type (Anthropic ``overloaded_error`` is 529), else its code (a failed Response's ``server_error``).
+        None when that status is final or there is none."""
         code = error.code or ""
-        status = int(code) if code.isdigit() and 400 <= int(code) < 600 else EVENT_STATUSES.get(error.error_type or "")
+        status = (
+            int(code)
+            if code.isdigit() and 400 <= int(code) < 600
+            else EVENT_STATUSES.get(error.error_type or "") or EVENT_STATUSES.get(code)
+        )
         if status is None:
             return None
         return self.retry_delay(attempt, ProviderError(error.message, provider=self.provider, status=status))

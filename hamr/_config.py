@@ -347,6 +347,7 @@ _LEGACY_TYPES = {
     "openai-compatible": OPENAI,
     "anthropic": "anthropic-compatible",
     "anthropic-compatible": "anthropic-compatible",
+    "openai-responses": "openai-responses",
 }
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")

@@ -255,6 +255,9 @@ _TYPE_CLASSES: dict[str, type[ProviderError]] = {
     "conflict_error": BadRequestError,  # Anthropic's 409, a BadRequestError as the status is (retried, as 409 is)
     "request_too_large": RequestTooLargeError,
     "billing_error": InsufficientCreditsError,
+    # codes of a failed Response (the Responses API's ResponseError), which names no type
+    "rate_limit_exceeded": RateLimitError,
+    "invalid_prompt": BadRequestError,
 }
 
 
@@ -279,7 +282,7 @@ def error_from_response(
         if 400 <= numeric < 600:
             status = numeric
         else:
-            cls = _TYPE_CLASSES.get(etype or "", ProviderError)
+            cls = _TYPE_CLASSES.get(etype or "") or _TYPE_CLASSES.get(code or "", ProviderError)
     if status in (401, 403):
         cls = AuthenticationError
     elif status == 429:

@@ -28,6 +28,7 @@ from ._stream import (
 from ._types import Completion, HTTPRequest, ModelInfo, ReasoningBlock, StreamEvent, ToolCall, Usage
 from ._wire import (
     JSONFormat,
+    assistant_text,
     clean_messages,
     image_url_part,
     load_json,
@@ -113,8 +114,8 @@ def build_chat(
         m = {k: v for k, v in msg.items() if k not in ("reasoning", "reasoning_blocks")}
         content = msg.get("content")
         if msg["role"] == "assistant":
-            if isinstance(content, list):  # Anthropic blocks kept for their server tools: here, their text
-                m["content"] = "".join(b["text"] for b in content if b.get("type") == "text" and "text" in b)
+            if isinstance(content, list):  # a turn kept whole (Anthropic blocks, Responses items): its text
+                m["content"] = assistant_text(content)
             calls = msg.get("tool_calls")
             if calls:
                 m["tool_calls"] = [_openai_tool_call(c) for c in calls]

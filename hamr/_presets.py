@@ -8,7 +8,9 @@ from ._types import ModelSpec
 
 OPENAI = "openai-compatible"
 ANTHROPIC = "anthropic-compatible"
-COMPATIBILITIES = (OPENAI, ANTHROPIC)
+#: OpenAI's Responses API (POST /responses), the Open Responses specification
+RESPONSES = "openai-responses"
+COMPATIBILITIES = (OPENAI, ANTHROPIC, RESPONSES)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,29 @@ PRESETS: dict[str, Preset] = {
             ),
             default_model_source=("https://api-docs.deepseek.com/quick_start/pricing", "2026-12-02"),
             prices_source=("https://api-docs.deepseek.com/quick_start/pricing", "2026-12-02"),
+        ),
+        Preset(
+            "openai",
+            # OpenAI's own API, the Responses protocol's reference: its models page sends function calling and the
+            # built-in tools to /responses (on chat completions gpt-6-luna calls functions only with reasoning
+            # effort "none"), and only there do reasoning items go back to the model between turns (README)
+            RESPONSES,
+            "https://api.openai.com/v1",
+            "OPENAI_API_KEY",
+            # https://developers.openai.com/api/docs/models/gpt-6-luna (its stored ja-JP copy, read 2026-12-06),
+            # USD per 1M tokens: 0.10 input, 0.01 cached input, 0.125 cache writes, 0.50 output; prompts over 272K
+            # input tokens cost 2x input and 1.5x output for the whole request, which hamr does not price (README,
+            # Spend). It replaces gpt-4o-mini, which leaves the API on 2027-01-14 (the deprecations page).
+            input_price_per_1m_tokens=0.10,
+            output_price_per_1m_tokens=0.50,
+            cache_read_price_per_1m_tokens=0.01,
+            cache_write_price_per_1m_tokens=0.125,
+            default_model="gpt-6-luna",
+            models=(
+                ModelSpec("gpt-6-luna", "GPT-6 Luna", 1_050_000, supports_thinking=True, max_output_tokens=128_000),
+            ),
+            default_model_source=("https://developers.openai.com/api/docs/models/gpt-6-luna", "2026-12-06"),
+            prices_source=("https://developers.openai.com/api/docs/models/gpt-6-luna", "2026-12-06"),
         ),
         Preset(
             "openrouter",

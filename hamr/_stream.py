@@ -20,6 +20,7 @@ _FINISH = {
     "length": "length",
     "max_tokens": "length",
     "model_length": "length",
+    "max_output_tokens": "length",  # the Responses API's incomplete_details.reason
     "tool_calls": "tool_calls",
     "function_call": "tool_calls",
     "tool_use": "tool_calls",

@@ -129,10 +129,11 @@ class Completion:
     (OpenAI ``message.refusal``, Anthropic's ``stop_details`` explanation), None when it did not refuse;
     ``stop_sequence`` is the stop sequence that ended the answer, when the provider says which.
 
-    ``content_blocks`` keeps an Anthropic answer's content blocks as received, every kind and in order, whenever
-    ``text``, ``reasoning_blocks`` and ``tool_calls`` cannot say it in that order (thinking between tool calls,
-    several text blocks, server tool blocks such as ``web_search_tool_result``, citations, kinds hamr does not
-    know); ``to_message()`` sends them back unchanged. Empty otherwise. ``content_error`` says why a streamed
+    ``content_blocks`` keeps an openai-responses answer's output items as received, always (reasoning items must go
+    back with their encrypted content). It keeps an Anthropic answer's content blocks as received, every kind and in
+    order, whenever ``text``, ``reasoning_blocks`` and ``tool_calls`` cannot say it in that order (thinking between
+    tool calls, several text blocks, server tool blocks such as ``web_search_tool_result``, citations, kinds hamr
+    does not know). ``to_message()`` sends them back unchanged. Empty otherwise. ``content_error`` says why a streamed
     block could not be rebuilt (a delta of a shape hamr cannot join); ``to_message()`` then raises it."""
 
     text: str = ""

@@ -79,7 +79,8 @@ def tool_names(tools: Sequence[Mapping[str, Any]] | None) -> list[str]:
     """The names of ``tools``, in any of the accepted forms (neutral, OpenAI ``function``, Anthropic native)."""
     names = []
     for tool in tools or ():
-        inner = tool.get("function") if tool.get("type") == "function" else tool
+        # OpenAI's chat form nests the function; the Responses form ({"type": "function", "name": ...}) does not
+        inner = tool.get("function") if tool.get("type") == "function" and "function" in tool else tool
         names.append(str(inner.get("name") if isinstance(inner, Mapping) else ""))
     return names
 
@@ -186,6 +187,52 @@ def image_url_part(block: Mapping[str, Any]) -> dict[str, Any]:
     else:
         raise ValueError(f"an image block needs a base64 or url source: {dict(block)!r}")
     return {"type": "image_url", "image_url": {"url": url}}
+
+
+#: the kinds of Responses-API output item whose presence makes an assistant ``content`` list the turn as that API
+#: sent it (``Completion.content_blocks`` of an openai-responses answer), not content parts or Anthropic blocks
+RESPONSES_ITEMS = frozenset(
+    {
+        "message",
+        "reasoning",
+        "function_call",
+        "custom_tool_call",
+        "web_search_call",
+        "file_search_call",
+        "computer_call",
+        "code_interpreter_call",
+        "image_generation_call",
+        "local_shell_call",
+        "shell_call",
+        "apply_patch_call",
+        "mcp_call",
+        "mcp_list_tools",
+        "mcp_approval_request",
+    }
+)
+
+
+def responses_turn(content: Any) -> bool:
+    """Whether an assistant message's ``content`` is a Responses answer's output items (``to_message()`` of an
+    openai-responses completion)."""
+    return isinstance(content, list) and any(
+        isinstance(b, Mapping) and b.get("type") in RESPONSES_ITEMS for b in content
+    )
+
+
+def assistant_text(content: Any) -> str:
+    """The text of an assistant ``content`` list kept whole for another protocol: Anthropic ``text`` blocks and the
+    ``output_text`` parts of Responses ``message`` items, in order (what a protocol that cannot take the list back
+    as it is sends instead)."""
+    out: list[str] = []
+    for block in content if isinstance(content, list) else ():
+        if not isinstance(block, Mapping):
+            continue
+        if block.get("type") == "text" and isinstance(block.get("text"), str):
+            out.append(block["text"])
+        elif block.get("type") == "message":
+            out += [p["text"] for p in block.get("content") or () if p.get("type") == "output_text" and "text" in p]
+    return "".join(out)
 
 
 def merge_extra(body: dict[str, Any], extra: Mapping[str, Any] | None) -> None:

@@ -364,7 +364,7 @@ def test_the_custom_row_of_the_matrix_rests_on_the_measured_servers(tmp_path):
     table = cassette_reports.render_matrix(results, [honest, quirky])
 
     custom = next(line for line in table.splitlines() if line.startswith("| `custom`"))
-    cells = dict(zip(cassette_reports.MATRIX_COLUMNS, custom.strip("| ").split(" | ")[1:], strict=True))
+    cells = dict(zip(cassette_reports.MATRIX_COLUMNS, custom.strip("| ").split(" | ")[2:], strict=True))
     today = honest["run"]["date"]
     assert cells["stream"] == f"recorded live ({today}; `nox -s conform`, 2 servers) + constructed (2026-11-25)"
     assert cells["429"] == "constructed (2026-11-25)"  # no probe provokes a rate limit

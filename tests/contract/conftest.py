@@ -80,8 +80,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     recording = _record_mode(metafunc.config) != "none"
     params = []
     for case in CASES.values():
-        if wanted and case.preset not in wanted:
-            continue
+        if (wanted and case.preset not in wanted) or not case.applies(test_id):
+            continue  # another protocol's test: not applicable to this case at all
         support = case.support[test_id]
         if not case.supports(test_id):
             # no test at all, rather than a skip: the matrix reads "not supported" from contract_cases.py
@@ -205,14 +205,15 @@ class Harness:
         """A Client for the preset, or an AsyncClient behind a sync face when the test runs for the async client;
         ``default_http`` lets hamr build its own httpx2 client (replay only)."""
         table: dict[str, Any] = {"max_retries": max_retries, **self.case.config}
-        lines = [f"[providers.{self.case.preset}]"]
+        pid = self.case.provider_id
+        lines = [f"[providers.{pid}]"]
         lines += [f"{k} = {json.dumps(v)}" for k, v in table.items()]
-        lines += [f"[providers.{self.case.preset}.headers]", f'{TRACE_HEADER} = "${{{TRACE_VAR}}}"']
+        lines += [f"[providers.{pid}.headers]", f'{TRACE_HEADER} = "${{{TRACE_VAR}}}"']
         path = self.tmp / f"hamr-{len(list(self.tmp.glob('hamr-*.toml')))}.toml"
         path.write_text("\n".join(lines) + "\n")
         client_env = dict(self.env if env is None else env)
         config = hamr.load_config(path, env=client_env)
-        which = {"provider": self.case.preset, "model": model or self.case.model, "env": client_env}
+        which = {"provider": pid, "model": model or self.case.model, "env": client_env}
         if self.kind == "async":
             assert self.transport is None, "constructing cassettes runs through the sync client"
 

@@ -8,6 +8,9 @@ Support values:
   cassette is always built by ``--construct``: a real recording made elsewhere where one exists, else constructed
   from the provider's documentation (``contract_constructed``).
 - ``unsupported(reason)``: the provider does not have the feature; no test is generated and the matrix says so.
+
+A test of one protocol only (``PROTOCOL_TESTS``) is absent from the ``support`` of the other protocols' cases: it is
+not applicable there (no test, "n/a" in the matrix).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hamr._presets import PRESETS, RESPONSES
 from hamr.kit.prompts import (
     BEST_LANGUAGE,
     GET_WEATHER_CITY,
@@ -57,8 +61,14 @@ COLUMNS: dict[str, str] = {
     "tool_choice": "tool_choice",
     "response_format": "response_format",
     "image_input": "images",
+    "round_trip": "round trip",
 }
 TESTS = tuple(COLUMNS)
+#: tests of one protocol only: an answer's output items (reasoning items with their encrypted content) sent back
+#: with ``to_message()``, as the openai-responses protocol must (other protocols' round trips: tests/unit)
+PROTOCOL_TESTS = {"round_trip": RESPONSES}
+#: the tests every protocol has
+COMMON = tuple(t for t in TESTS if t not in PROTOCOL_TESTS)
 
 #: an interpolated header every preset is configured with; present when HAMR_TRACE is set, absent when not
 TRACE_HEADER = "X-Hamr-Trace"
@@ -73,6 +83,52 @@ GET_CURRENT_WEATHER = {  # Together's recorded tool call (Arize-ai/openinference
         "required": ["city"],
     },
 }
+# the tools of the Responses recordings (pydantic/pydantic-ai's cassettes)
+GET_CAPITAL = {
+    "name": "get_capital",
+    "description": "Get the capital of a country.",
+    "parameters": {
+        "type": "object",
+        "properties": {"country": {"type": "string"}},
+        "required": ["country"],
+        "additionalProperties": False,
+    },
+}
+GET_TEMPERATURE = {
+    "name": "get_temperature",
+    "description": "Get the current temperature in a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+}
+UPDATE_PLAN = {
+    "name": "update_plan",
+    "parameters": {
+        "type": "object",
+        "properties": {"plan": {"type": "string"}},
+        "required": ["plan"],
+        "additionalProperties": False,
+    },
+}
+CITY_LOCATION = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+    "required": ["city", "country"],
+    "additionalProperties": False,
+}
+#: the prompt and instructions of OpenAI's recorded reasoning-and-tool round trip
+SAMIRA = (
+    'Compose a 12-line poem where the first letters of the odd-numbered lines form the name "SAMIRA" and the first '
+    'letters of the even-numbered lines spell out "DAWOOD." Additionally, the first letter of each word in every '
+    "line should create the capital of a country"
+)
+PLANNER = (
+    "You are a helpful assistant that uses planning. You MUST use the update_plan tool and continually update it as "
+    "you make progress against the user's prompt"
+)
 BERLIN = {"latitude": "52.5200", "longitude": "13.4050"}
 #: llama.cpp's context (both local servers): a prompt longer than it is a real 400
 LONG_PROMPT = {"messages": [{"role": "user", "content": "word " * 2100}], "max_tokens": 5}
@@ -142,6 +198,20 @@ class JsonScenario:
 JSON_RESULT = JsonScenario(JSON_PROMPT, JSON_SCHEMA_FORMAT, "result")
 #: Anthropic's structured output (output_config.format): the prompt, schema and max_tokens of its real recording
 ANTHROPIC_JSON = JsonScenario(CLASSIFY_PROMPT, CLASSIFICATIONS_FORMAT, "classifications", max_tokens=4096)
+
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """An answer sent back with ``to_message()``: the first turn's request, and the message that follows it when
+    the answer called no tool (a tool call is followed by its result)."""
+
+    prompt: str
+    tools: tuple[dict[str, Any], ...] = ()
+    follow_up: str = "Thank you. And in one word?"
+    system: str | None = None
+    stream: bool = False
+    #: provider-specific fields that ask for the reasoning (``extra_body``), as the recording asked
+    request: dict[str, Any] = field(default_factory=dict)
 
 
 PARALLEL = ToolScenario(
@@ -266,14 +336,32 @@ class Case:
     vision_model: str | None = None
     #: a model the models cassette lists, when its recording predates ``model``
     listed_model: str | None = None
+    #: the provider id the case configures, when it is not the case's own (a preset switched to another protocol)
+    provider: str | None = None
+    #: the round_trip test (openai-responses)
+    round_trip: RoundTrip | None = None
+
+    @property
+    def provider_id(self) -> str:
+        return self.provider or self.preset
+
+    @property
+    def protocol(self) -> str:
+        """The compatibility the case speaks: its config's, else its preset's."""
+        preset = PRESETS.get(self.provider_id)
+        return str(self.config.get("compatibility") or (preset.compatibility if preset else "openai-compatible"))
+
+    def applies(self, test: str) -> bool:
+        """Whether ``test`` is a test of this case's protocol at all."""
+        return test in self.support
 
     def supports(self, test: str) -> bool:
-        return not self.support[test].startswith("unsupported")
+        return self.applies(test) and not self.support[test].startswith("unsupported")
 
 
 def _cloud(**overrides: str) -> dict[str, str]:
     """A hosted provider: everything recordable live with a key, except what cannot be provoked on demand."""
-    support = dict.fromkeys(TESTS, LIVE)
+    support = dict.fromkeys(COMMON, LIVE)
     support.update(error_429=CONSTRUCTED, error_5xx=CONSTRUCTED, error_mid_stream=CONSTRUCTED)
     support.update(overrides)
     return support
@@ -290,7 +378,7 @@ CASES: dict[str, Case] = {
             None,
             "none",
             support={
-                **dict.fromkeys(TESTS, LIVE),
+                **dict.fromkeys(COMMON, LIVE),
                 "stream_usage": unsupported(
                     "llama-cpp-python's server ignores stream_options and sends no usage in streams"
                 ),
@@ -327,7 +415,7 @@ CASES: dict[str, Case] = {
             "LLAMA_API_KEY",
             "x-api-key",
             support={
-                **dict.fromkeys(TESTS, LIVE),
+                **dict.fromkeys(COMMON, LIVE),
                 "reasoning": unsupported("gemma-3-270m does not reason (llama-server's thinking blocks are untested)"),
                 "reasoning_stream": unsupported(
                     "gemma-3-270m does not reason (llama-server's thinking blocks are untested)"
@@ -375,7 +463,7 @@ CASES: dict[str, Case] = {
             "ACME_API_KEY",
             "bearer",
             support={
-                **dict.fromkeys(TESTS, CONSTRUCTED),
+                **dict.fromkeys(COMMON, CONSTRUCTED),
                 "reasoning": unsupported("the plain OpenAI chat-completions format has no reasoning field"),
                 "reasoning_stream": unsupported("the plain OpenAI chat-completions format has no reasoning field"),
             },
@@ -470,6 +558,77 @@ CASES: dict[str, Case] = {
             reasoning_model="deepseek-ai/DeepSeek-R1",
             retry_after=2,
             vision_model="meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8",
+        ),
+        # the openai-responses protocol: OpenAI's own API (the openai preset), and two presets switched to it
+        Case(
+            "openai",
+            "gpt-4o",
+            "https://api.openai.com/v1/responses",
+            "https://api.openai.com/v1/models",
+            "OPENAI_API_KEY",
+            "bearer",
+            support={**_cloud(), "round_trip": LIVE},
+            tool=ToolScenario(
+                "What is the capital of PotatoLand?", (GET_CAPITAL,), (("get_capital", {"country": "PotatoLand"}),)
+            ),
+            stream_tool=ToolScenario(
+                "What is the capital of France?", (GET_CAPITAL,), (("get_capital", {"country": "France"}),)
+            ),
+            forced_tool=ToolScenario(
+                "What is the weather in Paris?", (GET_WEATHER_CITY,), (("get_weather", {"city": "Paris"}),)
+            ),
+            reasoning_model="gpt-5",
+            reasoning_request={"reasoning": {"effort": "high", "summary": "detailed"}},
+            retry_after=2,
+            stream_options=False,
+            bad_request={"temperature": -1},
+            json_scenario=JsonScenario(
+                JSON_PROMPT,
+                {"type": "json_schema", "name": "CityLocation", "schema": CITY_LOCATION, "strict": True},
+                "city",
+            ),
+            round_trip=RoundTrip(
+                SAMIRA, (UPDATE_PLAN,), system=PLANNER, request={"reasoning": {"effort": "low", "summary": "detailed"}}
+            ),
+        ),
+        Case(
+            "openrouter-responses",
+            "openai/gpt-oss-20b",
+            "https://openrouter.ai/api/v1/responses",
+            "https://openrouter.ai/api/v1/models",
+            "OPENROUTER_API_KEY",
+            "bearer",
+            support={**_cloud(), "round_trip": LIVE},
+            provider="openrouter",
+            config={"compatibility": RESPONSES},
+            reasoning_model="openai/gpt-oss-20b",
+            stream_options=False,
+            preset_headers={"HTTP-Referer": "https://pypi.org/project/hamr/", "X-OpenRouter-Title": "hamr"},
+            listed_model="anthropic/claude-3.7-sonnet",
+            round_trip=RoundTrip("What is 2+2?", stream=True),
+        ),
+        Case(
+            "deepseek-responses",
+            "deepseek-v4-flash",
+            "https://api.deepseek.com/responses",
+            "https://api.deepseek.com/models",
+            "DEEPSEEK_API_KEY",
+            "bearer",
+            support={**_cloud(), "round_trip": LIVE},
+            provider="deepseek",
+            config={"compatibility": RESPONSES},
+            tool=ToolScenario(
+                "What is the temperature in Tokyo?", (GET_TEMPERATURE,), (("get_temperature", {"city": "Tokyo"}),)
+            ),
+            stream_tool=ToolScenario(
+                "What is the temperature in Tokyo?", (GET_TEMPERATURE,), (("get_temperature", {"city": "Tokyo"}),)
+            ),
+            reasoning_model="deepseek-v4-flash",
+            reasoning_request={"reasoning": {"effort": "high"}},
+            stream_options=False,
+            vision_model="deepseek-flash",
+            listed_model="deepseek-chat",
+            round_trip=RoundTrip("What is the temperature in Tokyo?", (GET_TEMPERATURE,)),
         ),
     )
 }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,30 +56,55 @@ def reference(name: str) -> Reply:
     return Reply(rec.status, dict(rec.headers), rec.body)
 
 
-def ref(name: str, note: str = "", times: int = 1, *, content_type: str | None = None) -> Spec:
-    """A spec serving a real recording's response (``times`` times), cited by its original public source.
-    ``content_type`` is added only where the source kept no response headers at all."""
-    rec = recording(name)
-    headers = dict(rec.headers)
-    if "content-type" not in headers:
-        if content_type is None:
-            raise ValueError(f"{name} kept no content-type: pass the one the provider sends (content_type=...)")
-        headers["content-type"] = content_type
+#: why a recorded response is served more than once, unless a spec says otherwise
+RETRIED = "hamr retries once, then raises"
+
+
+def ref(name: str, note: str = "", times: int = 1, *, content_type: str | None = None, again: str = RETRIED) -> Spec:
+    """A spec serving a real recording's response (``times`` times, ``again`` saying why), cited by its original
+    public source. ``content_type`` is added only where the source kept no response headers at all."""
+    return _real([recording(name)], note, times, content_type, again)
+
+
+def refs(name: str, indices: Sequence[int], note: str = "") -> Spec:
+    """A spec serving several interactions of one public recording (``github:...``, without ``#n``) in their
+    order: a conversation as the provider answered it, cited once with every interaction index."""
+    return _real([recording(f"{name}#{n}") for n in indices], note, 1, None, RETRIED)
+
+
+def _real(recs: list[Any], note: str, times: int, content_type: str | None, again: str) -> Spec:
+    replies = []
+    for rec in recs:
+        headers = dict(rec.headers)
+        if "content-type" not in headers:
+            if content_type is None:
+                raise ValueError(f"{rec.name} kept no content-type: pass the one the provider sends (content_type=...)")
+            headers["content-type"] = content_type
+        replies.append(Reply(rec.status, headers, rec.body))
+    first = recs[0]
+    citation = dict(first.citation)
+    kept_by = "the source stored" if first.name.startswith("github:") else f"of the recorded headers {CORPUS_HEADERS}"
+    statement = _response_statement(first.body, first.headers, replies[0].headers, times, kept_by, again)
+    if len(recs) > 1:
+        citation["interaction_index"] = [rec.citation["interaction_index"] for rec in recs]
+        statement = f"each of the {len(recs)} interactions, in order: {statement}"
     provenance: dict[str, Any] = {
         "source": REAL,
-        "recording": rec.citation,
-        "recorded_request": rec.recorded_request,
+        "recording": citation,
+        "recorded_request": first.recorded_request if len(recs) == 1 else [rec.recorded_request for rec in recs],
         "request": REBUILT,
-        "response": _response_statement(rec.body, rec.headers, headers, times),
+        "response": statement,
     }
-    if rec.corpus_normalisation:
-        provenance["corpus_normalisation"] = rec.corpus_normalisation
+    if first.corpus_normalisation:
+        provenance["corpus_normalisation"] = first.corpus_normalisation
     if note:
         provenance["note"] = note
-    return Spec(provenance, [Reply(rec.status, headers, rec.body)] * times)
+    return Spec(provenance, replies * times)
 
 
-def _response_statement(raw: bytes, recorded: dict[str, str], served: dict[str, str], times: int) -> str:
+def _response_statement(
+    raw: bytes, recorded: dict[str, str], served: dict[str, str], times: int, kept_by: str, again: str
+) -> str:
     """Exactly what the cassette changes in a recorded response, worked out from the bytes and headers."""
     encoded = cassette_format.encode_body(raw, served.get("content-type", ""))
     if (encoded.get("json_layout") or {}).get("canonical_numbers"):
@@ -89,16 +114,16 @@ def _response_statement(raw: bytes, recorded: dict[str, str], served: dict[str, 
         ]
     else:
         parts = ["status and body as recorded, replayed byte for byte"]
-    kept = [h for h in recorded if not VOLATILE_RESPONSE.match(h) or h in KEEP_RESPONSE]
-    dropped = [h for h in recorded if h not in kept]
+    kept = [h for h in recorded if (not VOLATILE_RESPONSE.match(h) or h in KEEP_RESPONSE) and h != "content-length"]
+    dropped = [h for h in recorded if h not in kept and h != "content-length"]
     if kept:
-        parts.append(f"headers kept as recorded: {', '.join(kept)} (of the recorded headers {CORPUS_HEADERS})")
+        parts.append(f"headers kept as recorded: {', '.join(kept)} ({kept_by})")
     if dropped:
         parts.append(f"headers dropped as volatile: {', '.join(dropped)}")
     parts += [f"{h}: {served[h]} added (the source kept no response headers)" for h in served if h not in recorded]
     parts.append("content-length recomputed")
     if times > 1:
-        parts.append(f"served {times} times (hamr retries once, then raises)")
+        parts.append(f"served {times} times ({again})")
     return "; ".join(parts)
 
 
@@ -109,10 +134,10 @@ def doc(follows: Iterable[str], note: str, *replies: Reply, why: str = "", const
     follows = list(follows)
     provenance: dict[str, Any] = {
         "source": CONSTRUCTED,
-        "docs": [f for f in follows if not f.endswith(".json")],
+        "docs": [f for f in follows if f.startswith("https://")],
         "constructed": constructed,
     }
-    shaped = [recording(f).citation for f in follows if f.endswith(".json")]
+    shaped = [recording(f).citation for f in follows if not f.startswith("https://")]
     if shaped:
         provenance["shaped_after"] = shaped
     if why:
@@ -218,6 +243,12 @@ def openai_tool_stream(model: str, call_id: str, *, usage: dict[str, Any] | None
     if usage is not None:
         events.append({**chunk(model, {}, **top), "choices": [], "usage": usage})
     return events
+
+
+def openrouter_upstream_error(provider_name: str) -> Reply:
+    """OpenRouter's documented 502 for a failing upstream provider."""
+    metadata = {"provider_name": provider_name, "raw": "upstream connect error"}
+    return reply(502, {"error": {"code": 502, "message": "Provider returned error", "metadata": metadata}})
 
 
 def mid_stream_error(model: str, message: str, type: str = "server_error", **top: Any) -> Reply:
@@ -604,16 +635,7 @@ def _openrouter() -> dict[str, Spec]:
         "error_5xx": doc(
             [errors],
             "the documented 502 for a failing upstream provider",
-            reply(
-                502,
-                {
-                    "error": {
-                        "code": 502,
-                        "message": "Provider returned error",
-                        "metadata": {"provider_name": "Anthropic", "raw": "upstream connect error"},
-                    }
-                },
-            ),
+            openrouter_upstream_error("Anthropic"),
         ),
         "error_mid_stream": doc(
             [errors + "#error-handling-in-streaming", "openrouter/02-stream-text.json"],
@@ -1355,6 +1377,451 @@ def _option_specs(preset: str) -> dict[str, Spec]:
     }
 
 
+# ------------------------------------------------------------------------------------------------------------------
+# the openai-responses protocol: OpenAI's own API, and OpenRouter and DeepSeek switched to it
+# ------------------------------------------------------------------------------------------------------------------
+
+#: the real Responses recordings: pydantic-ai's cassettes and vercel/ai's stream fixtures, at the cited commits
+PYDANTIC = "github:pydantic/pydantic-ai@4fda38988f2939fa6ea9cdefcf120693e10ef491:tests/models/cassettes/"
+VERCEL = "github:vercel/ai@ed857f50f112e23930b0c2dd8d532cc8bebbc911:packages/openai/src/responses/__fixtures__/"
+OPENAI_RESPONSES = PYDANTIC + "test_openai_responses/"
+DEEPSEEK_RESPONSES = PYDANTIC + "test_deepseek_responses/test_deepseek_responses"
+OPENROUTER_COT = OPENAI_RESPONSES + "test_openai_responses_raw_cot_stream_openrouter.yaml#0"
+OPENROUTER_CACHE = PYDANTIC + "test_openai_prompt_cache/test_openrouter_responses_prompt_cache_e2e.yaml#0"
+OPENAI_ERROR_EVENT = VERCEL + "openai-error.1.chunks.txt#0"
+RESPONSES_DOCS = [
+    "https://platform.openai.com/docs/api-reference/responses/object",
+    "https://platform.openai.com/docs/api-reference/responses-streaming",
+]
+#: the day the Responses bodies below were written
+RESPONSES_WRITTEN = "2026-12-06"
+RESULT_NOTE = (
+    "The provider's real answer after a tool result in the recorded conversation (recorded_request); what this test "
+    "checks is the follow-up request hamr sends (stored here as hamr built it) and that the text answer parses."
+)
+
+
+def response(model: str, output: list[dict[str, Any]], *, id: str = "resp_contract_1", **extra: Any) -> dict[str, Any]:
+    """A completed Response object, in the documented field order of its recorded siblings."""
+    usage = {
+        "input_tokens": 42,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 12,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 54,
+    }
+    return {"id": id, "object": "response", "created_at": 1764979200, "status": "completed", "error": None,
+            "incomplete_details": None, "model": model, "output": output, "usage": usage, **extra}  # fmt: skip
+
+
+def message_item(text: str, id: str = "msg_contract_1") -> dict[str, Any]:
+    content = [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}]
+    return {"id": id, "type": "message", "status": "completed", "role": "assistant", "content": content}
+
+
+def call_item(call_id: str, name: str, arguments: str, id: str = "fc_contract_1") -> dict[str, Any]:
+    return {"id": id, "type": "function_call", "status": "completed", "arguments": arguments, "call_id": call_id,
+            "name": name}  # fmt: skip
+
+
+def response_stream(final: dict[str, Any], *, named: bool = True, fail: dict[str, Any] | None = None) -> Reply:
+    """``final`` as the documented event sequence: created, in_progress, each item added, its text (arguments) in
+    deltas of 3 (7) characters, its done events, completed. OpenAI names each event (``event:`` lines); OpenRouter does
+    not, opens with a comment and ends with ``data: [DONE]`` (``named=False``). ``fail``: an error event after
+    the first two deltas of the first message, and nothing after it."""
+    started = {**final, "status": "in_progress", "output": [], "usage": None}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": started},
+        {"type": "response.in_progress", "response": started},
+    ]
+    for n, item in enumerate(final["output"]):
+        where = {"item_id": item["id"], "output_index": n}
+        empty = {"message": {"content": [], "status": "in_progress"}, "function_call": {"arguments": ""}}
+        events.append(
+            {"type": "response.output_item.added", "output_index": n, "item": {**item, **empty[item["type"]]}}
+        )
+        if item["type"] == "message":
+            text = item["content"][0]["text"]
+            part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+            events.append({"type": "response.content_part.added", **where, "content_index": 0, "part": part})
+            for k, piece in enumerate(_split(text, 3)):
+                events.append({"type": "response.output_text.delta", **where, "content_index": 0, "delta": piece})
+                if fail is not None and k == 1:
+                    return _responses_sse([*events, fail], named)
+            events.append({"type": "response.output_text.done", **where, "content_index": 0, "text": text})
+            events.append({"type": "response.content_part.done", **where, "content_index": 0,
+                           "part": {**part, "text": text}})  # fmt: skip
+        else:
+            for piece in _split(item["arguments"], 7):
+                events.append({"type": "response.function_call_arguments.delta", **where, "delta": piece})
+            events.append({"type": "response.function_call_arguments.done", **where, "arguments": item["arguments"]})
+        events.append({"type": "response.output_item.done", "output_index": n, "item": item})
+    events.append({"type": "response.completed", "response": final})
+    return _responses_sse(events, named)
+
+
+def _responses_sse(events: list[dict[str, Any]], named: bool) -> Reply:
+    numbered = [{**event, "sequence_number": n} for n, event in enumerate(events)]
+    if named:
+        text = "".join(f"event: {e['type']}\ndata: {json.dumps(e, separators=(',', ':'))}\n\n" for e in numbered)
+        return Reply(200, dict(SSE), text.encode("utf-8"))
+    return sse([": OPENROUTER PROCESSING", *numbered], done=True)
+
+
+def error_event(message: str, code: str = "server_error") -> dict[str, Any]:
+    """An error event, nested as OpenAI sent one (vercel/ai's openai-error.1) and as Open Responses specifies."""
+    return {"type": "error", "error": {"type": code, "code": code, "message": message, "param": None}}
+
+
+def _openai_responses() -> dict[str, Spec]:
+    errors = "https://platform.openai.com/docs/guides/error-codes"
+    m = "gpt-4o"
+    simple = OPENAI_RESPONSES + "test_openai_responses_model_simple_response.yaml#0"
+    with_tool = OPENAI_RESPONSES + "test_openai_responses_model_simple_response_with_tool_call.yaml#"
+    stream = OPENAI_RESPONSES + "test_openai_responses_stream.yaml#"
+    rate = reply(
+        429, openai_error("Rate limit reached for gpt-4o on requests per min (RPM): Limit 500.", "requests",
+                          "rate_limit_exceeded"), {"retry-after": "2"},
+    )  # fmt: skip
+    midstream = response_stream(
+        response(m, [message_item("1, 2, 3")]),
+        fail=error_event("The server had an error while processing your request. Sorry about that!"),
+    )
+    return {
+        "chat": ref(simple),
+        "system_prompt": ref(OPENAI_RESPONSES + "test_openai_responses_system_prompt.yaml#0"),
+        "request_shape": ref(simple),
+        "header_unset": ref(simple),
+        "stream": ref(stream + "1", "The recorded stream is the answer after a tool result; here it answers a prompt."),
+        "stream_usage": ref(stream + "1", "The recorded stream is the answer after a tool result."),
+        "tool_call": ref(with_tool + "0"),
+        "tool_result": ref(with_tool + "1", RESULT_NOTE),
+        "stream_tool_call": ref(stream + "0"),
+        "reasoning": ref(OPENAI_RESPONSES + "test_openai_responses_model_thinking_part.yaml#0"),
+        "reasoning_stream": ref(
+            OPENAI_RESPONSES + "test_openai_responses_thinking_part_iter.yaml#0",
+            "The recording is o3-mini's (reasoning summaries, encrypted reasoning); hamr asks gpt-5.",
+        ),
+        "models": doc(
+            ["https://platform.openai.com/docs/api-reference/models/list"],
+            "the documented model list, with the contract's model",
+            reply(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": m, "object": "model", "created": 1715367049, "owned_by": "system"},
+                        {"id": "gpt-6-luna", "object": "model", "created": 1790035200, "owned_by": "system"},
+                    ],
+                },
+            ),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "error_401": doc(
+            [errors],
+            "the documented 401 for a wrong key",
+            reply(
+                401,
+                openai_error(
+                    "Incorrect API key provided: <INVALI*****KEY>. You can find your API key at "
+                    "https://platform.openai.com/account/api-keys.",
+                    "invalid_request_error",
+                    "invalid_api_key",
+                ),
+            ),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "error_400": ref(
+            OPENAI_RESPONSES + "test_openai_responses_model_http_error.yaml#0",
+            "OpenAI's real 400 for temperature -1 at /v1/responses; hamr sends temperature -1 too.",
+        ),
+        "error_unknown_model": doc(
+            [errors],
+            "the documented 404 for a model that does not exist",
+            reply(
+                404,
+                openai_error(
+                    "The model `non-existent` does not exist or you do not have access to it.",
+                    "invalid_request_error",
+                    "model_not_found",
+                ),
+            ),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "error_429": doc(
+            [errors, "https://www.rfc-editor.org/rfc/rfc9110#field.retry-after"],
+            "the documented 429 with Retry-After in seconds",
+            rate,
+            rate,
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "error_5xx": doc(
+            [errors],
+            "the documented 500",
+            reply(
+                500,
+                openai_error(
+                    "The server had an error while processing your request. Sorry about that!", "server_error"
+                ),
+            ),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "error_mid_stream": doc(
+            [*RESPONSES_DOCS, OPENAI_ERROR_EVENT],
+            "text deltas, then an error event in the shape OpenAI sent one (shaped_after[0], where it came before "
+            "any text) and nothing after it",
+            midstream,
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "tool_choice": ref(
+            PYDANTIC + "test_tool_choice_matrix/test_tool_choice_matrix[required-openai_responses].yaml#0",
+            "Recorded with tool_choice 'required' and gpt-5-mini (a reasoning item, then the call); hamr forces the "
+            "tool by name.",
+        ),
+        "response_format": ref(
+            OPENAI_RESPONSES + "test_native_output.yaml#1",
+            "The recorded CityLocation JSON answer (text.format json_schema), there given after a tool round trip.",
+        ),
+        "image_input": ref(
+            OPENAI_RESPONSES + "test_openai_responses_image_url_input.yaml#0",
+            "The recorded image was a URL (a potato); hamr sends a base64 red dot.",
+        ),
+        "round_trip": refs(
+            OPENAI_RESPONSES + "test_openai_responses_thinking_with_tool_calls.yaml",
+            [0, 1],
+            "gpt-5 reasoning (encrypted) and calling update_plan, then its answer after the result: the recorded "
+            "follow-up sent the reasoning item back too.",
+        ),
+    }
+
+
+def _openrouter_responses() -> dict[str, Spec]:
+    errors = "https://openrouter.ai/docs/api/reference/errors-and-debugging"
+    overview = "https://openrouter.ai/docs/api/reference/responses/overview"
+    m = "openai/gpt-oss-20b"
+    events = [json.loads(line[6:]) for line in recording(OPENROUTER_COT).body.decode().splitlines()
+              if line.startswith("data: {")]  # fmt: skip
+    completed = next(e["response"] for e in events if e["type"] == "response.completed")
+    weather = call_item("call_contract_0001", "weather", WEATHER_ARGS)
+    return {
+        "chat": ref(OPENROUTER_CACHE, "The recorded request put a long cached catalogue before its question."),
+        "system_prompt": ref(OPENROUTER_CACHE),
+        "request_shape": ref(OPENROUTER_CACHE),
+        "header_unset": ref(OPENROUTER_CACHE),
+        "stream": ref(OPENROUTER_COT),
+        "stream_usage": ref(OPENROUTER_COT),
+        "reasoning_stream": ref(OPENROUTER_COT),
+        "reasoning": doc(
+            [overview, OPENROUTER_COT],
+            "the final Response of the recorded reasoning stream (shaped_after[0]'s response.completed) as a "
+            "non-streamed body",
+            reply(200, completed),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "tool_call": doc(
+            [overview, OPENROUTER_CACHE],
+            "a function_call item in the recorded Response's shape (shaped_after[0])",
+            reply(200, response(m, [weather], id="gen-1764979200-contract")),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "stream_tool_call": doc(
+            [overview, OPENROUTER_COT],
+            "the documented stream of a function call, framed as the recorded stream is (no event lines, a "
+            "PROCESSING comment, data: [DONE])",
+            response_stream(response(m, [weather], id="gen-1764979200-contract"), named=False),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "tool_result": ref(OPENROUTER_CACHE, TOOL_RESULT),
+        "models": ref("openrouter/13-get-models-full.json", "The /models endpoint both protocols share."),
+        "error_401": ref(
+            "openrouter/03-error-401.json",
+            "Recorded at /api/v1/chat/completions: OpenRouter checks the key before it routes a request.",
+        ),
+        "error_400": doc(
+            [overview, errors],
+            "the error object the Responses API overview documents, with HTTP 400",
+            reply(
+                400,
+                {
+                    "error": {
+                        "code": "invalid_prompt",
+                        "message": "Invalid 'temperature': 5 is greater than the maximum of 2",
+                    },
+                    "metadata": None,
+                },
+            ),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "error_unknown_model": doc(
+            [overview, errors],
+            "the documented error object for a model id OpenRouter does not know",
+            reply(
+                400,
+                {
+                    "error": {"code": "invalid_prompt", "message": "non-existent is not a valid model ID"},
+                    "metadata": None,
+                },
+            ),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "error_429": ref(
+            "openrouter/04-error-429-rate-limit.json",
+            "Recorded at /api/v1/chat/completions: a free model's rate limit, which is OpenRouter's, not the "
+            "endpoint's. It carries no Retry-After header, so hamr waits its own first backoff.",
+            times=2,
+        ),
+        "error_5xx": doc(
+            [errors],
+            "the documented 502 for a failing upstream provider",
+            openrouter_upstream_error("OpenAI"),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "error_mid_stream": doc(
+            [errors, "https://www.openresponses.org/specification", OPENROUTER_COT],
+            "text deltas framed as the recorded stream, then an error event as Open Responses specifies it (an "
+            "error after the 200 is 'emitted as an SSE data event')",
+            response_stream(
+                response(m, [message_item("1, 2, 3")], id="gen-1764979200-contract"),
+                named=False,
+                fail=error_event("Provider disconnected unexpectedly"),
+            ),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "tool_choice": doc(
+            [overview],
+            "a call of the forced tool and nothing else",
+            reply(200, response(m, [weather], id="gen-1764979200-contract")),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "response_format": doc(
+            [overview, "https://openrouter.ai/docs/features/structured-outputs"],
+            "the answer as JSON text following the requested schema",
+            reply(200, response(m, [message_item(JSON_ANSWER)], id="gen-1764979200-contract")),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "image_input": doc(
+            [overview, "https://openrouter.ai/docs/features/multimodal/images"],
+            "a text answer about the image",
+            reply(200, response(m, [message_item("The image is a single red pixel.")], id="gen-1764979200-contract")),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "round_trip": ref(
+            OPENROUTER_COT,
+            "What this test checks is the follow-up request hamr sends, the recorded reasoning item among its input "
+            "exactly as received; the second answer is the first one again.",
+            times=2,
+            again="the second time as the answer to the follow-up",
+        ),
+    }
+
+
+def _deepseek_responses() -> dict[str, Spec]:
+    guide = "https://api-docs.deepseek.com/guides/responses_api"
+    reference_page = "https://api-docs.deepseek.com/api/create-response/"
+    errors = "https://api-docs.deepseek.com/quick_start/error_codes"
+    m = "deepseek-v4-flash"
+    text = DEEPSEEK_RESPONSES + "[text].yaml#0"
+    stream = DEEPSEEK_RESPONSES + "[text_stream].yaml#0"
+    tool = DEEPSEEK_RESPONSES + "[function_tool].yaml"
+
+    def err(status: int, message: str, type: str, code: str | None) -> Reply:
+        return reply(status, {"error": {"message": message, "type": type, "param": None, "code": code}})
+
+    return {
+        "chat": ref(text),
+        "system_prompt": ref(text),
+        "request_shape": ref(text),
+        "header_unset": ref(text),
+        "stream": ref(stream),
+        "stream_usage": ref(stream),
+        "reasoning": ref(DEEPSEEK_RESPONSES + "[reasoning_effort].yaml#0"),
+        "reasoning_stream": ref(stream),
+        "tool_call": ref(tool + "#0"),
+        "tool_result": ref(tool + "#1", RESULT_NOTE),
+        "stream_tool_call": ref(DEEPSEEK_RESPONSES + "[function_tool_stream].yaml#0"),
+        "models": ref("deepseek/08-get-models.json", "The /models endpoint both protocols share."),
+        "error_401": ref(
+            "deepseek/05-error-401.json",
+            "Recorded at /chat/completions: DeepSeek checks the key before it routes a request.",
+        ),
+        "error_400": doc(
+            [errors, reference_page, "deepseek/05-error-401.json"],
+            "the documented 400 in the error object DeepSeek sends (shaped_after[0])",
+            err(
+                400,
+                "Invalid 'temperature': it must be between 0 and 2",
+                "invalid_request_error",
+                "invalid_request_error",
+            ),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "error_unknown_model": doc(
+            [errors, reference_page, "deepseek/05-error-401.json"],
+            "the documented 400 for a model that is not deepseek-flash or deepseek-v4-pro",
+            err(400, "Model Not Exist", "invalid_request_error", "invalid_request_error"),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "error_429": doc(
+            [errors, "deepseek/05-error-401.json"],
+            "the documented 429; DeepSeek documents no Retry-After header",
+            err(429, "Rate Limit Reached", "rate_limit_error", "rate_limit_reached"),
+            err(429, "Rate Limit Reached", "rate_limit_error", "rate_limit_reached"),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "error_5xx": doc(
+            [errors, "deepseek/05-error-401.json"],
+            "the documented 503 Server Overloaded",
+            err(503, "Server Overloaded", "server_error", "server_overloaded"),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "error_mid_stream": doc(
+            [guide, "https://www.openresponses.org/specification", stream],
+            "text deltas with event lines as the recorded stream has them, then an error event as Open Responses "
+            "specifies it (the guide lists response.failed as a stream's end)",
+            response_stream(
+                response(m, [message_item("1, 2, 3")], id="7f3d6c65-contract"),
+                fail=error_event("Server Overloaded", "server_overloaded"),
+            ),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "tool_choice": doc(
+            [reference_page, tool + "#0"],
+            "a call of the forced tool in the recorded call's shape (shaped_after[0]; the reference documents a "
+            "named tool choice)",
+            reply(
+                200,
+                response(
+                    m, [call_item("call_00_contract", "get_temperature", '{"city": "Tokyo"}')], id="92471b7c-contract"
+                ),
+            ),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "response_format": doc(
+            [guide, reference_page, text],
+            "the answer as JSON text following the requested schema (DeepSeek's /responses takes json_schema, which "
+            "its chat completions refuse)",
+            reply(200, response(m, [message_item(JSON_ANSWER)], id="2e532992-contract")),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "image_input": doc(
+            [reference_page, text],
+            "a text answer about the image from deepseek-flash (the reference: input_image in user messages with "
+            "deepseek-flash)",
+            reply(
+                200,
+                response("deepseek-flash", [message_item("The image is a single red pixel.")], id="2e532992-contract"),
+            ),
+            constructed=RESPONSES_WRITTEN,
+        ),
+        "round_trip": refs(
+            tool,
+            [0, 1],
+            "DeepSeek's reasoning (reasoning_text content, no encrypted content) and call of get_temperature, then "
+            "its answer after the result: the recorded follow-up sent the reasoning item back too.",
+        ),
+    }
+
+
 _BUILDERS: dict[str, Callable[[], dict[str, Spec]]] = {
     "relay": _relay,
     "custom": _custom,
@@ -1364,6 +1831,9 @@ _BUILDERS: dict[str, Callable[[], dict[str, Spec]]] = {
     "anthropic": _anthropic,
     "mistral": _mistral,
     "together": _together,
+    "openai": _openai_responses,
+    "openrouter-responses": _openrouter_responses,
+    "deepseek-responses": _deepseek_responses,
 }
 
 
@@ -1376,6 +1846,9 @@ _PROVIDER = {
     "anthropic": "Anthropic",
     "mistral": "Mistral",
     "together": "Together",
+    "openai": "OpenAI",
+    "openrouter-responses": "OpenRouter Responses-API",
+    "deepseek-responses": "DeepSeek Responses-API",
 }
 _SITUATION = {
     "stream_tool_call": "streamed tool call",
@@ -1393,6 +1866,7 @@ _SITUATION = {
     "tool_choice": "answer to a forced tool_choice",
     "response_format": "structured-output answer in JSON",
     "image_input": "answer about an image",
+    "round_trip": "answer to a follow-up carrying a reasoning item",
 }
 CUSTOM_WHY = (
     "custom stands for any OpenAI-compatible server and is configured at a placeholder host (llm.example.invalid): "

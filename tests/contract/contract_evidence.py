@@ -14,19 +14,24 @@ Three kinds of evidence:
 
 The reference recordings are read from a local copy of the corpus (``HAMR_REFERENCE_RESPONSES``, by default
 ``shared/reference/responses`` beside the checkout); cassettes never cite that copy, only the public source each of
-its files records.
+its files records. A recording the corpus does not hold is read from the public repository that recorded it
+(``github:<owner>/<name>@<commit>:<path>#<interaction>``), out of a local git mirror of it
+(``HAMR_PUBLIC_REPOS``, by default the nearest ``.mirror`` directory beside the checkout, one
+``<owner>+<name>/repo`` git directory per repository), at exactly the cited commit.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import yaml
 
@@ -37,6 +42,9 @@ CONSTRUCTED = "constructed from the documented wire format"
 KINDS = {LIVE: "recorded live", REAL: "real recording", CONSTRUCTED: "constructed"}
 
 REFERENCE_VAR = "HAMR_REFERENCE_RESPONSES"
+PUBLIC_VAR = "HAMR_PUBLIC_REPOS"
+#: a recording read from its public repository: ``github:<owner>/<name>@<commit>:<path>#<interaction>``
+PUBLIC = re.compile(r"^github:(?P<repo>[^/@]+/[^@]+)@(?P<commit>[0-9a-f]{40}):(?P<path>.+)#(?P<index>\d+)$")
 _REPO = Path(__file__).resolve().parents[2]
 #: how a cassette may not point at the local copy of the corpus: it is not part of the repository
 LOCAL_CORPUS = re.compile(r"\.\./shared|shared/reference/responses")
@@ -90,18 +98,22 @@ def _summary(request: Mapping[str, Any]) -> Any:
         return f"{endpoint}; the source did not store the request body"
     out: dict[str, Any] = {"endpoint": endpoint, "model": body.get("model"), "stream": bool(body.get("stream"))}
     messages = []
-    if body.get("system"):
-        messages.append(f"system: {_clip(str(body['system']))}")
-    for message in body.get("messages") or []:
+    for name in ("system", "instructions"):
+        if body.get(name):
+            messages.append(f"{name}: {_clip(str(body[name]))}")
+    turns = body.get("messages") or body.get("input") or []
+    for message in [{"role": "user", "content": turns}] if isinstance(turns, str) else turns:
         content = message.get("content")
         if isinstance(content, list):
             content = " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-        messages.append(f"{message.get('role')}: {_clip(str(content))}")
+        who = message.get("role") or message.get("type")  # a Responses input item that is not a message: its type
+        messages.append(f"{who}: {_clip(str(content if content is not None else ''))}")
     out["messages"] = messages
     tools = [t.get("function", t).get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
     if tools:
         out["tools"] = tools
-    others = sorted(k for k in body if k not in ("model", "stream", "messages", "system", "tools"))
+    shown = ("model", "stream", "messages", "input", "instructions", "system", "tools")
+    others = sorted(k for k in body if k not in shown)
     if others:
         out["other fields"] = others
     return out
@@ -113,7 +125,10 @@ def _clip(text: str, size: int = 90) -> str:
 
 
 def recording(name: str) -> Recording:
-    """The reference file ``name`` (``<provider>/<nn>-<what>.json``) of the local corpus."""
+    """The reference file ``name`` (``<provider>/<nn>-<what>.json``) of the local corpus, or a recording read from
+    its public repository (``github:...``, see ``public_recording``)."""
+    if name.startswith("github:"):
+        return public_recording(name)
     path = reference_root() / name
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -170,8 +185,13 @@ def _citation_problems(citation: Any, where: str) -> list[str]:
     out = [f"{where}.{k} is missing" for k in ("repo", "path") if not citation.get(k)]
     if not _COMMIT.match(str(citation.get("commit", ""))):
         out.append(f"{where}.commit must be the full 40-hex commit of the source")
-    if not isinstance(citation.get("interaction_index"), int):
-        out.append(f"{where}.interaction_index must be the interaction's 0-based position in the source file")
+    index = citation.get("interaction_index")
+    several = isinstance(index, list) and index and all(isinstance(i, int) for i in index)
+    if not (isinstance(index, int) or several):
+        out.append(
+            f"{where}.interaction_index must be the interaction's 0-based position in the source file (a list of "
+            "them, in order, for a cassette serving several)"
+        )
     url = f"https://github.com/{citation.get('repo')}/blob/{citation.get('commit')}/{quote(str(citation.get('path')))}"
     if citation.get("url", url) != url:
         out.append(f"{where}.url must point at the cited file at the cited commit ({url})")
@@ -208,3 +228,105 @@ def problems(provenance: Any) -> list[str]:
         for n, citation in enumerate(provenance.get("shaped_after") or []):
             out += _citation_problems(citation, f"provenance.shaped_after[{n}]")
     return out
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# recordings read from their public repositories
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def public_root() -> Path:
+    """``$HAMR_PUBLIC_REPOS``, else the nearest ``.mirror`` directory beside the checkout or one of its parents."""
+    if os.environ.get(PUBLIC_VAR):
+        return Path(os.environ[PUBLIC_VAR])
+    candidates = [parent / ".mirror" for parent in _REPO.parents]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+def _show(repo: str, commit: str, path: str) -> str:
+    """The file ``path`` of ``repo`` at ``commit``, from its local mirror."""
+    git_dir = public_root() / repo.replace("/", "+") / "repo"
+    try:
+        shown = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "show", f"{commit}:{path}"], capture_output=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise ReferenceError(
+            f"cannot read {path} of {repo} at {commit} from {git_dir} ({exc}): put a git mirror of "
+            f"https://github.com/{repo} there, or set {PUBLIC_VAR}"
+        ) from None
+    return shown.stdout.decode("utf-8")
+
+
+#: what each kind of public source changed in what it stored, and how its bytes are rebuilt here
+VCR_JSON = (
+    "pydantic-ai stores a JSON body parsed (parsed_body), after replacing smart quotes, dashes and ellipses by ASCII "
+    "and NFKC-normalising every string (tests/json_body_serializer.py); the body here is json.dumps of it, as "
+    "pydantic-ai's own replay rebuilds it, so spacing and escaping are json.dumps', not the provider's. Its cassettes "
+    "keep no date, server, x-* or cf-* headers"
+)
+VCR_TEXT = (
+    "the body is the text pydantic-ai's cassette stores (body.string), verbatim; its cassettes keep no date, server, "
+    "x-* or cf-* headers"
+)
+CHUNKS = (
+    "vercel/ai stores a stream as the data of its events, one JSON object per line, without the SSE framing or any "
+    "status and headers; the body here frames each line as 'data: <line>' and a blank line, as vercel/ai's own test "
+    "replay does (packages/openai/src/responses/openai-responses-language-model.test.ts), without the 'data: [DONE]' "
+    "that replay appends (OpenAI ends a Responses stream without one); status 200 and content-type "
+    "text/event-stream are the replay's"
+)
+
+
+def _created(body: bytes) -> str | None:
+    """The day the provider made the response: the Response's ``created_at`` (epoch seconds, UTC), in the body or
+    in its first stream event; None when it has none."""
+    text = body.decode("utf-8", "replace")
+    found = re.search(r'"created_at":\s*(\d{9,11})\b', text)
+    if not found:
+        return None
+    return datetime.datetime.fromtimestamp(int(found.group(1)), tz=datetime.UTC).date().isoformat()
+
+
+def public_recording(name: str) -> Recording:
+    """Interaction ``#n`` of a public project's recording, ``github:<owner>/<name>@<commit>:<path>#<n>``: a vcrpy
+    cassette (pydantic-ai's YAML, JSON bodies stored parsed) or vercel/ai's ``.chunks.txt`` stream fixture."""
+    found = PUBLIC.match(name)
+    if found is None:
+        raise ReferenceError(f"{name!r} is not github:<owner>/<name>@<40-hex commit>:<path>#<interaction>")
+    repo, commit, path, index = found["repo"], found["commit"], found["path"], int(found["index"])
+    text = _show(repo, commit, path)
+    citation: dict[str, Any] = {
+        "repo": repo,
+        "path": path,
+        "commit": commit,
+        "interaction_index": index,
+        "url": f"https://github.com/{repo}/blob/{commit}/{quote(path)}",
+    }
+    if path.endswith(".chunks.txt"):
+        if index != 0:
+            raise ReferenceError(f"{name}: a chunks fixture holds one interaction (#0)")
+        lines = [line for line in text.split("\n") if line.strip()]
+        body = "".join(f"data: {line}\n\n" for line in lines).encode("utf-8")
+        status, headers, request, normalisation = 200, {"content-type": "text/event-stream"}, None, CHUNKS
+    else:
+        try:
+            interaction = yaml.safe_load(text)["interactions"][index]
+            sent, response = interaction["request"], interaction["response"]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ReferenceError(f"{name}: no interaction {index} ({type(exc).__name__}: {exc})") from None
+        status = int(response["status"]["code"])
+        stored = response.get("headers") or {}
+        headers = {k.lower(): str(v[0] if isinstance(v, list) else v) for k, v in stored.items()}
+        if "parsed_body" in response:
+            body, normalisation = json.dumps(response["parsed_body"]).encode("utf-8"), VCR_JSON
+        else:
+            body, normalisation = str((response.get("body") or {}).get("string") or "").encode("utf-8"), VCR_TEXT
+        request = {"method": sent.get("method"), "path": urlsplit(sent["uri"]).path, "json": sent.get("parsed_body")}
+    recorded = _created(body)
+    if recorded:
+        citation["recorded"] = recorded
+    summary = _summary(request) if request else "the source stores no request"
+    if recorded:
+        normalisation += f"; recorded: the day of the response's created_at ({recorded})"
+    return Recording(name, status, headers, body, citation, summary, normalisation)

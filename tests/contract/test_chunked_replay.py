@@ -61,7 +61,7 @@ class Replayer:
             case = CASES[preset]
             path = self.tmp / f"{preset}.toml"
             table = "".join(f'{k} = "{v}"\n' for k, v in case.config.items())
-            path.write_text(f"[providers.{preset}]\nmax_retries = 0\n{table}")
+            path.write_text(f"[providers.{case.provider_id}]\nmax_retries = 0\n{table}")
             env = {name: placeholder(name) for name in (case.key_env, TRACE_VAR) if name}
             self.configs[preset] = (hamr.load_config(path, env=env), env)
         return self.configs[preset]
@@ -75,7 +75,8 @@ class Replayer:
 
         http = httpx2.Client(transport=httpx2.MockTransport(respond))
         events: list[hamr.StreamEvent] = []
-        with hamr.Client(config, provider=preset, model=CASES[preset].model, http_client=http, env=env) as client:
+        case = CASES[preset]
+        with hamr.Client(config, provider=case.provider_id, model=case.model, http_client=http, env=env) as client:
             try:
                 with client.stream("Count from 1 to 3") as stream:
                     events.extend(stream)

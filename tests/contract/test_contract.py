@@ -14,6 +14,7 @@ import pytest
 
 import hamr
 from hamr._mistral import mistral_tool_id
+from hamr._presets import RESPONSES
 from hamr.kit.prompts import WEATHER
 from hamr.kit.scrub import placeholder
 from tests.contract.contract_cases import TRACE_HEADER, TRACE_VAR, WEATHER_PROMPT, Case
@@ -27,10 +28,15 @@ SYSTEM = "You are a helpful assistant."
 REASONING_PROMPT = "What's 2 + 2?"
 UNKNOWN_MODEL = "non-existent"
 TOOL_RESULT = "Sunny, 21 °C"
+BERLIN_ARGS = {"latitude": "52.5200", "longitude": "13.4050"}
 
 
 def _anthropic(case: Case) -> bool:
     return case.auth == "x-api-key"
+
+
+def _responses(case: Case) -> bool:
+    return case.protocol == RESPONSES
 
 
 def _stream(client: hamr.Client, *args: Any, **kwargs: Any) -> tuple[list[hamr.StreamEvent], hamr.Completion]:
@@ -58,7 +64,7 @@ def test_chat_returns_text_usage_and_finish_reason(case, contract):
     assert completion.usage is not None
     assert completion.usage.input_tokens > 0
     assert completion.usage.output_tokens > 0
-    assert completion.provider == case.preset
+    assert completion.provider == case.provider_id
     assert completion.tool_calls == ()
 
 
@@ -71,6 +77,9 @@ def test_system_prompt_is_placed_where_the_protocol_expects_it(case, contract):
     if _anthropic(case):
         assert body["system"] == SYSTEM
         assert [m["role"] for m in body["messages"]] == ["user"]
+    elif _responses(case):
+        assert body["instructions"] == SYSTEM
+        assert body["input"] == MESSAGES
     else:
         assert "system" not in body
         assert body["messages"][0] == {"role": "system", "content": SYSTEM}
@@ -109,7 +118,10 @@ def test_chat_request_carries_url_auth_and_configured_headers(case, contract):
     if _anthropic(case):
         assert body["max_tokens"] == 4096  # Anthropic rejects a request without max_tokens: hamr's default
     else:
-        assert "max_tokens" not in body
+        assert "max_tokens" not in body and "max_output_tokens" not in body
+    if _responses(case):  # stateless: nothing stored, reasoning items come back encrypted
+        assert body["store"] is False and body["include"] == ["reasoning.encrypted_content"]
+        assert body["input"] == MESSAGES
 
 
 @pytest.mark.contract("header_unset")
@@ -170,6 +182,10 @@ def test_stream_reports_usage(case, contract):
 def _assert_tools_sent(case: Case, body: dict[str, Any], tools: tuple[dict[str, Any], ...]) -> None:
     if _anthropic(case):
         assert [(t["name"], t["input_schema"]) for t in body["tools"]] == [(t["name"], t["parameters"]) for t in tools]
+    elif _responses(case):  # the flat Responses form, not strict unless asked (as on chat completions)
+        assert [(t["type"], t["name"], t["parameters"], t["strict"]) for t in body["tools"]] == [
+            ("function", t["name"], t["parameters"], False) for t in tools
+        ]
     else:
         assert [t["type"] for t in body["tools"]] == ["function"] * len(tools)
         assert [(t["function"]["name"], t["function"]["parameters"]) for t in body["tools"]] == [
@@ -231,7 +247,14 @@ def test_tool_result_follow_up_is_sent_in_the_protocol_shape(case, contract):
 
     assert completion.text.strip()
     assert completion.finish_reason in ("stop", "length")
-    sent = contract.body()["messages"]
+    body = contract.body()
+    if _responses(case):  # the call as a function_call item, its result as a function_call_output with its call_id
+        assert body["input"][1:] == [
+            {"type": "function_call", "call_id": call_id, "name": "weather", "arguments": json.dumps(BERLIN_ARGS)},
+            {"type": "function_call_output", "call_id": call_id, "output": TOOL_RESULT},
+        ]
+        return
+    sent = body["messages"]
     if _anthropic(case):
         assert sent[1]["role"] == "assistant"
         assert {
@@ -264,6 +287,9 @@ def _assert_reasoning_apart(case: Case, completion: hamr.Completion) -> None:
     assert completion.to_message()["reasoning"] == completion.reasoning
     if _anthropic(case):
         assert completion.reasoning_blocks and all(b.signature for b in completion.reasoning_blocks)
+    if _responses(case):  # the reasoning item itself, to go back with to_message()
+        assert any(b["type"] == "reasoning" for b in completion.content_blocks)
+        assert completion.to_message()["content"] == list(completion.content_blocks)
 
 
 @pytest.mark.contract("reasoning")
@@ -323,7 +349,7 @@ def test_rejected_key_raises_authentication_error_without_the_key(case, contract
         client.chat(MESSAGES, max_tokens=16)
 
     error = info.value
-    assert (error.status, error.provider) == (401, case.preset)
+    assert (error.status, error.provider) == (401, case.provider_id)
     assert error.message
     assert placeholder("INVALID_KEY") not in str(error) + error.body
 
@@ -334,7 +360,7 @@ def test_rejected_request_raises_bad_request_error(case, contract):
     with contract.client() as client, pytest.raises(hamr.BadRequestError) as info:
         client.chat(messages, **kwargs)
 
-    assert (info.value.status, info.value.provider) == (400, case.preset)
+    assert (info.value.status, info.value.provider) == (400, case.provider_id)
     assert info.value.message
 
 
@@ -372,7 +398,7 @@ def test_server_failure_raises_server_error(case, contract):
         client.chat(messages, **kwargs)
 
     assert info.value.status is not None and info.value.status >= 500
-    assert info.value.provider == case.preset
+    assert info.value.provider == case.provider_id
     assert info.value.message
 
 
@@ -388,7 +414,7 @@ def test_error_event_mid_stream_raises_stream_error_keeping_the_partial_answer(c
             received.append(event)
 
     error = info.value
-    assert error.provider == case.preset
+    assert error.provider == case.provider_id
     assert "error" in error.message
     assert error.partial.text == _joined(received, "text")
     assert error.partial.reasoning == _joined(received, "reasoning")
@@ -411,6 +437,8 @@ def test_a_named_tool_choice_forces_that_tool(case, contract):
     body = contract.body()
     if _anthropic(case):
         assert body["tool_choice"] == {"type": "tool", "name": forced}
+    elif _responses(case):
+        assert body["tool_choice"] == {"type": "function", "name": forced}
     else:
         assert body["tool_choice"] == {"type": "function", "function": {"name": forced}}
     _assert_tools_sent(case, body, scenario.tools)
@@ -437,6 +465,9 @@ def test_response_format_answers_json(case, contract):
     elif _anthropic(case):  # another anthropic-compatible server: the answer comes as a forced answer tool's call
         assert body["tool_choice"] == {"type": "any"} and body["tools"][-1]["name"] == fmt["name"]
         assert body["tools"][-1]["input_schema"] == fmt["schema"]
+    elif _responses(case):
+        wire = {"type": "json_object"} if fmt["type"] == "json_object" else fmt
+        assert body["text"] == {"format": wire}
     elif fmt["type"] == "json_object":
         assert body["response_format"] == {"type": "json_object"}
     elif case.json_object_only:  # JSON mode, the schema in a system message before the caller's turn
@@ -469,6 +500,13 @@ def test_an_image_part_reaches_the_provider_in_its_form(case, contract):
     with contract.client(model=case.vision_model or case.model) as client:
         completion = client.chat([message], max_tokens=64)
 
+    if _responses(case):
+        assert contract.body()["input"][-1]["content"] == [
+            {"type": "input_text", "text": "What colour is this image?"},
+            {"type": "input_image", "image_url": f"data:image/png;base64,{RED_DOT_PNG}", "detail": "auto"},
+        ]
+        assert completion.text.strip() and completion.finish_reason in ("stop", "length")
+        return
     sent = contract.body()["messages"][-1]["content"]
     if _anthropic(case):
         assert sent[1] == {
@@ -478,3 +516,43 @@ def test_an_image_part_reaches_the_provider_in_its_form(case, contract):
     else:
         assert sent == message["content"]
     assert completion.text.strip() and completion.finish_reason in ("stop", "length")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# openai-responses: the answer's items go back exactly (issue 32)
+# ------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.contract("round_trip")
+def test_an_answer_goes_back_with_its_items_and_tool_results_by_call_id(case, contract):
+    trip = case.round_trip
+    assert trip is not None
+    options: dict[str, Any] = {"tools": list(trip.tools) or None, "system": trip.system}
+    options["extra_body"] = trip.request or None
+    question = {"role": "user", "content": trip.prompt}
+    with contract.client(model=case.reasoning_model) as client:
+        if trip.stream:
+            _, first = _stream(client, [question], **options)
+        else:
+            first = client.chat([question], **options)
+        if first.tool_calls:
+            following = [{"role": "tool", "tool_call_id": c.id, "content": "done"} for c in first.tool_calls]
+        else:
+            following = [{"role": "user", "content": trip.follow_up}]
+        conversation = [question, first.to_message(), *following]
+        if trip.stream:
+            _, second = _stream(client, conversation, **options)
+        else:
+            second = client.chat(conversation, **options)
+
+    assert first.reasoning.strip(), "the recorded answer reasons"
+    items = list(first.content_blocks)
+    assert any(item["type"] == "reasoning" for item in items)
+    sent = contract.body()["input"]
+    assert sent[0] == question
+    assert sent[1 : 1 + len(items)] == items  # every output item exactly as received, encrypted content and all
+    assert sent[1 + len(items) :] == [
+        {"type": "function_call_output", "call_id": c.id, "output": "done"} for c in first.tool_calls
+    ] or [{"role": "user", "content": trip.follow_up}]
+    assert [c.id for c in first.tool_calls] == [i["call_id"] for i in items if i["type"] == "function_call"]
+    assert second.text.strip() and second.finish_reason in ("stop", "length")

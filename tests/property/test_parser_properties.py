@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from hamr import HamrError, StreamError
 from hamr import _anthropic as anthropic_protocol
 from hamr import _openai as openai_protocol
+from hamr import _responses as responses_protocol
 from hamr._stream import StreamDecoder
 
-PROTOCOLS = {"openai": openai_protocol, "anthropic": anthropic_protocol}
+PROTOCOLS = {"openai": openai_protocol, "anthropic": anthropic_protocol, "responses": responses_protocol}
 
 # the field names and values both wire formats use, so generated objects look enough like real ones to get deep
 KEYS = st.sampled_from([
@@ -26,11 +27,18 @@ KEYS = st.sampled_from([
     "reasoning_content", "reasoning", "reasoning_details", "role", "error", "stop_reason", "input", "input_tokens",
     "output_tokens", "prompt_tokens", "completion_tokens", "prompt_tokens_details", "cached_tokens",
     "cache_read_input_tokens", "x_groq", "object", "data", "summary",
+    "response", "output", "output_index", "item", "item_id", "part", "status", "incomplete_details", "call_id",
+    "content_index", "summary_index", "refusal", "input_tokens_details", "output_tokens_details",
 ])  # fmt: skip
 KINDS = st.sampled_from([
     "message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta",
     "message_stop", "text_delta", "input_json_delta", "thinking_delta", "signature_delta", "tool_use", "text",
     "thinking", "redacted_thinking", "function", "stop", "tool_calls", "end_turn",
+    "response.created", "response.completed", "response.incomplete", "response.failed", "error",
+    "response.output_item.added", "response.output_item.done", "response.output_text.delta",
+    "response.output_text.done", "response.content_part.done", "response.function_call_arguments.delta",
+    "response.reasoning_summary_part.added", "message", "reasoning", "function_call", "output_text", "incomplete",
+    "completed",
 ])  # fmt: skip
 LEAVES = st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=3) | KINDS
 ANY_JSON = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=4))
@@ -71,6 +79,9 @@ def test_any_json_in_a_stream_raises_only_a_stream_error(protocol: str, values: 
 @FAST
 @given(st.sampled_from(sorted(PROTOCOLS)), SHAPED)
 @example("anthropic", {"content": [], "usage": {"output_tokens": "{}", "input_tokens": [2]}})
+@example("responses", {"output": [{"type": "message", "content": 5}]})
+@example("responses", {"output": [{"type": "message", "content": [5]}]})
+@example("responses", {"output": [{"type": "reasoning", "summary": 5}]})
 def test_any_json_body_raises_only_a_typed_error(protocol: str, value: Any) -> None:
     module: ModuleType = PROTOCOLS[protocol]
     body = json.dumps(value).encode()
