@@ -153,9 +153,7 @@ def _arguments_as_object(body: Body) -> Body:
 def _openai_error(status: int, message: str) -> Callable[[w.Exchange], w.Exchange]:
     """An error in OpenAI's shape, whatever the server answered."""
     body = json.dumps({"error": {"message": message, "type": "invalid_request_error", "code": None}}).encode()
-    return lambda exchange: replace(
-        exchange, status=status, headers={"content-type": "application/json"}, body=body
-    )
+    return lambda exchange: replace(exchange, status=status, headers={"content-type": "application/json"}, body=body)
 
 
 def _openai_text(text: str, finish: str = "stop", completion_tokens: int = 6) -> Callable[[w.Exchange], w.Exchange]:
