@@ -326,7 +326,7 @@ DEFECTS: tuple[Defect, ...] = (
     # --- OpenAI chat completions: the kit's issue (trackers) -------------------------------------------------------
     Defect(
         "usage ignored",
-        "vllm#9022, LM Studio",
+        "ollama#4448",
         OPENAI,
         (("stream_usage", IGN),),
         _streamed,
@@ -334,7 +334,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "usage chunk without choices",
-        "ollama#5887, litellm#6224",
+        "ROCm/ATOM#1711",
         OPENAI,
         (("stream_usage", BRK),),
         _streamed,
@@ -342,7 +342,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "tool deltas without index",
-        "llama.cpp#11924, ollama#7881",
+        "ollama#7881, mistral.rs#1507",
         OPENAI,
         (("stream_tool_call", BRK),),
         lambda b: _streamed(b) and _forced(b),
@@ -350,7 +350,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "tool deltas counted from 1",
-        "vllm#16340",
+        "litellm#11580",
         OPENAI,
         (("stream_tool_call", BRK),),
         lambda b: _streamed(b) and _forced(b),
@@ -366,7 +366,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "stop instead of tool_calls",
-        "ollama#4386, vllm#13180",
+        "sglang#2877",
         OPENAI,
         (("tool_call", BRK),),
         lambda b: _forced(b) and not _streamed(b),
@@ -374,7 +374,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "no final finish reason",
-        "llama.cpp#9797",
+        "foundry-local#423, TGI",
         OPENAI,
         (("stream", BRK),),
         _streamed,
@@ -382,7 +382,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "no [DONE]",
-        "vllm#5476",
+        "foundry-local#423, TGI",
         OPENAI,
         (("stream", BRK),),
         _streamed,
@@ -390,7 +390,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "unknown model served (200)",
-        "llama.cpp#8785, LM Studio",
+        "issue 31's list (unknown model 200)",
         OPENAI,
         (("error_unknown_model", IGN),),
         lambda b: b.get("model") == p.UNKNOWN_MODEL,
@@ -407,7 +407,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "response_format ignored",
-        "ollama#7002",
+        "llama.cpp#10732",
         OPENAI,
         (("json_object", IGN), ("json_schema", IGN)),
         lambda b: "response_format" in b,
@@ -416,7 +416,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "stop ignored",
-        "text-generation-webui#4210",
+        "issue 31's list (ignored stop)",
         OPENAI,
         (("stop", IGN),),
         lambda b: bool(b.get("stop")),
@@ -425,7 +425,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "max_tokens ignored",
-        "the kit's issue, item 8 (a run that never ended)",
+        "issue 31, item 8 (a run that never ended)",
         OPENAI,
         (("max_tokens", IGN),),
         _about(p.LONG),
@@ -434,7 +434,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "seed ignored",
-        "vllm#6143",
+        "issue 31's list (ignored seed)",
         OPENAI,
         (("seed", IGN),),
         lambda b: "seed" in b,
@@ -444,7 +444,7 @@ DEFECTS: tuple[Defect, ...] = (
     # --- the kit's own wrong verdicts (issue 31) ------------------------------------------------------------------
     Defect(
         "tool_choice none ignored",
-        "issue 31, item 1",
+        "ollama#17921; issue 31, item 1",
         OPENAI,
         (("tool_choice_none", IGN),),
         lambda b: b.get("tool_choice") == "none",
@@ -461,7 +461,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "forced tool_choice dropped",
-        "issue 31, item 4",
+        "ollama#17921; issue 31, item 4",
         OPENAI,
         (("tool_call", IGN), ("stream_tool_call", IGN)),
         _forced,
@@ -504,7 +504,7 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         "message_delta without usage",
-        "the kit's issue (Anthropic-compatible gateways)",
+        "issue 31's list (a message_delta without usage)",
         ANTHROPIC,
         (("stream_usage", BRK),),
         _streamed,
