@@ -97,7 +97,14 @@ def _constructed_notes(preset: str, by_key: Mapping[tuple[str, str], Mapping[str
 
 
 #: the verdicts of a conformance run that mean hamr read a real server's answer for the cell (``nox -s conform``)
-_MEASURED = ("honoured", "rejected loudly", "accepted but ignored", "broken shape", "limited by the model")
+_MEASURED = (
+    "honoured",
+    "rejected loudly",
+    "accepted but ignored",
+    "broken shape",
+    "limited by the model",
+    "cannot tell",
+)
 
 
 def _measured_cell(column: str, runs: Sequence[Mapping[str, Any]]) -> str | None:
@@ -128,8 +135,10 @@ def _measured_section(runs: Sequence[Mapping[str, Any]]) -> list[str]:
         "hamr's own client by `nox -s conform` and judged from the recorded bytes (`conformance/<server>/`:",
         "report, cassettes, hamr config snippet; `nox -s conform -- --replay conformance/<server>` judges them",
         "again offline). Verdicts: honoured · rejected loudly (a 4xx in the protocol's error shape) · accepted but",
-        "ignored · broken shape · limited by the model (the server did its part, the model did not) · not",
-        "applicable · not run. The `custom` row above counts these servers as its live evidence.",
+        "ignored · broken shape · limited by the model (the server did its part, the model did not) · cannot",
+        "tell (the parameter's request was served, but its control failed or the tries disagree) · not",
+        "applicable · not run. The `custom` row above counts these servers as its live evidence. The kit's",
+        'verdicts are themselves checked: README, "The kit, judged".',
         "",
         "| server | protocol | " + " | ".join(cells) + " |",
         "|" + " --- |" * (len(cells) + 2),
