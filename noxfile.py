@@ -98,9 +98,9 @@ def record(session: nox.Session) -> None:
     [pytest args]`, or `all` for every preset that can be recorded live here (its key is set; the local targets
     always), one after another.
 
-    Live by default (needs the preset's key; `relay`, `local-anthropic` and `local-responses` start their local
-    server when nothing answers on its port, as `nox -s smoke` does); `--construct` rebuilds the constructed
-    cassettes from tests/contract/contract_constructed.py instead. Records into a scratch directory, prints the drift against the
+    Live by default (needs the preset's key; `relay`, `local-anthropic` and `local-responses` start their local server
+    when nothing answers on its port, as `nox -s smoke` does); `--construct` rebuilds the constructed cassettes from
+    tests/contract/contract_constructed.py instead. Records into a scratch directory, prints the drift against the
     cassettes it replaces (also into `--report FILE`), then installs them (`--dry-run`: report only). A failing test
     stops the session before anything is installed."""
     if not session.posargs:
@@ -496,19 +496,22 @@ def conform(session: nox.Session) -> None:
         session.run("python", "-m", CONFORM_CLI, *args, env=env)
 
 
+#: the targets `nox -s planted` runs by default: the embedded llama-server's three endpoints
+PLANTED_TARGETS = ["llama-server-openai", "llama-server-anthropic", "llama-server-responses"]
+
+
 @nox.session
 def planted(session: nox.Session) -> None:
     """The kit judged, live: each real-world defect of tests/conform/planted.py planted one at a time in front of the
     embedded llama-server (a transport between the kit and the server), the kit run on the cells it targets, and a
     faithful pass-through that must give the server's own row (its committed run in conformance/):
-    `nox -s planted -- llama-server-openai llama-server-anthropic` (the default). Prints the score; fails on a miss."""
+    `nox -s planted -- llama-server-openai llama-server-anthropic llama-server-responses` (the default). Prints the
+    score; fails on a miss."""
     session.install("-e", ".[conform]", *TEST_DEPS)
-    names = list(session.posargs) or ["llama-server-openai", "llama-server-anthropic"]
+    names = list(session.posargs) or PLANTED_TARGETS
     targets = _conform_targets()
     if unknown := [name for name in names if name not in targets or "gateway" in targets[name]]:
-        session.error(
-            f"not a local target: {', '.join(unknown)}; one of llama-server-openai, llama-server-anthropic, relay"
-        )
+        session.error(f"not a local target: {', '.join(unknown)}; one of {', '.join(PLANTED_TARGETS)}, relay")
     for local in dict.fromkeys(targets[name]["local"] for name in names):
         with _local_server(session, local) as env:
             ours = [name for name in names if targets[name]["local"] == local]

@@ -53,6 +53,9 @@ TOOL_CALL_ID = "call_conform_0001"
 
 
 class Clients(Protocol):
+    #: the protocol the clients speak (rules.OPENAI, ANTHROPIC or RESPONSES)
+    protocol: str
+
     def client(self, *, model: str | None = None, key: str | None = None) -> AbstractContextManager[hamr.Client]: ...
 
 
@@ -167,7 +170,11 @@ _IMAGE = [
     }
 ]
 _IMAGE_TEXT = [{"role": "user", "content": [_IMAGE[0]["content"][0]]}]
-_NO_SEED = ((rules.ANTHROPIC, "the Messages API has no seed"),)
+_NO_SEED = ((rules.ANTHROPIC, "the Messages API has no seed"), (rules.RESPONSES, "the Responses API has no seed"))
+_NO_STOP = ((rules.RESPONSES, "the Responses API has no stop sequences"),)
+#: the body field a malformed request breaks, per protocol: messages that are not a list; a Responses input that is
+#: neither a string nor a list
+MALFORMED: dict[str, dict[str, Any]] = {rules.RESPONSES: {"input": {"text": "not a list"}}}
 _NO_RESPONSE_FORMAT = (
     (rules.ANTHROPIC, "the Messages API has no response_format (hamr emulates it with a forced tool)"),
 )
@@ -177,6 +184,12 @@ def _json_probe(name: str, response_format: dict[str, Any]) -> Probe:
     messages = [{"role": "user", "content": JSON_PROMPT}]
     call = chat_call(messages=messages, response_format=response_format, temperature=0.0, max_tokens=96)
     return Probe(name, name, (ProbeStep("json", call),), model_dependent=True, not_for=_NO_RESPONSE_FORMAT)
+
+
+def _malformed(clients: Clients) -> v.Observation:
+    """A request whose messages (Responses: input) have the wrong type, sent through hamr's ``extra_body``."""
+    broken = MALFORMED.get(clients.protocol, {"messages": "not a list"})
+    return chat_call(max_tokens=8, extra_body=broken)(clients)
 
 
 def _two_tools(*, parallel: bool) -> Call:
@@ -268,6 +281,7 @@ PROBES: tuple[Probe, ...] = (
             ProbeStep("control", chat_call(messages=WEATHER_SENTENCE, temperature=0.0, max_tokens=32)),
         ),
         model_dependent=True,
+        not_for=_NO_STOP,
         extra=(("stop", STOP_WORD),),
     ),
     Probe(
@@ -303,11 +317,7 @@ PROBES: tuple[Probe, ...] = (
     Probe(
         "error_unknown_model", "unknown model", (ProbeStep("unknown", chat_call(model=UNKNOWN_MODEL, max_tokens=8)),)
     ),
-    Probe(
-        "error_malformed",
-        "malformed request",
-        (ProbeStep("malformed", chat_call(max_tokens=8, extra_body={"messages": "not a list"})),),
-    ),
+    Probe("error_malformed", "malformed request", (ProbeStep("malformed", _malformed),)),
     Probe("error_bad_key", "bad key", (ProbeStep("wrong key", chat_call(key=WRONG_KEY, max_tokens=8)),)),
 )
 BY_NAME = {p.name: p for p in PROBES}

@@ -124,8 +124,9 @@ def _measured_section(runs: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = [
         "## Servers measured by the conformance kit (`custom`)",
         "",
-        "What real OpenAI- and Anthropic-compatible servers did with each request option, probed live through",
-        "hamr's own client by `nox -s conform` and judged from the recorded bytes (`conformance/<server>/`:",
+        "What real OpenAI- and Anthropic-compatible servers, and servers of the Responses API, did with each",
+        "request option, probed live through hamr's own client by `nox -s conform` and judged from the recorded",
+        "bytes (`conformance/<server>/`:",
         "report, cassettes, hamr config snippet; `nox -s conform -- --replay conformance/<server>` judges them",
         "again offline). Verdicts: honoured · rejected loudly (a 4xx in the protocol's error shape) · accepted but",
         "ignored · broken shape · limited by the model (the server did its part, the model did not) · not",
