@@ -111,12 +111,28 @@ def observe(run: Callable[[], hamr.Completion | list[hamr.ModelInfo]]) -> v.Obse
     )
 
 
+#: the fewest ``max_output_tokens`` the Responses API takes: OpenAI (and Azure) refuse fewer ("integer below minimum
+#: value. Expected a value >= 16"), so a Responses probe asks for at least this many
+RESPONSES_LEAST_TOKENS = 16
+
+
+def least_tokens(protocol: str, tokens: int) -> int:
+    """The token limit a probe sends in ``protocol``: ``tokens``, at least RESPONSES_LEAST_TOKENS on Responses."""
+    return max(tokens, RESPONSES_LEAST_TOKENS) if protocol == rules.RESPONSES else tokens
+
+
+def _options(clients: Clients, options: dict[str, Any]) -> dict[str, Any]:
+    if options.get("max_tokens") is None:
+        return options
+    return {**options, "max_tokens": least_tokens(clients.protocol, options["max_tokens"])}
+
+
 def chat_call(model: str | None = None, key: str | None = None, **options: Any) -> Call:
     messages = options.pop("messages", MESSAGES)
 
     def call(clients: Clients) -> v.Observation:
         with clients.client(model=model, key=key) as client:
-            return observe(lambda: client.chat(messages, **options))
+            return observe(lambda: client.chat(messages, **_options(clients, options)))
 
     return call
 
@@ -128,7 +144,7 @@ def _stream(**options: Any) -> Call:
         with clients.client() as client:
 
             def run() -> hamr.Completion:
-                with client.stream(messages, **options) as stream:
+                with client.stream(messages, **_options(clients, options)) as stream:
                     for _ in stream:
                         pass
                 return stream.completion
@@ -343,4 +359,7 @@ MATRIX_COLUMN = {
 
 
 def context(probe: Probe, protocol: str, tries: int, keyed: bool) -> v.Context:
-    return v.Context(protocol, tries, keyed, dict(probe.extra))
+    extra = dict(probe.extra)
+    if "max_tokens" in extra:  # the limit the probe sent in this protocol
+        extra["max_tokens"] = least_tokens(protocol, extra["max_tokens"])
+    return v.Context(protocol, tries, keyed, extra)

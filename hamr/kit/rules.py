@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,17 +216,27 @@ class AnthropicStream:
     text: str = ""
 
 
-def anthropic_stream(body: bytes) -> AnthropicStream:
-    out = AnthropicStream()
-    open_blocks: set[int] = set()
+def typed_events(body: bytes, problems: list[str], *, done: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(type, data) of each event of a stream whose events carry their ``type`` (Anthropic's, the Responses API's);
+    an event without a JSON object, or whose name and type disagree, goes to ``problems``. ``done``: ``data: [DONE]``
+    is passed over (OpenRouter ends its Responses streams with it)."""
     for name, data in sse_events(body):
+        if done and data == "[DONE]":
+            continue
         value = json_or_none(data)
         if not isinstance(value, dict):
-            out.problems.append(f"event {name or '(unnamed)'} carries no JSON object")
+            problems.append(f"event {name or '(unnamed)'} carries no JSON object")
             continue
         kind = str(value.get("type"))
         if name and name != kind:
-            out.problems.append(f"event {name} carries type {kind}")
+            problems.append(f"event {name} carries type {kind}")
+        yield kind, value
+
+
+def anthropic_stream(body: bytes) -> AnthropicStream:
+    out = AnthropicStream()
+    open_blocks: set[int] = set()
+    for kind, value in typed_events(body, out.problems):
         out.events.append((kind, value))
         index = value.get("index")
         if kind == "message_start":
@@ -439,16 +450,7 @@ def responses_stream(body: bytes) -> ResponsesStream:
     life = _Lifecycle(out)
     after: list[str] = []
     sequence: int | None = None
-    for name, data in sse_events(body):
-        if data == "[DONE]":  # OpenRouter ends its Responses streams with it: nothing to judge
-            continue
-        value = json_or_none(data)
-        if not isinstance(value, dict):
-            out.problems.append(f"event {name or '(unnamed)'} carries no JSON object")
-            continue
-        kind = str(value.get("type"))
-        if name and name != kind:
-            out.problems.append(f"event {name} carries type {kind}")
+    for kind, value in typed_events(body, out.problems, done=True):
         if not out.events and kind != "response.created":
             out.problems.append(f"the stream opens with {kind}, not response.created")
         out.events.append((kind, value))

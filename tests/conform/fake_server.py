@@ -24,11 +24,8 @@ class FakeOpenAI(httpx2.BaseTransport):
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if self.key and request.headers.get("authorization") != f"Bearer {self.key}":
             return _error(401, "invalid api key")
-        path = request.url.path
-        if request.method == "GET" and path == "/v1/models":
-            return httpx2.Response(200, json={"object": "list", "data": [{"id": MODEL, "object": "model"}]})
-        if request.method != "POST" or path != "/v1/chat/completions":
-            return _error(404, f"no route {request.method} {path}")
+        if (routed := _models_or_404(request, "/v1/chat/completions")) is not None:
+            return routed
         body = json.loads(request.content)
         if not isinstance(body.get("messages"), list):
             return _error(400, "messages must be a list")
@@ -143,6 +140,16 @@ class FakeOpenAI(httpx2.BaseTransport):
         )
 
 
+def _models_or_404(request: httpx2.Request, served: str) -> httpx2.Response | None:
+    """The model list for GET /v1/models, a 404 for anything but a POST to ``served``; None for that POST."""
+    path = request.url.path
+    if request.method == "GET" and path == "/v1/models":
+        return httpx2.Response(200, json={"object": "list", "data": [{"id": MODEL, "object": "model"}]})
+    if request.method != "POST" or path != served:
+        return _error(404, f"no route {request.method} {path}")
+    return None
+
+
 def _prompt_tokens(messages: list[Any], drop_images: bool) -> int:
     def kept(message: Any) -> Any:
         content = message.get("content")
@@ -230,11 +237,8 @@ class FakeResponses(httpx2.BaseTransport):
         self.chat = FakeOpenAI(*(q for q in quirks if q in _SHARED_QUIRKS))
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        path = request.url.path
-        if request.method == "GET" and path == "/v1/models":
-            return httpx2.Response(200, json={"object": "list", "data": [{"id": MODEL, "object": "model"}]})
-        if request.method != "POST" or path != "/v1/responses":
-            return _error(404, f"no route {request.method} {path}")
+        if (routed := _models_or_404(request, "/v1/responses")) is not None:
+            return routed
         body = json.loads(request.content)
         if not isinstance(body.get("input"), str | list):
             return _error(400, "'input' must be a string or an array of items")
