@@ -193,3 +193,14 @@ def test_a_response_object_with_error_null_is_an_answer_not_an_error_body():
     failed = {**body, "status": "failed", "error": {"message": "rate limited"}, "output": []}
     exchange = w.Exchange("POST", "http://x.test/v1/responses", {}, b"{}", 200, {}, json.dumps(failed).encode())
     assert rules.error_body(exchange) == "rate limited"
+
+
+def test_reasoning_inline_as_think_in_output_text_is_a_broken_shape_on_responses():
+    message = {"type": "message", "content": [{"type": "output_text", "text": "<think>17*23</think>391"}]}
+    body = {"status": "completed", "output": [message], "usage": {"input_tokens": 9, "output_tokens": 7}}
+    exchange = w.Exchange("POST", "http://x.test/v1/responses", {}, b"{}", 200, {}, json.dumps(body).encode())
+    attempts = [[v.Step("reasoning", (exchange,), v.Observation(text="<think>17*23</think>391"))]]
+
+    verdict = v.judge_reasoning(v.Context(rules.RESPONSES, 1), attempts)
+
+    assert verdict == v.Verdict(v.BROKEN, "reasoning inline as <think> in output_text, where a reasoning item belongs")
