@@ -98,8 +98,8 @@ def record(session: nox.Session) -> None:
     [pytest args]`, or `all` for every preset that can be recorded live here (its key is set; the local targets
     always), one after another.
 
-    Live by default (needs the preset's key; `relay` and `local-anthropic` start their local server when nothing
-    answers on its port, as `nox -s smoke` does); `--construct` rebuilds the constructed cassettes from
+    Live by default (needs the preset's key; `relay`, `local-anthropic` and `local-responses` start their local server
+    when nothing answers on its port, as `nox -s smoke` does); `--construct` rebuilds the constructed cassettes from
     tests/contract/contract_constructed.py instead. Records into a scratch directory, prints the drift against the
     cassettes it replaces (also into `--report FILE`), then installs them (`--dry-run`: report only). A failing test
     stops the session before anything is installed."""
@@ -208,9 +208,9 @@ def _checkout(name: str) -> ModuleType:
 
 @contextlib.contextmanager
 def _local_server(session: nox.Session, target: str) -> Iterator[dict[str, str]]:
-    """The local server ``target`` needs (relay: llama-cpp-python's; local-anthropic/-openai: llama-server), with
-    the environment for the tests that talk to it: the one already answering on its port (left running), or one
-    started for this session (built or installed first) and stopped afterwards, also on failure."""
+    """The local server ``target`` needs (relay: llama-cpp-python's; local-anthropic/-openai/-responses:
+    llama-server), with the environment for the tests that talk to it: the one already answering on its port (left
+    running), or one started for this session (built or installed first) and stopped afterwards, also on failure."""
     servers, live_env = _smoke_module("local_servers"), _smoke_module("live_env")
     server = servers.server_for(target)
     key = os.environ.get(servers.KEY_VAR) if server is servers.LLAMA_SERVER else None
@@ -316,8 +316,8 @@ def _built(
 def smoke(session: nox.Session) -> None:
     """Live smoke tests against one provider: `nox -s smoke -- <provider> [pytest args]`. The local targets need no
     key: `relay` (llama-cpp-python's server on 127.0.0.1:1234) and `local-anthropic` (llama.cpp's llama-server on
-    127.0.0.1:8081, both protocols: the run also checks `local-openai` against it) start their server when nothing
-    answers on its port and stop it afterwards."""
+    127.0.0.1:8081, all three protocols: the run also checks `local-openai` and `local-responses` against it; each of
+    those two runs alone too) start their server when nothing answers on its port and stop it afterwards."""
     live_env = _smoke_module("live_env")
     provider, *pytest_args = session.posargs or [os.environ.get(live_env.PROVIDER_VAR, "")]
     if provider == "all":
@@ -331,9 +331,9 @@ def smoke(session: nox.Session) -> None:
 
 
 def _smoke_targets(provider: str) -> list[str]:
-    """The smoke targets one provider's run checks: llama-server speaks both protocols, so its one server is checked
-    through hamr's two clients (local-anthropic, then local-openai)."""
-    return ["local-anthropic", "local-openai"] if provider == "local-anthropic" else [provider]
+    """The smoke targets one provider's run checks: llama-server speaks all three protocols, so its one server is
+    checked through each of hamr's protocols (local-anthropic, then local-openai and local-responses)."""
+    return ["local-anthropic", "local-openai", "local-responses"] if provider == "local-anthropic" else [provider]
 
 
 def _smoke_one(
@@ -420,7 +420,7 @@ def _smoke_all(session: nox.Session, args: list[str]) -> None:
 
 
 def _smoke_rows(preset: str, started: list[str], junits: Path, summaries: Path, problem: str) -> list[dict[str, str]]:
-    """A row per target of ``preset`` (local-anthropic: two), from its own JUnit file and summary. ``started``: the
+    """A row per target of ``preset`` (local-anthropic: three), from its own JUnit file and summary. ``started``: the
     targets whose pytest run began, in order; ``problem``: why the preset's run stopped ("" when all passed), which
     is the last started target's failure. A target that never ran says so and is not counted as passed."""
     rows: list[dict[str, str]] = []
@@ -496,19 +496,22 @@ def conform(session: nox.Session) -> None:
         session.run("python", "-m", CONFORM_CLI, *args, env=env)
 
 
+#: the targets `nox -s planted` runs by default: the embedded llama-server's three endpoints
+PLANTED_TARGETS = ["llama-server-openai", "llama-server-anthropic", "llama-server-responses"]
+
+
 @nox.session
 def planted(session: nox.Session) -> None:
     """The kit judged, live: each real-world defect of tests/conform/planted.py planted one at a time in front of the
     embedded llama-server (a transport between the kit and the server), the kit run on the cells it targets, and a
     faithful pass-through that must give the server's own row (its committed run in conformance/):
-    `nox -s planted -- llama-server-openai llama-server-anthropic` (the default). Prints the score; fails on a miss."""
+    `nox -s planted -- llama-server-openai llama-server-anthropic llama-server-responses` (the default). Prints the
+    score; fails on a miss."""
     session.install("-e", ".[conform]", *TEST_DEPS)
-    names = list(session.posargs) or ["llama-server-openai", "llama-server-anthropic"]
+    names = list(session.posargs) or PLANTED_TARGETS
     targets = _conform_targets()
     if unknown := [name for name in names if name not in targets or "gateway" in targets[name]]:
-        session.error(
-            f"not a local target: {', '.join(unknown)}; one of llama-server-openai, llama-server-anthropic, relay"
-        )
+        session.error(f"not a local target: {', '.join(unknown)}; one of {', '.join(PLANTED_TARGETS)}, relay")
     for local in dict.fromkeys(targets[name]["local"] for name in names):
         with _local_server(session, local) as env:
             ours = [name for name in names if targets[name]["local"] == local]

@@ -1,5 +1,5 @@
-"""``hamr conform``: point the kit at an OpenAI- or Anthropic-compatible server and get its compatibility row, with
-the evidence.
+"""``hamr conform``: point the kit at an OpenAI-compatible, Anthropic-compatible or Responses server and get its
+compatibility row, with the evidence.
 
     hamr conform http://127.0.0.1:8080 --key-env MY_KEY
     hamr conform --replay conformance/my-server        # every verdict again, offline
@@ -7,8 +7,8 @@ the evidence.
 Writes into --out (default ``conformance/<name>/``): ``cassettes/<probe>.yaml`` (every exchange, keys scrubbed),
 ``report.md`` (the row and why per cell), ``report.json``, ``hamr.toml`` (the ``[providers.<name>]`` snippet).
 Exit code: 0 when the run's policy holds, 1 when a cell fails it (or a replay disagrees with the report), 2 for bad
-input (an unreachable URL, a server that speaks neither protocol). Maintainers run it as ``nox -s conform``, which
-adds the embedded servers as named targets (``tests/conform/targets.toml``).
+input (an unreachable URL, a server that speaks none of the three protocols). Maintainers run it as ``nox -s
+conform``, which adds the embedded servers as named targets (``tests/conform/targets.toml``).
 """
 
 from __future__ import annotations
@@ -53,13 +53,18 @@ def targets(path: Path | None) -> dict[str, dict[str, Any]]:
 def parser(prog: str = "hamr conform") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Probe an OpenAI- or Anthropic-compatible server and write its compatibility row with the "
+        description="Probe an OpenAI-compatible, Anthropic-compatible or Responses (POST /v1/responses) server and "
+        "write its compatibility row with the "
         "evidence (cassettes), a JSON report and a hamr config snippet.",
         epilog=f"examples: {prog} http://127.0.0.1:8080/v1 --key-env MY_KEY | {prog} --replay conformance/my-server",
     )
     parser.add_argument("target", nargs="?", help="a base URL, or the name of a target of --targets")
     parser.add_argument("--targets", type=Path, metavar="FILE", help="a TOML file of named targets ([targets.<name>])")
-    parser.add_argument("--protocol", choices=("openai", "anthropic", "auto"), help="default: auto (OpenAI first)")
+    parser.add_argument(
+        "--protocol",
+        choices=("openai", "anthropic", "responses", "auto"),
+        help="default: auto (OpenAI, then Anthropic, then Responses)",
+    )
     parser.add_argument("--model", help="the model id (default: the first of GET /v1/models)")
     parser.add_argument("--key-env", metavar="VAR", help="the environment variable holding the server's key")
     parser.add_argument("--name", help="the row's name and the provider's in the TOML snippet")

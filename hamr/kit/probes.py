@@ -53,6 +53,9 @@ TOOL_CALL_ID = "call_conform_0001"
 
 
 class Clients(Protocol):
+    #: the protocol the clients speak (rules.OPENAI, ANTHROPIC or RESPONSES)
+    protocol: str
+
     def client(self, *, model: str | None = None, key: str | None = None) -> AbstractContextManager[hamr.Client]: ...
 
 
@@ -108,12 +111,28 @@ def observe(run: Callable[[], hamr.Completion | list[hamr.ModelInfo]]) -> v.Obse
     )
 
 
+#: the fewest ``max_output_tokens`` the Responses API takes: OpenAI (and Azure) refuse fewer ("integer below minimum
+#: value. Expected a value >= 16"), so a Responses probe asks for at least this many
+RESPONSES_LEAST_TOKENS = 16
+
+
+def least_tokens(protocol: str, tokens: int) -> int:
+    """The token limit a probe sends in ``protocol``: ``tokens``, at least RESPONSES_LEAST_TOKENS on Responses."""
+    return max(tokens, RESPONSES_LEAST_TOKENS) if protocol == rules.RESPONSES else tokens
+
+
+def _options(clients: Clients, options: dict[str, Any]) -> dict[str, Any]:
+    if options.get("max_tokens") is None:
+        return options
+    return {**options, "max_tokens": least_tokens(clients.protocol, options["max_tokens"])}
+
+
 def chat_call(model: str | None = None, key: str | None = None, **options: Any) -> Call:
     messages = options.pop("messages", MESSAGES)
 
     def call(clients: Clients) -> v.Observation:
         with clients.client(model=model, key=key) as client:
-            return observe(lambda: client.chat(messages, **options))
+            return observe(lambda: client.chat(messages, **_options(clients, options)))
 
     return call
 
@@ -125,7 +144,7 @@ def _stream(**options: Any) -> Call:
         with clients.client() as client:
 
             def run() -> hamr.Completion:
-                with client.stream(messages, **options) as stream:
+                with client.stream(messages, **_options(clients, options)) as stream:
                     for _ in stream:
                         pass
                 return stream.completion
@@ -167,7 +186,11 @@ _IMAGE = [
     }
 ]
 _IMAGE_TEXT = [{"role": "user", "content": [_IMAGE[0]["content"][0]]}]
-_NO_SEED = ((rules.ANTHROPIC, "the Messages API has no seed"),)
+_NO_SEED = ((rules.ANTHROPIC, "the Messages API has no seed"), (rules.RESPONSES, "the Responses API has no seed"))
+_NO_STOP = ((rules.RESPONSES, "the Responses API has no stop sequences"),)
+#: the body field a malformed request breaks, per protocol: messages that are not a list; a Responses input that is
+#: neither a string nor a list
+MALFORMED: dict[str, dict[str, Any]] = {rules.RESPONSES: {"input": {"text": "not a list"}}}
 _NO_RESPONSE_FORMAT = (
     (rules.ANTHROPIC, "the Messages API has no response_format (hamr emulates it with a forced tool)"),
 )
@@ -177,6 +200,12 @@ def _json_probe(name: str, response_format: dict[str, Any]) -> Probe:
     messages = [{"role": "user", "content": JSON_PROMPT}]
     call = chat_call(messages=messages, response_format=response_format, temperature=0.0, max_tokens=96)
     return Probe(name, name, (ProbeStep("json", call),), model_dependent=True, not_for=_NO_RESPONSE_FORMAT)
+
+
+def _malformed(clients: Clients) -> v.Observation:
+    """A request whose messages (Responses: input) have the wrong type, sent through hamr's ``extra_body``."""
+    broken = MALFORMED.get(clients.protocol, {"messages": "not a list"})
+    return chat_call(max_tokens=8, extra_body=broken)(clients)
 
 
 def _two_tools(*, parallel: bool) -> Call:
@@ -268,6 +297,7 @@ PROBES: tuple[Probe, ...] = (
             ProbeStep("control", chat_call(messages=WEATHER_SENTENCE, temperature=0.0, max_tokens=32)),
         ),
         model_dependent=True,
+        not_for=_NO_STOP,
         extra=(("stop", STOP_WORD),),
     ),
     Probe(
@@ -303,11 +333,7 @@ PROBES: tuple[Probe, ...] = (
     Probe(
         "error_unknown_model", "unknown model", (ProbeStep("unknown", chat_call(model=UNKNOWN_MODEL, max_tokens=8)),)
     ),
-    Probe(
-        "error_malformed",
-        "malformed request",
-        (ProbeStep("malformed", chat_call(max_tokens=8, extra_body={"messages": "not a list"})),),
-    ),
+    Probe("error_malformed", "malformed request", (ProbeStep("malformed", _malformed),)),
     Probe("error_bad_key", "bad key", (ProbeStep("wrong key", chat_call(key=WRONG_KEY, max_tokens=8)),)),
 )
 BY_NAME = {p.name: p for p in PROBES}
@@ -333,4 +359,7 @@ MATRIX_COLUMN = {
 
 
 def context(probe: Probe, protocol: str, tries: int, keyed: bool) -> v.Context:
-    return v.Context(protocol, tries, keyed, dict(probe.extra))
+    extra = dict(probe.extra)
+    if "max_tokens" in extra:  # the limit the probe sent in this protocol
+        extra["max_tokens"] = least_tokens(protocol, extra["max_tokens"])
+    return v.Context(protocol, tries, keyed, extra)

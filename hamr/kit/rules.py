@@ -1,11 +1,14 @@
-"""The wire rules of both protocols, read from recorded bytes: the error shape, SSE events, what a stream says
-(``[DONE]``, finish reasons, tool-call ``index`` and arguments; Anthropic event order and block indexes) and what one
-answer says. Facts and problems only; what they mean for a probe is ``verdicts``'s."""
+"""The wire rules of the three protocols, read from recorded bytes: the error shape, SSE events, what a stream says
+(``[DONE]``, finish reasons, tool-call ``index`` and arguments; Anthropic event order and block indexes; the Responses
+event lifecycle: ``response.created`` first, every ``*.added`` closed by its ``*.done``, ``sequence_number``
+increasing, one terminal event) and what one answer says. Facts and problems only; what they mean for a probe is
+``verdicts``'s."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,15 +16,20 @@ from hamr.kit.wire import Exchange
 
 OPENAI = "openai"
 ANTHROPIC = "anthropic"
+RESPONSES = "responses"
+PROTOCOLS = (OPENAI, ANTHROPIC, RESPONSES)
+#: the finish of an answer cut at its token limit, per protocol (a Responses answer's: its status and reason)
+CUT = {OPENAI: "length", ANTHROPIC: "max_tokens", RESPONSES: "incomplete (max_output_tokens)"}
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# raw rules: error shape, SSE events, streams of both protocols
+# raw rules: error shape, SSE events, streams of the three protocols
 # ------------------------------------------------------------------------------------------------------------------
 
 
 def error_shape_problem(protocol: str, exchange: Exchange) -> str | None:
-    """Why an error response is not in the protocol's error shape; None when it is."""
+    """Why an error response is not in the protocol's error shape (the Responses API's is OpenAI's); None when it
+    is."""
     body = exchange.json()
     if protocol == ANTHROPIC:
         error = body.get("error") if isinstance(body, dict) else None
@@ -40,10 +48,12 @@ def clip(body: bytes, size: int = 80) -> str:
 
 
 def error_body(exchange: Exchange) -> str | None:
-    """The message of a body that is an error in either protocol's shape (``{"error": ...}`` without an answer),
-    whatever the status said; None for any other body."""
+    """The message of a body that is an error in any protocol's shape (``{"error": ...}`` without an answer),
+    whatever the status said; None for any other body (a Response object says ``"error": null``)."""
     body = exchange.json()
     if isinstance(body, dict) and "error" in body and not body.get("choices") and not body.get("content"):
+        if isinstance(body.get("output"), list) and body["error"] is None:
+            return None
         return error_message(exchange)
     return None
 
@@ -206,17 +216,27 @@ class AnthropicStream:
     text: str = ""
 
 
-def anthropic_stream(body: bytes) -> AnthropicStream:
-    out = AnthropicStream()
-    open_blocks: set[int] = set()
+def typed_events(body: bytes, problems: list[str], *, done: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(type, data) of each event of a stream whose events carry their ``type`` (Anthropic's, the Responses API's);
+    an event without a JSON object, or whose name and type disagree, goes to ``problems``. ``done``: ``data: [DONE]``
+    is passed over (OpenRouter ends its Responses streams with it)."""
     for name, data in sse_events(body):
+        if done and data == "[DONE]":
+            continue
         value = json_or_none(data)
         if not isinstance(value, dict):
-            out.problems.append(f"event {name or '(unnamed)'} carries no JSON object")
+            problems.append(f"event {name or '(unnamed)'} carries no JSON object")
             continue
         kind = str(value.get("type"))
         if name and name != kind:
-            out.problems.append(f"event {name} carries type {kind}")
+            problems.append(f"event {name} carries type {kind}")
+        yield kind, value
+
+
+def anthropic_stream(body: bytes) -> AnthropicStream:
+    out = AnthropicStream()
+    open_blocks: set[int] = set()
+    for kind, value in typed_events(body, out.problems):
         out.events.append((kind, value))
         index = value.get("index")
         if kind == "message_start":
@@ -278,10 +298,236 @@ def anthropic_stream_tool_problems(stream: AnthropicStream) -> list[str]:
     return []
 
 
+#: the events that end a Responses stream, and the status each one's response must carry
+TERMINAL = {"response.completed": "completed", "response.incomplete": "incomplete", "response.failed": "failed"}
+#: ``*.added`` events that open something a ``*.done`` of the same name must close: what they open
+_OPENERS = {"response.output_item": "output item", "response.content_part": "content part",
+            "response.reasoning_summary_part": "summary part"}  # fmt: skip
+
+
+@dataclass
+class ResponsesStream:
+    """The facts of a Responses stream (``POST /responses`` with ``stream: true``), read from its bytes."""
+
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    #: the messages of ``error`` events and of ``response.failed``
+    errors: list[str] = field(default_factory=list)
+    #: the terminal event's type and its response object
+    terminal: str | None = None
+    final: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+    #: per function_call item (by output index, else item id): the item as done (else as added), and its arguments as
+    #: sent (the joined argument deltas, else the item's own ``arguments``; a value that is not a string kept as is);
+    #: ``streamed``: the items whose arguments came as deltas
+    calls: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    streamed: set[Any] = field(default_factory=set)
+
+    @property
+    def finish(self) -> str | None:
+        return responses_finish(self.final) if self.final else None
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        usage = self.final.get("usage")
+        return usage if isinstance(usage, dict) else None
+
+
+def responses_finish(response: dict[str, Any]) -> str | None:
+    """A Response's status, an incomplete one with its reason (``incomplete (max_output_tokens)``)."""
+    status = response.get("status")
+    if status == "incomplete":
+        details = response.get("incomplete_details")
+        reason = details.get("reason") if isinstance(details, dict) else None
+        return f"incomplete ({reason})" if reason else "incomplete"
+    return None if status is None else str(status)
+
+
+def _item(event: dict[str, Any]) -> dict[str, Any]:
+    item = event.get("item")
+    return item if isinstance(item, dict) else {}
+
+
+class _Lifecycle:
+    """What is open in a Responses stream: items (keyed by output index, else item id), their content and summary
+    parts, and the argument/text deltas not yet closed by their ``*.done``."""
+
+    def __init__(self, out: ResponsesStream) -> None:
+        self.out = out
+        self.ids: dict[Any, Any] = {}  # item id -> its key
+        self.items: dict[Any, str] = {}  # key -> item type, while open
+        self.closed: set[Any] = set()
+        self.parts: dict[tuple[Any, str, Any], str] = {}  # (item key, kind, index) -> what it is, while open
+        self.deltas: dict[tuple[str, Any, Any], bool] = {}  # (event family, item key, index) -> closed by its done
+
+    def key(self, event: dict[str, Any]) -> Any:
+        index = event.get("output_index")
+        if isinstance(index, int):
+            return index
+        item = event.get("item")
+        item_id = item.get("id") if isinstance(item, dict) else event.get("item_id")
+        return self.ids.get(item_id, item_id)
+
+    def item_added(self, kind: str, event: dict[str, Any]) -> None:
+        item = _item(event)
+        key = self.key(event)
+        if item.get("id") is not None:
+            self.ids[item["id"]] = key
+        if key in self.items or key in self.closed:
+            self.out.problems.append(f"{kind} for an item added before")
+        self.items[key] = str(item.get("type"))
+        if item.get("type") == "function_call":
+            self.out.calls[key] = {"item": item, "arguments": item.get("arguments") or ""}
+
+    def item_done(self, kind: str, event: dict[str, Any]) -> None:
+        key = self.key(event)
+        if key not in self.items:
+            self.out.problems.append(f"{kind} for an item that was not open")
+        self.items.pop(key, None)
+        self.closed.add(key)
+        item = _item(event)
+        if item.get("type") == "function_call":
+            call = self.out.calls.setdefault(key, {"arguments": ""})
+            call["item"] = item
+            if key not in self.out.streamed or not isinstance(item.get("arguments"), str):
+                call["arguments"] = item.get("arguments")
+
+    def inside(self, kind: str, event: dict[str, Any]) -> Any:
+        """The key of the item an event belongs to, after checking that it is open (an event that names no item
+        is taken as it comes)."""
+        key = self.key(event)
+        if key is not None and key not in self.items:
+            self.out.problems.append(f"{kind} for an item that is not open (events out of order)")
+        return key
+
+    def part(self, kind: str, event: dict[str, Any], opening: bool) -> None:
+        family = kind.rsplit(".", 1)[0]
+        which = "summary_index" if family == "response.reasoning_summary_part" else "content_index"
+        part = (self.inside(kind, event), family, event.get(which, 0))
+        if opening:
+            self.parts[part] = _OPENERS[family]
+        elif self.parts.pop(part, None) is None:
+            self.out.problems.append(f"{kind} for a part that was not open")
+
+    def delta(self, kind: str, event: dict[str, Any], done: bool) -> None:
+        family = kind.rsplit(".", 1)[0]
+        index = event.get("summary_index", event.get("content_index", 0))
+        entry = (family, self.inside(kind, event), index)
+        if done:
+            self.deltas[entry] = True
+            return
+        self.deltas.setdefault(entry, False)
+        value = event.get("delta")
+        if family == "response.function_call_arguments":
+            self.out.streamed.add(entry[1])
+            call = self.out.calls.setdefault(entry[1], {"item": {}, "arguments": ""})
+            if isinstance(value, str) and isinstance(call["arguments"], str):
+                call["arguments"] += value
+            elif not isinstance(value, str):  # kept as sent: the tool rules name it
+                call["arguments"] = value
+        elif family == "response.output_text" and isinstance(value, str):
+            self.out.text += value
+
+    def still_open(self, terminal: str) -> None:
+        for item_type in self.items.values():
+            self.out.problems.append(
+                f"{terminal} while an output item ({item_type}) is open: its response.output_item.added never "
+                "closed by response.output_item.done"
+            )
+        for what in self.parts.values():
+            self.out.problems.append(f"{terminal} while a {what} is open: never closed by its *.done")
+        self.items.clear()
+        self.parts.clear()
+
+    def unclosed_deltas(self) -> None:
+        for (family, _, _), done in self.deltas.items():
+            if not done:
+                self.out.problems.append(f"{family}.delta without its {family}.done")
+
+
+def responses_stream(body: bytes) -> ResponsesStream:
+    out = ResponsesStream()
+    life = _Lifecycle(out)
+    after: list[str] = []
+    sequence: int | None = None
+    for kind, value in typed_events(body, out.problems, done=True):
+        if not out.events and kind != "response.created":
+            out.problems.append(f"the stream opens with {kind}, not response.created")
+        out.events.append((kind, value))
+        if out.terminal is not None:
+            after.append(kind)
+            continue
+        number = value.get("sequence_number")
+        if isinstance(number, int) and not isinstance(number, bool):
+            if sequence is not None and number <= sequence:
+                out.problems.append(f"sequence_number {number} after {sequence}: not increasing")
+            sequence = number
+        _responses_event(out, life, kind, value)
+    if after:
+        out.problems.append(f"{len(after)} event(s) after {out.terminal} ({', '.join(dict.fromkeys(after))})")
+    if out.terminal is None:
+        out.problems.append("the stream does not end with response.completed, response.incomplete or response.failed")
+        life.still_open("the end of the stream")
+    life.unclosed_deltas()
+    if not out.text:  # a server that sent no text deltas: the final response's text
+        out.text = _responses_text(out.final.get("output"))
+    out.problems = _counted(out.problems)
+    return out
+
+
+def _responses_event(out: ResponsesStream, life: _Lifecycle, kind: str, value: dict[str, Any]) -> None:
+    """One event of a Responses stream, before its terminal event."""
+    family, _, last = kind.rpartition(".")
+    if kind in TERMINAL:
+        out.terminal = kind
+        response = value.get("response")
+        out.final = response if isinstance(response, dict) else {}
+        if not isinstance(response, dict):
+            out.problems.append(f"{kind} without a response object")
+        elif response.get("status") != TERMINAL[kind]:
+            out.problems.append(f'{kind} carries status "{response.get("status")}", not "{TERMINAL[kind]}"')
+        elif kind == "response.incomplete" and out.finish == "incomplete":
+            out.problems.append("response.incomplete without incomplete_details.reason")
+        if kind == "response.failed":
+            error = out.final.get("error")
+            out.errors.append(clip(str(error.get("message") if isinstance(error, dict) else error).encode()))
+        life.still_open(kind)
+    elif kind == "error":  # the spec puts code and message on the event; OpenAI has nested them under "error"
+        error = value["error"] if isinstance(value.get("error"), dict) else value
+        out.errors.append(clip(str(error.get("message")).encode()))
+        out.problems.append(f"an error event mid-stream: {out.errors[-1]}")
+    elif kind == "response.output_item.added":
+        life.item_added(kind, value)
+    elif kind == "response.output_item.done":
+        life.item_done(kind, value)
+    elif family in _OPENERS and last in ("added", "done"):
+        life.part(kind, value, last == "added")
+    elif last in ("delta", "done") and kind.startswith("response."):
+        life.delta(kind, value, last == "done")
+
+
+def responses_stream_tool_problems(stream: ResponsesStream) -> list[str]:
+    """What is wrong with a stream's function calls beyond the event rules: no ``call_id`` or name, arguments that do
+    not join to a JSON object."""
+    return _counted([p for call in stream.calls.values() for p in _call_problems(call["item"], call["arguments"])])
+
+
+def _call_problems(item: dict[str, Any], arguments: Any) -> list[str]:
+    """What is wrong with one function_call item (streamed or not) and its arguments as sent."""
+    problems = [f"a function_call item without a {k}" for k in ("call_id", "name") if not item.get(k)]
+    if not isinstance(arguments, str):
+        problems.append("tool-call arguments sent as a JSON object, not a JSON string")
+    elif not isinstance(json_or_none(arguments or "{}"), dict):
+        problems.append(f"tool-call arguments do not parse to a JSON object: {clip(arguments.encode())}")
+    return problems
+
+
 def stream_tool_problems(protocol: str, exchange: Exchange) -> list[str]:
-    """The tool-call rules of a streamed answer, both protocols (the event rules are ``stream_problems``')."""
+    """The tool-call rules of a streamed answer, every protocol (the event rules are ``stream_problems``')."""
     if protocol == ANTHROPIC:
         return anthropic_stream_tool_problems(anthropic_stream(exchange.body))
+    if protocol == RESPONSES:
+        return responses_stream_tool_problems(responses_stream(exchange.body))
     return openai_stream_tool_problems(openai_stream(exchange.body))
 
 
@@ -290,7 +536,28 @@ def stream_problems(protocol: str, exchange: Exchange) -> list[str]:
         return [f"answered {exchange.header('content-type') or 'no content-type'}, not text/event-stream"]
     if protocol == ANTHROPIC:
         return anthropic_stream(exchange.body).problems
+    if protocol == RESPONSES:
+        return responses_stream(exchange.body).problems
     return openai_stream(exchange.body).problems
+
+
+def stream_errors(protocol: str, exchange: Exchange) -> list[str]:
+    """The error events a streamed answer carries (OpenAI's ``data: {"error": ...}``, Responses' ``error`` and
+    ``response.failed``)."""
+    if "event-stream" not in exchange.header("content-type") or protocol == ANTHROPIC:
+        return []
+    if protocol == RESPONSES:
+        return responses_stream(exchange.body).errors
+    return openai_stream(exchange.body).errors
+
+
+def stream_calls(protocol: str, exchange: Exchange) -> int:
+    """How many tool calls a streamed answer makes."""
+    if protocol == ANTHROPIC:
+        return sum(1 for b in anthropic_stream(exchange.body).blocks if b.get("type") == "tool_use")
+    if protocol == RESPONSES:
+        return len(responses_stream(exchange.body).calls)
+    return len({d.get("index") for d in openai_stream(exchange.body).tool_deltas})
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -320,6 +587,8 @@ def answer(protocol: str, exchange: Exchange) -> Answer:
         return Answer((f"{exchange.status} with an error body: {message}",), "", None, (), None, None)
     if protocol == ANTHROPIC:
         return _anthropic_answer(body)
+    if protocol == RESPONSES:
+        return _responses_answer(body)
     return _openai_answer(body)
 
 
@@ -380,3 +649,42 @@ def _anthropic_answer(body: dict[str, Any]) -> Answer:
     tokens = usage.get("output_tokens") if isinstance(usage, dict) else None
     prompt = usage.get("input_tokens") if isinstance(usage, dict) else None
     return Answer(tuple(problems), text, finish, tuple(calls), tokens, thinking, prompt)
+
+
+def _responses_text(output: Any) -> str:
+    """The ``output_text`` of a Response's ``message`` items."""
+    items = output if isinstance(output, list) else []
+    return "".join(
+        str(part.get("text", ""))
+        for item in items
+        if isinstance(item, dict) and item.get("type") == "message"
+        for part in item.get("content") or []
+        if isinstance(part, dict) and part.get("type") == "output_text"
+    )
+
+
+def _responses_answer(body: dict[str, Any]) -> Answer:
+    output = body.get("output")
+    if not isinstance(output, list):
+        return Answer(("no output list",), "", None, (), None, None)
+    problems: list[str] = []
+    finish = responses_finish(body)
+    if finish is None:
+        problems.append("no status")
+    elif finish == "failed":
+        error = body.get("error")
+        problems.append(f"status failed: {error.get('message') if isinstance(error, dict) else error}")
+    elif finish == "incomplete":
+        problems.append("status incomplete without incomplete_details.reason")
+    items = [item for item in output if isinstance(item, dict)]
+    calls = []
+    for item in (i for i in items if i.get("type") == "function_call"):
+        problems += _call_problems(item, item.get("arguments"))
+        calls.append((str(item.get("name")), item.get("arguments")))
+    usage = body.get("usage")
+    if not isinstance(usage, dict) or not isinstance(usage.get("output_tokens"), int):
+        problems.append("no usage.output_tokens")
+    reasoning = "reasoning items" if any(i.get("type") == "reasoning" for i in items) else None
+    tokens = usage.get("output_tokens") if isinstance(usage, dict) else None
+    prompt = usage.get("input_tokens") if isinstance(usage, dict) else None
+    return Answer(tuple(problems), _responses_text(output), finish, tuple(calls), tokens, reasoning, prompt)

@@ -44,12 +44,13 @@ class Target:
 
     @property
     def root(self) -> str:
-        """The URL without a trailing ``/v1``: both protocols' paths hang under it."""
+        """The URL without a trailing ``/v1``: every protocol's paths hang under it."""
         return self.url.rstrip("/").removesuffix("/v1")
 
     def base_url(self, protocol: str | None = None) -> str:
-        """hamr's ``base_url`` for the protocol: OpenAI's includes ``/v1``, Anthropic's does not."""
-        return self.root + ("/v1" if (protocol or self.protocol) == rules.OPENAI else "")
+        """hamr's ``base_url`` for the protocol: OpenAI's and the Responses API's include ``/v1``, Anthropic's does
+        not."""
+        return self.root + ("" if (protocol or self.protocol) == rules.ANTHROPIC else "/v1")
 
     def as_dict(self) -> dict[str, Any]:
         return {k: val for k, val in self.__dict__.items() if val}
@@ -94,11 +95,19 @@ class TransportClients:
             http.close()
 
 
+#: the kit's protocol -> hamr's ``compatibility``
+COMPATIBILITY = {
+    rules.OPENAI: "openai-compatible",
+    rules.ANTHROPIC: "anthropic-compatible",
+    rules.RESPONSES: "openai-responses",
+}
+
+
 def provider_toml(name: str, target: Target, protocol: str, **settings: Any) -> str:
     """A ``[providers.<name>]`` table for the target (what the kit's clients use, and the snippet's base)."""
     lines = [
         f"[providers.{name}]",
-        f'compatibility = "{"anthropic-compatible" if protocol == rules.ANTHROPIC else "openai-compatible"}"',
+        f'compatibility = "{COMPATIBILITY[protocol]}"',
         f"base_url = {json.dumps(target.base_url(protocol))}",
     ]
     if target.key_env:
@@ -266,7 +275,8 @@ def detect_protocol(
     inner: httpx2.BaseTransport | None = None,
 ) -> tuple[str, str | None, list[w.Exchange]]:
     """(protocol, model, the exchanges sent): the model from GET /v1/models unless the target names one, then the
-    protocol whose chat endpoint answers a one-token request in its own shape (OpenAI first, for ``auto``)."""
+    protocol whose chat endpoint answers a one-token request in its own shape (for ``auto``: OpenAI, then
+    Anthropic, then Responses)."""
     recorder = w.Recorder(budget, inner)
     model = target.model
     if model is None:
@@ -285,7 +295,7 @@ def detect_protocol(
             )
         model = ids[0]
         progress(f"model: {model} (the first of GET /v1/models)")
-    protocols = (rules.OPENAI, rules.ANTHROPIC) if target.protocol == "auto" else (target.protocol,)
+    protocols = rules.PROTOCOLS if target.protocol == "auto" else (target.protocol,)
     tried = []
     for protocol in protocols:
         clients = TransportClients(target, protocol, model, key, recorder)
@@ -296,7 +306,7 @@ def detect_protocol(
         exchange = recorder.exchanges[-1]
         path = urlsplit(exchange.url).path
         body = exchange.json()
-        shaped = isinstance(body, dict) and ("choices" if protocol == rules.OPENAI else "content") in body
+        shaped = isinstance(body, dict) and _ANSWER_FIELD[protocol] in body
         if 200 <= exchange.status < 300 and shaped:
             progress(f"protocol: {protocol} (POST {path} answered {exchange.status})")
             return protocol, model, recorder.exchanges
@@ -307,7 +317,11 @@ def detect_protocol(
         tried.append(f"POST {path} answered {exchange.status}")
     if target.protocol != "auto":
         raise ConformError(f"{target.url} does not speak the {target.protocol} protocol: {'; '.join(tried)}")
-    raise ConformError(f"{target.url} speaks neither protocol: {'; '.join(tried)}")
+    raise ConformError(f"{target.url} speaks none of the three protocols: {'; '.join(tried)}")
+
+
+#: the field an answer in each protocol's shape has
+_ANSWER_FIELD = {rules.OPENAI: "choices", rules.ANTHROPIC: "content", rules.RESPONSES: "output"}
 
 
 def today() -> str:

@@ -6,7 +6,7 @@ Kinds: honoured · rejected loudly (a 4xx in the protocol's error shape) · acce
 would show the parameter's effect failed, or the answers disagree between tries) · not applicable · not run.
 A judgement is about one request: a failure is the verdict of the request that got it, never of its control.
 Raw-stream rules (``rules``: ``[DONE]``, one final finish reason, tool-call ``index`` from 0, Anthropic block
-indexes and event order) are checked on the bytes, not through a parser.
+indexes and event order, the Responses event lifecycle) are checked on the bytes, not through a parser.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from typing import Any
 
 from hamr.kit.rules import (
     ANTHROPIC,
+    CUT,
     OPENAI,
+    RESPONSES,
     Answer,
     answer,
     anthropic_stream,
@@ -28,6 +30,9 @@ from hamr.kit.rules import (
     error_shape_problem,
     json_or_none,
     openai_stream,
+    responses_stream,
+    stream_calls,
+    stream_errors,
     stream_problems,
     stream_tool_problems,
 )
@@ -132,6 +137,11 @@ def _read(ctx: Context, step: Step, what: str) -> Answer | Verdict:
     return _hamr_failed(step) or facts
 
 
+def _finish(protocol: str) -> str:
+    """What an answer's end is called: a Responses answer has a status, the others a finish reason."""
+    return "status" if protocol == RESPONSES else "finish"
+
+
 def _hamr_failed(step: Step) -> Verdict | None:
     if step.observed.error:
         return Verdict(BROKEN, f"hamr could not read the answer: {step.observed.error}")
@@ -162,7 +172,7 @@ def judge_chat(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
         return facts
     if not facts.text.strip():
         return Verdict(MODEL, f"an empty answer (finish {facts.finish})")
-    return Verdict(HONOURED, f"text, finish {facts.finish}, usage")
+    return Verdict(HONOURED, f"text, {_finish(ctx.protocol)} {facts.finish}, usage")
 
 
 def judge_system(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
@@ -174,7 +184,9 @@ def judge_system(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
         if (served := _served(ctx, step, "a system prompt")) is not None:
             return served
         sent = step.last.request_json() or {}
-        placed = sent.get("system") if ctx.protocol == ANTHROPIC else (sent.get("messages") or [{}])[0].get("role")
+        placed = {ANTHROPIC: sent.get("system"), RESPONSES: sent.get("instructions")}.get(
+            ctx.protocol, (sent.get("messages") or [{}])[0].get("role")
+        )
         if not placed:
             return Verdict(BROKEN, "the recorded request does not carry the system prompt in the protocol's place")
         if failed := _hamr_failed(step):
@@ -219,6 +231,14 @@ def judge_stream(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
     if ctx.protocol == ANTHROPIC:
         reason = anthropic_stream(step.last.body).stop_reasons[-1]
         return Verdict(HONOURED, f"events in order, ends with message_stop, one stop_reason ({reason})")
+    if ctx.protocol == RESPONSES:
+        stream = responses_stream(step.last.body)
+        numbered = " and sequence_number increasing" if any("sequence_number" in e for _, e in stream.events) else ""
+        return Verdict(
+            HONOURED,
+            f"response.created first, every *.added closed by its *.done{numbered}, ends with {stream.terminal} "
+            f"(status {stream.finish})",
+        )
     reason = openai_stream(step.last.body).finish_reasons[-1]
     return Verdict(HONOURED, f"ends with [DONE], one final finish reason ({reason})")
 
@@ -234,6 +254,14 @@ def judge_stream_usage(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
             return Verdict(BROKEN, "no usage in message_start / message_delta")
         return Verdict(
             HONOURED, f"message_start/message_delta usage ({facts.input_tokens} in, {facts.output_tokens} out)"
+        )
+    if ctx.protocol == RESPONSES:  # always in the final response: nothing asks for it
+        ended = responses_stream(step.last.body)
+        usage = ended.usage or {}
+        if not all(isinstance(usage.get(k), int) for k in ("input_tokens", "output_tokens")):
+            return Verdict(BROKEN, f"no usage (input_tokens, output_tokens) in {ended.terminal or 'a final response'}")
+        return Verdict(
+            HONOURED, f"usage in {ended.terminal} ({usage['input_tokens']} in, {usage['output_tokens']} out)"
         )
     stream = openai_stream(step.last.body)
     if not stream.usage:
@@ -258,7 +286,7 @@ def _tool_judge(streamed: bool) -> Judge:
             for step in attempt:
                 what = f"tool_choice {step.label}"
                 served = _served(ctx, step, what)
-                errors = openai_stream(step.last.body).errors if streamed and ctx.protocol == OPENAI else []
+                errors = stream_errors(ctx.protocol, step.last) if streamed else []
                 if served is None and errors:
                     served = Verdict(BROKEN, f"an error in the stream for {what}: {errors[0]}")
                 if served is not None:
@@ -266,7 +294,7 @@ def _tool_judge(streamed: bool) -> Judge:
                     continue
                 if streamed:
                     problems = stream_problems(ctx.protocol, step.last) + stream_tool_problems(ctx.protocol, step.last)
-                    called = _stream_calls(ctx.protocol, step.last)
+                    called = stream_calls(ctx.protocol, step.last)
                 else:
                     facts = answer(ctx.protocol, step.last)
                     problems, called = list(facts.problems), len(facts.calls)
@@ -291,15 +319,9 @@ def _tool_judge(streamed: bool) -> Judge:
     return judge
 
 
-def _stream_calls(protocol: str, exchange: Exchange) -> int:
-    if protocol == ANTHROPIC:
-        return sum(1 for b in anthropic_stream(exchange.body).blocks if b.get("type") == "tool_use")
-    return len({d.get("index") for d in openai_stream(exchange.body).tool_deltas})
-
-
 def _calls(ctx: Context, step: Step) -> int:
     if "event-stream" in step.last.header("content-type"):
-        return _stream_calls(ctx.protocol, step.last)
+        return stream_calls(ctx.protocol, step.last)
     return len(answer(ctx.protocol, step.last).calls)
 
 
@@ -380,7 +402,7 @@ def judge_json(schema: bool) -> Judge:
                 if set(value) == {"result"} and isinstance(value["result"], int):
                     return Verdict(HONOURED, f"the answer follows the schema (try {n})")
                 return Verdict(IGNORED, f"a JSON object that breaks the schema: {clip(facts.text.encode())}")
-            if facts.finish in ("length", "max_tokens") and facts.text.lstrip().startswith(("{", "[")):
+            if facts.finish == CUT[ctx.protocol] and facts.text.lstrip().startswith(("{", "[")):
                 continue  # the model ran out of tokens inside the object: the constraint held so far
             return Verdict(IGNORED, f"the answer is not JSON: {clip(facts.text.encode())}")
         return Verdict(MODEL, f"the object did not close within the token limit in {len(attempts)} tries", retry=True)
@@ -404,24 +426,26 @@ def judge_stop(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
 
 
 def judge_max_tokens(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
-    limit = ctx.extra["max_tokens"]
-    cut = "max_tokens" if ctx.protocol == ANTHROPIC else "length"
+    """The answer stops at the limit and says so: ``length`` / ``max_tokens``, and a Responses answer ``status:
+    "incomplete"`` with ``incomplete_details.reason`` ``max_output_tokens``."""
+    limit, cut, said = ctx.extra["max_tokens"], CUT[ctx.protocol], _finish(ctx.protocol)
+    field_name = "max_output_tokens" if ctx.protocol == RESPONSES else "max_tokens"
     for attempt in attempts:
         step = attempt[0]
         if step.last.cut:
             return Verdict(
-                IGNORED, f"max_tokens {limit} sent, and the answer ran past the run's limit: {step.last.cut}"
+                IGNORED, f"{field_name} {limit} sent, and the answer ran past the run's limit: {step.last.cut}"
             )
-        facts = _read(ctx, step, f"max_tokens {limit}")
+        facts = _read(ctx, step, f"{field_name} {limit}")
         if isinstance(facts, Verdict):
             return facts
         tokens = facts.output_tokens or 0
         if tokens > limit:
-            return Verdict(IGNORED, f"{tokens} output tokens for max_tokens {limit}")
+            return Verdict(IGNORED, f"{tokens} output tokens for {field_name} {limit}")
         if facts.finish == cut:
-            return Verdict(HONOURED, f"cut at {tokens} tokens, finish {cut}")
+            return Verdict(HONOURED, f"cut at {tokens} tokens, {said} {cut}")
         if tokens == limit:
-            return Verdict(BROKEN, f'finish "{facts.finish}" at exactly the limit, not "{cut}"')
+            return Verdict(BROKEN, f'{said} "{facts.finish}" at exactly the limit, not "{cut}"')
     return Verdict(MODEL, f"the model stopped before {limit} tokens in {len(attempts)} tries", retry=True)
 
 
@@ -459,11 +483,14 @@ def judge_reasoning(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
         return facts
     if facts.reasoning_field:
         return Verdict(HONOURED, f"reasoning in {facts.reasoning_field}, apart from the answer")
+    if "<think>" in facts.text and ctx.protocol == RESPONSES:
+        return Verdict(BROKEN, "reasoning inline as <think> in output_text, where a reasoning item belongs")
     if "<think>" in facts.text:
         if step.observed.reasoning and "<think>" not in step.observed.text:
             return Verdict(HONOURED, "reasoning inline as <think>…</think> in content (hamr splits it off)")
         return Verdict(BROKEN, "an unclosed or misplaced <think> block in content")
-    return Verdict(NOT_APPLICABLE, "the model sent no reasoning (no reasoning_content, reasoning or <think>)")
+    fields = "reasoning item" if ctx.protocol == RESPONSES else "reasoning_content, reasoning"
+    return Verdict(NOT_APPLICABLE, f"the model sent no reasoning (no {fields} or <think>)")
 
 
 _NO_VISION = re.compile(r"image|vision|multimodal|mmproj", re.IGNORECASE)
@@ -524,9 +551,15 @@ def _error_judge(what: str, belongs: str, statuses: Callable[[int], bool], accep
     return judge
 
 
-judge_malformed = _error_judge(
-    "a malformed request", "a 4xx", lambda status: 400 <= status < 500, "for messages that are not a list"
-)
+#: what the malformed-request probe sends, as its "accepted" verdict says it (probes.MALFORMED)
+_MALFORMED = {RESPONSES: "for an input that is neither a string nor a list"}
+
+
+def judge_malformed(ctx: Context, attempts: Sequence[Attempt]) -> Verdict:
+    accepted = _MALFORMED.get(ctx.protocol, "for messages that are not a list")
+    return _error_judge("a malformed request", "a 4xx", lambda status: 400 <= status < 500, accepted)(ctx, attempts)
+
+
 _judge_wrong_key = _error_judge(
     "a wrong key", "401", lambda status: status in (401, 403), "with a wrong key: the server checks no key"
 )

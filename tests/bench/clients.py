@@ -4,9 +4,13 @@ collect the text deltas (noting when the first arrives) and end with every tool 
 - ``raw httpx2``: httpx2 ``iter_lines`` + ``json.loads``, picking the fields by hand: the floor (httpx2 is what
   hamr runs on); ``raw httpx``: the same on httpx 0.28/0.29 (httpcore 1.0.9), beside it.
 - ``hamr``: the public ``Client.stream`` (events, with the Completion accumulated as always).
-- ``sdk``: the official SDK's ``create(stream=True)`` iterator (typed chunk/event objects, no accumulation).
-- ``sdk-helper``: the SDK's accumulating helper (``chat.completions.stream`` / ``messages.stream``), the SDK's
-  counterpart of hamr's ``stream.completion``.
+- ``sdk``: the official SDK's ``create(stream=True)`` iterator (typed chunk/event objects, no accumulation);
+  Responses: ``responses.create(stream=True)``.
+- ``sdk-helper``: the SDK's accumulating helper (``chat.completions.stream`` / ``messages.stream`` /
+  ``responses.stream``), the SDK's counterpart of hamr's ``stream.completion``.
+
+The Responses API (``responses``) is decoded only (section 2): ``PROTOCOLS`` are the two the loopback benchmarks
+serve.
 
 Each library runs on its own HTTP stack as users get it (hamr, openai and anthropic: httpx2; the raw consumers:
 their own). The raw consumers get hamr's connection pool limits (``hamr._client.POOL_LIMITS``), so concurrent streams
@@ -58,7 +62,7 @@ class Result:
 
 
 def hamr_config(base_url: str) -> hamr.Config:
-    """Two custom providers on the bench server; no key (loopback), no retries."""
+    """Three custom providers on the bench server, one per protocol; no key (loopback), no retries."""
     from hamr._config import parse_config
 
     common = {"max_retries": 0, "local": True}
@@ -68,6 +72,7 @@ def hamr_config(base_url: str) -> hamr.Config:
             "providers": {
                 "bench-openai": {"base_url": f"{base_url}/v1", "compatibility": "openai-compatible", **common},
                 "bench-anthropic": {"base_url": base_url, "compatibility": "anthropic-compatible", **common},
+                "bench-responses": {"base_url": f"{base_url}/v1", "compatibility": "openai-responses", **common},
             },
         }
     )
@@ -120,7 +125,7 @@ def make_sdk(protocol: str, base_url: str, transport: Any = None, *, aio: bool =
     import openai
 
     http = (httpx2.AsyncClient if aio else httpx2.Client)(transport=transport) if transport is not None else None
-    if protocol == "openai":
+    if protocol in ("openai", "responses"):
         cls: Any = openai.AsyncOpenAI if aio else openai.OpenAI
         return cls(api_key="bench", base_url=f"{base_url}/v1", max_retries=0, http_client=http)
     cls = anthropic.AsyncAnthropic if aio else anthropic.Anthropic
@@ -145,6 +150,8 @@ async def aclose(client: Any) -> None:
 def _raw_request(protocol: str) -> tuple[str, dict[str, Any]]:
     if protocol == "openai":
         return "/v1/chat/completions", {"model": MODEL, "messages": MESSAGES, "stream": True}
+    if protocol == "responses":
+        return "/v1/responses", {"model": MODEL, "input": MESSAGES, "stream": True}
     return "/v1/messages", {"model": MODEL, "messages": MESSAGES, "max_tokens": MAX_TOKENS, "stream": True}
 
 
@@ -153,6 +160,7 @@ class _RawState:
 
     def __init__(self, protocol: str, stamp: Stamp = None) -> None:
         self.stamp = stamp
+        self.protocol = protocol
         self.openai = protocol == "openai"
         self.texts: list[str] = []
         self.calls: dict[int, list[Any]] = {}
@@ -166,6 +174,8 @@ class _RawState:
         if data == "[DONE]":
             return False
         obj = json.loads(data)
+        if self.protocol == "responses":
+            return self.responses(obj)
         if self.openai:
             for choice in obj["choices"]:
                 delta = choice["delta"]
@@ -196,6 +206,21 @@ class _RawState:
             block = obj["content_block"]
             self.calls[obj["index"]] = [block["id"], block["name"], []]
         return kind != "message_stop"
+
+    def responses(self, obj: dict[str, Any]) -> bool:
+        kind = obj["type"]
+        if kind == "response.output_text.delta":
+            self.text(obj["delta"])
+        elif kind == "response.function_call_arguments.delta":
+            if self.stamp is not None:
+                self.stamp()
+            self.calls[obj["output_index"]][2].append(obj["delta"])
+        elif kind == "response.output_item.added" and obj["item"]["type"] == "function_call":
+            if self.stamp is not None:
+                self.stamp()
+            item = obj["item"]
+            self.calls[obj["output_index"]] = [item["call_id"], item["name"], []]
+        return kind != "response.completed"
 
     def text(self, text: str) -> None:
         if self.stamp is not None:
@@ -299,6 +324,18 @@ class _SdkState:
                     if tc.function.arguments:
                         entry[2].append(tc.function.arguments)
 
+    def responses_event(self, event: Any) -> None:
+        if event.type == "response.output_text.delta":
+            self.text(event.delta)
+        elif event.type == "response.function_call_arguments.delta":
+            if self.stamp is not None:
+                self.stamp()
+            self.calls[event.output_index][2].append(event.delta)
+        elif event.type == "response.output_item.added" and event.item.type == "function_call":
+            if self.stamp is not None:
+                self.stamp()
+            self.calls[event.output_index] = [event.item.call_id, event.item.name, []]
+
     def anthropic_event(self, event: Any) -> None:
         if event.type == "content_block_delta":
             delta = event.delta
@@ -323,6 +360,9 @@ def sdk_sync(client: Any, protocol: str, stamp: Stamp = None) -> Result:
     if protocol == "openai":
         for chunk in client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True):
             state.openai_chunk(chunk)
+    elif protocol == "responses":
+        for event in client.responses.create(model=MODEL, input=MESSAGES, stream=True):
+            state.responses_event(event)
     else:
         for event in client.messages.create(model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS, stream=True):
             state.anthropic_event(event)
@@ -334,6 +374,9 @@ async def sdk_async(client: Any, protocol: str, stamp: Stamp = None) -> Result:
     if protocol == "openai":
         async for chunk in await client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True):
             state.openai_chunk(chunk)
+    elif protocol == "responses":
+        async for event in await client.responses.create(model=MODEL, input=MESSAGES, stream=True):
+            state.responses_event(event)
     else:
         stream = await client.messages.create(model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS, stream=True)
         async for event in stream:
@@ -359,6 +402,14 @@ def sdk_helper_sync(client: Any, protocol: str) -> Result:
             message = stream.get_final_completion().choices[0].message
         calls = [(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ()]
         return Result("".join(texts), calls, first)
+    if protocol == "responses":
+        with client.responses.stream(model=MODEL, input=MESSAGES) as stream:
+            for event in stream:
+                if event.type == "response.output_text.delta":
+                    if not first:
+                        first = time.perf_counter()
+                    texts.append(event.delta)
+            return Result("".join(texts), _function_calls(stream.get_final_response()), first)
     with client.messages.stream(model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS) as stream:
         for event in stream:
             if event.type == "text":
@@ -383,6 +434,14 @@ async def sdk_helper_async(client: Any, protocol: str) -> Result:
             message = (await stream.get_final_completion()).choices[0].message
         calls = [(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ()]
         return Result("".join(texts), calls, first)
+    if protocol == "responses":
+        async with client.responses.stream(model=MODEL, input=MESSAGES) as stream:
+            async for event in stream:
+                if event.type == "response.output_text.delta":
+                    if not first:
+                        first = time.perf_counter()
+                    texts.append(event.delta)
+            return Result("".join(texts), _function_calls(await stream.get_final_response()), first)
     async with client.messages.stream(model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS) as stream:
         async for event in stream:
             if event.type == "text":
@@ -392,6 +451,11 @@ async def sdk_helper_async(client: Any, protocol: str) -> Result:
         final = await stream.get_final_message()
     calls = [(b.id, b.name, b.input) for b in final.content if b.type == "tool_use"]
     return Result("".join(texts), calls, first)
+
+
+def _function_calls(response: Any) -> list[tuple[str, str, Any]]:
+    """The (call_id, name, arguments) of a Response's function_call items."""
+    return [(i.call_id, i.name, i.arguments) for i in response.output if i.type == "function_call"]
 
 
 # name -> (make client, sync consumer, async consumer)

@@ -17,17 +17,21 @@ import httpx2
 
 from hamr._anthropic import StreamParser as AnthropicParser
 from hamr._openai import StreamParser as OpenAIParser
+from hamr._responses import StreamParser as ResponsesParser
 from hamr._stream import StreamDecoder
 from tests.bench import clients
-from tests.bench.streams import EVENTS, Spec, expected, split_fixed
+from tests.bench.streams import DECODED, Spec, expected, split_fixed
 
 READS = ("event", "64 KiB")
+#: the streams decoded here: both served protocols' and the Responses API's
+PROTOCOLS = tuple(DECODED)
+PARSERS = {"openai": OpenAIParser, "anthropic": AnthropicParser, "responses": ResponsesParser}
 SANS_IO = "hamr StreamDecoder (sans-IO)"
 SLOW_RUN = 2.0  # seconds: a consumer this slow gets fewer repetitions
 
 
 def _chunks(protocol: str, spec: Spec, reads: str) -> list[bytes]:
-    events = list(EVENTS[protocol](spec))
+    events = list(DECODED[protocol](spec))
     return events if reads == "event" else split_fixed(b"".join(events), 65536)
 
 
@@ -40,8 +44,7 @@ def _transport(module: Any, chunks: list[bytes]) -> Any:
 
 def _sans_io(protocol: str, chunks: list[bytes]) -> clients.Result:
     """hamr's decoder alone, no HTTP client: the floor of what hamr itself costs."""
-    parser = OpenAIParser("bench") if protocol == "openai" else AnthropicParser("bench")
-    decoder = StreamDecoder(parser)
+    decoder = StreamDecoder(PARSERS[protocol]("bench"))
     texts = []
     for chunk in chunks:
         for event in decoder.feed(chunk):
@@ -70,7 +73,7 @@ def run(spec: Spec, reps: int) -> dict[tuple[str, str], dict[str, tuple[float, i
         result.check(want.text, want.tool_calls, who)
 
     out: dict[tuple[str, str], dict[str, tuple[float, int]]] = {}
-    for protocol in clients.PROTOCOLS:
+    for protocol in PROTOCOLS:
         for reads in READS:
             chunks = _chunks(protocol, spec, reads)
             made: dict[str, Any] = {}

@@ -1,7 +1,10 @@
 """``nox -s bench``: hamr against the official SDKs and raw httpx2 (raw httpx beside it). Prints the tables and writes
 BENCHMARKS.md.
 
-    python -m tests.bench.run [--quick] [--only import,decode,e2e,memory,suite,concurrency] [--out PATH]
+    python -m tests.bench.run [--quick] [--only import,decode,e2e,memory,suite,concurrency] [--out PATH] [--update]
+
+``--only SECTIONS --update`` runs some sections and writes them, with their summary lines, into the existing report
+(the rest of it kept, and a line in its header saying which sections were re-run when).
 
 Absolute times on a shared machine are noise; the ratios are the result. Targets (checked and reported here,
 never asserted in the test suite): ``import hamr`` under a quarter of ``import openai`` and no slower than
@@ -138,14 +141,16 @@ def section_decode(spec: Spec, reps: int) -> tuple[list[str], str]:
     lines = [
         "## 2. Stream decode throughput",
         "",
-        f"One stream per protocol: {spec.text_deltas:,} text deltas + {spec.tool_calls} tool calls × "
+        "One stream per protocol (chat completions, Anthropic Messages, and the Responses API: the SDK rows there are "
+        "the openai SDK's `responses.create(stream=True)` and its `responses.stream` helper): "
+        f"{spec.text_deltas:,} text deltas + {spec.tool_calls} tool calls × "
         f"{spec.fragments_per_call:,} argument fragments = {spec.chunks:,} chunks, served from memory (MockTransport), "
         f"text and tool calls checked. CPU time, median of {reps} runs taken in turns after a warm-up (3 for runs "
         f"over {decode.SLOW_RUN:g} s); the sans-IO row is hamr's decoder fed the same reads without an HTTP client.",
         "",
     ]
     verdicts, floors, missed = [], [], []
-    for protocol in ("openai", "anthropic"):
+    for protocol in decode.PROTOCOLS:
         names = list(res[protocol, decode.READS[0]])
         head = ["consumer"] + [f"MB/s, {r} reads" for r in decode.READS]
         head += [f"vs fastest SDK, {r}" for r in decode.READS] + [f"vs raw httpx2, {r}" for r in decode.READS]
@@ -591,11 +596,48 @@ def section_concurrency(
     return lines, verdict
 
 
+def _parts(report: str) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """A report's header (to its summary), its summary lines and its numbered sections (``## 2. ...`` to the next
+    ``## ``), keyed by their heading's number."""
+    lines = report.rstrip("\n").split("\n")
+    start = lines.index("## Summary")
+    first = next(i for i, line in enumerate(lines) if i > start and line.startswith("## "))
+    summary = [line for line in lines[start + 1 : first] if line.startswith("- ")]
+    sections: dict[str, list[str]] = {}
+    for line in lines[first:]:
+        if line.startswith("## "):
+            sections[line.split(".", 1)[0]] = []
+        sections[next(reversed(sections))].append(line)
+    for section in sections.values():  # each ends with one blank line (the report's last one had none)
+        while section and not section[-1]:
+            section.pop()
+        section.append("")
+    return lines[:start], summary, sections
+
+
+def updated(existing: str, new: str, rerun: str) -> str:
+    """``existing`` with the sections of ``new`` and their summary lines put in place of its own, and ``rerun`` in
+    its header (in place of an earlier re-run's line)."""
+    header, summary, sections = _parts(existing)
+    _, new_summary, new_sections = _parts(new)
+    labels = {line.split(":", 1)[0]: line for line in new_summary}
+    summary = [labels.pop(line.split(":", 1)[0], line) for line in summary] + list(labels.values())
+    sections.update(new_sections)
+    header = [line for line in header if not line.startswith("- Re-run alone")]
+    at = max(i for i, line in enumerate(header) if line.startswith("- ")) + 1
+    header[at:at] = [rerun]
+    body = [line for number in sorted(sections) for line in sections[number]]
+    return "\n".join([*header, "## Summary", "", *summary, "", *body]).rstrip() + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes and few repetitions: a smoke run")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections to run")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"), help="where to write the report")
+    parser.add_argument(
+        "--update", action="store_true", help="write the sections run into the existing report (--out); keep the rest"
+    )
     args = parser.parse_args()
     only = [s for s in args.only.split(",") if s]
     unknown = set(only) - set(SECTIONS)
@@ -660,7 +702,16 @@ def main() -> int:
     ]
     text = "\n".join(report).rstrip() + "\n"
     print(text)
-    if (set(only) == set(SECTIONS) and not quick) or args.out != parser.get_default("out"):
+    if args.update:
+        rerun = (
+            f"- Re-run alone (`--only {','.join(only)} --update`): {', '.join(only)} on "
+            f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; load average before / after: {load_before} / "
+            f"{_load()}; took {time.perf_counter() - start:.0f} s{' (--quick)' if quick else ''}"
+        )
+        text = updated(Path(args.out).read_text(encoding="utf-8"), text, rerun)
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"updated: {args.out} ({', '.join(only)})", file=sys.stderr)
+    elif (set(only) == set(SECTIONS) and not quick) or args.out != parser.get_default("out"):
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"written: {args.out}", file=sys.stderr)
     return 0

@@ -9,6 +9,13 @@ reference responses (shared/reference/responses/):
 - Anthropic-style events copy ``anthropic/02-stream-text.json`` and ``anthropic/05-stream-tool-use.json``
   (crmne/ruby_llm@fb5a49bf): ``event:`` + ``data:`` pairs, message_start with usage, a ping, text_delta and
   input_json_delta fragments, message_delta with stop_reason and usage, message_stop.
+- Responses-style events copy OpenAI's ``/v1/responses`` streams recorded in pydantic/pydantic-ai's
+  ``tests/models/cassettes/test_openai_responses/test_openai_responses_stream.yaml`` (@4fda3898, interactions 0 and
+  1; replayed by ``cassettes/openai/stream*.yaml``): ``event:`` + ``data:`` pairs, response.created and
+  response.in_progress carrying the response so far, each output item added, its content streamed
+  (``output_text.delta`` with item_id, output_index and content_index; ``function_call_arguments.delta`` with item_id
+  and output_index), its ``*.done`` events repeating the whole text or arguments, and response.completed carrying
+  every output item again with the usage.
 
 The text is a seeded pseudo-random word sequence with some multi-byte UTF-8, so byte splits land inside
 characters as well as inside lines and events.
@@ -153,7 +160,68 @@ def anthropic_events(spec: Spec) -> Iterator[bytes]:
     yield event("message_stop", {})
 
 
+def responses_events(spec: Spec) -> Iterator[bytes]:
+    """One SSE event (``event: ...\ndata: ...\n\n``) per item, as bytes."""
+    tokens, calls = _plan(spec)
+
+    def event(name: str, data: dict[str, object]) -> bytes:
+        return f"event: {name}\ndata: {_dumps({'type': name, **data})}\n\n".encode()
+
+    response: dict[str, object] = {
+        "id": "resp_67e554a21aa88191b65876ac5e5bbe0406c52f0e511c76ed",
+        "object": "response",
+        "created_at": 1743082658,
+        "status": "in_progress",
+        "error": None,
+        "incomplete_details": None,
+        "model": MODEL,
+        "output": [],
+        "parallel_tool_calls": True,
+        "store": False,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": "auto",
+        "usage": None,
+    }
+    yield event("response.created", {"response": response})
+    yield event("response.in_progress", {"response": response})
+    message_id = "msg_67e554a28bec8191b56d3e2331eff88006c52f0e511c76ed"
+    message = {"type": "message", "id": message_id, "status": "in_progress", "role": "assistant", "content": []}
+    yield event("response.output_item.added", {"output_index": 0, "item": message})
+    where = {"item_id": message_id, "output_index": 0, "content_index": 0}
+    yield event(
+        "response.content_part.added", {**where, "part": {"type": "output_text", "text": "", "annotations": []}}
+    )
+    for token in tokens:
+        yield event("response.output_text.delta", {**where, "delta": token})
+    text = "".join(tokens)
+    part = {"type": "output_text", "text": text, "annotations": []}
+    yield event("response.output_text.done", {**where, "text": text})
+    yield event("response.content_part.done", {**where, "part": part})
+    items: list[dict[str, object]] = [{**message, "status": "completed", "content": [part]}]
+    yield event("response.output_item.done", {"output_index": 0, "item": items[0]})
+    for index, (cid, name, frags) in enumerate(calls, start=1):
+        item = {"type": "function_call", "id": f"fc_{cid}", "call_id": cid, "name": name, "arguments": "",
+                "status": "in_progress"}  # fmt: skip
+        yield event("response.output_item.added", {"output_index": index, "item": item})
+        for frag in frags:
+            yield event("response.function_call_arguments.delta", {"item_id": item["id"], "output_index": index,
+                                                                   "delta": frag})  # fmt: skip
+        arguments = "".join(frags)
+        yield event("response.function_call_arguments.done", {"item_id": item["id"], "output_index": index,
+                                                              "arguments": arguments})  # fmt: skip
+        items.append({**item, "arguments": arguments, "status": "completed"})
+        yield event("response.output_item.done", {"output_index": index, "item": items[-1]})
+    usage = {"input_tokens": 25, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": spec.chunks,
+             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 25 + spec.chunks}  # fmt: skip
+    yield event(
+        "response.completed", {"response": {**response, "status": "completed", "output": items, "usage": usage}}
+    )
+
+
+#: the streams the loopback server serves (end to end, concurrency)
 EVENTS = {"openai": openai_events, "anthropic": anthropic_events}
+#: the streams decoded from memory (section 2): the served ones and the Responses API's
+DECODED = {**EVENTS, "responses": responses_events}
 
 
 def body(protocol: str, spec: Spec) -> bytes:

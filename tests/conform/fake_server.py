@@ -24,11 +24,8 @@ class FakeOpenAI(httpx2.BaseTransport):
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if self.key and request.headers.get("authorization") != f"Bearer {self.key}":
             return _error(401, "invalid api key")
-        path = request.url.path
-        if request.method == "GET" and path == "/v1/models":
-            return httpx2.Response(200, json={"object": "list", "data": [{"id": MODEL, "object": "model"}]})
-        if request.method != "POST" or path != "/v1/chat/completions":
-            return _error(404, f"no route {request.method} {path}")
+        if (routed := _models_or_404(request, "/v1/chat/completions")) is not None:
+            return routed
         body = json.loads(request.content)
         if not isinstance(body.get("messages"), list):
             return _error(400, "messages must be a list")
@@ -143,6 +140,16 @@ class FakeOpenAI(httpx2.BaseTransport):
         )
 
 
+def _models_or_404(request: httpx2.Request, served: str) -> httpx2.Response | None:
+    """The model list for GET /v1/models, a 404 for anything but a POST to ``served``; None for that POST."""
+    path = request.url.path
+    if request.method == "GET" and path == "/v1/models":
+        return httpx2.Response(200, json={"object": "list", "data": [{"id": MODEL, "object": "model"}]})
+    if request.method != "POST" or path != served:
+        return _error(404, f"no route {request.method} {path}")
+    return None
+
+
 def _prompt_tokens(messages: list[Any], drop_images: bool) -> int:
     def kept(message: Any) -> Any:
         content = message.get("content")
@@ -215,3 +222,132 @@ class FakeAnthropic(httpx2.BaseTransport):
 
 def _anthropic_error(status: int, kind: str, message: str) -> httpx2.Response:
     return httpx2.Response(status, json={"type": "error", "error": {"type": kind, "message": message}})
+
+
+class FakeResponses(httpx2.BaseTransport):
+    """The Responses API side (``POST /v1/responses``: https://platform.openai.com/docs/api-reference/responses and
+    its streaming events, .../responses-streaming; Open Responses' specification), answering as FakeOpenAI decides,
+    with the quirks of the issue's Responses defects switchable one by one: events out of order, an ``*.added``
+    never closed, ``completed`` where ``incomplete`` belongs, arguments as an object, ``sequence_number`` not
+    increasing, no ``function_call_arguments.done``. Only ``/v1/responses`` is served: ``--protocol auto`` reaches it
+    after the other two protocols' 404s."""
+
+    def __init__(self, *quirks: str) -> None:
+        self.quirks = set(quirks)
+        self.chat = FakeOpenAI(*(q for q in quirks if q in _SHARED_QUIRKS))
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if (routed := _models_or_404(request, "/v1/responses")) is not None:
+            return routed
+        body = json.loads(request.content)
+        if not isinstance(body.get("input"), str | list):
+            return _error(400, "'input' must be a string or an array of items")
+        if body.get("model") != MODEL:
+            return _error(404, f"model {body.get('model')} not found")
+        text, calls, finish, tokens = self.chat._answer(_as_chat(body))
+        cut = finish == "length" and "completed_at_limit" not in self.quirks
+        output: list[dict[str, Any]] = []
+        if "17 * 23" in json.dumps(body["input"]):
+            summary = [{"type": "summary_text", "text": "17 * 23 = 391."}]
+            output.append({"type": "reasoning", "id": "rs_1", "summary": summary, "encrypted_content": "e30="})
+            text = "391"
+        if text or not calls:
+            part = {"type": "output_text", "text": text, "annotations": []}
+            output.append({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+                           "content": [part]})  # fmt: skip
+        for n, (name, args) in enumerate(calls):
+            arguments: Any = args if "arguments_object" in self.quirks else json.dumps(args)
+            output.append({"type": "function_call", "id": f"fc_{n}", "call_id": f"call_{n}", "name": name,
+                           "arguments": arguments, "status": "completed"})  # fmt: skip
+        prompt = _prompt_tokens(_as_chat(body)["messages"], "drops_images" in self.quirks)
+        response: dict[str, Any] = {
+            "id": "resp_1",
+            "object": "response",
+            "model": MODEL,
+            "status": "incomplete" if cut else "completed",
+            "incomplete_details": {"reason": "max_output_tokens"} if cut else None,
+            "output": output,
+            "error": None,
+            "usage": {"input_tokens": prompt, "output_tokens": tokens},
+        }
+        if not body.get("stream"):
+            return httpx2.Response(200, json=response)
+        return httpx2.Response(
+            200, headers={"content-type": "text/event-stream"}, content=self._stream(response).encode()
+        )
+
+    def _stream(self, response: dict[str, Any]) -> str:
+        pending = {**response, "status": "in_progress", "output": [], "usage": None}
+        events: list[dict[str, Any]] = [
+            {"type": "response.created", "response": pending},
+            {"type": "response.in_progress", "response": pending},
+        ]
+        for n, item in enumerate(response["output"]):
+            events += self._item_events(n, item)
+        terminal = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
+        events.append({"type": terminal, "response": response})
+        lines = []
+        for number, event in enumerate(events):
+            if "no_sequence" not in self.quirks:
+                event["sequence_number"] = 3 if "sequence_backwards" in self.quirks and number == 4 else number
+            lines.append(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n")
+        return "".join(lines)
+
+    def _item_events(self, n: int, item: dict[str, Any]) -> list[dict[str, Any]]:
+        opened = {**item, "status": "in_progress"}
+        where = {"output_index": n, "item_id": item["id"]}
+        added = {"type": "response.output_item.added", "output_index": n, "item": opened}
+        inner: list[dict[str, Any]] = []
+        if item["type"] == "message":
+            opened["content"] = []
+            part = dict(item["content"][0])
+            text = part["text"]
+            inner.append(
+                {"type": "response.content_part.added", **where, "content_index": 0, "part": {**part, "text": ""}}
+            )
+            for word in text.split(" ") if text else []:
+                inner.append({"type": "response.output_text.delta", **where, "content_index": 0, "delta": word + " "})
+            inner.append({"type": "response.output_text.done", **where, "content_index": 0, "text": text})
+            inner.append({"type": "response.content_part.done", **where, "content_index": 0, "part": part})
+        elif item["type"] == "function_call":
+            opened["arguments"] = ""
+            arguments = item["arguments"]
+            pieces = [arguments] if not isinstance(arguments, str) else [arguments[:5], arguments[5:]]
+            inner += [{"type": "response.function_call_arguments.delta", **where, "delta": p} for p in pieces]
+            if "no_arguments_done" not in self.quirks:
+                inner.append({"type": "response.function_call_arguments.done", **where, "arguments": arguments})
+        done = [] if "never_closed" in self.quirks else [{"type": "response.output_item.done", "output_index": n,
+                                                           "item": item}]  # fmt: skip
+        if "out_of_order" in self.quirks:  # the item announced only after its content
+            return [*inner, added, *done]
+        return [added, *inner, *done]
+
+
+#: the quirks FakeResponses hands on to FakeOpenAI's decisions (what the model answers)
+_SHARED_QUIRKS = frozenset({"mute_model", "ignores_json", "schema_as_object", "ignores_none", "ignores_parallel",
+                            "ignores_max_tokens", "drops_images"})  # fmt: skip
+
+
+def _as_chat(body: dict[str, Any]) -> dict[str, Any]:
+    """A Responses request as the chat-completions body FakeOpenAI decides on: instructions as a system message,
+    input items as messages, flat tools and tool_choice in the chat form, text.format as response_format."""
+    items = body["input"] if isinstance(body["input"], list) else [{"role": "user", "content": body["input"]}]
+    messages = [{"role": "system", "content": body["instructions"]}] if body.get("instructions") else []
+    for item in items:
+        if "role" in item:
+            content = item["content"]
+            if isinstance(content, list):
+                content = [dict(p, type="text") if p.get("type") == "input_text" else p for p in content]
+            messages.append({"role": item["role"], "content": content})
+        else:
+            messages.append({"role": "tool", "content": json.dumps(item)})
+    chat: dict[str, Any] = {"messages": messages, "max_tokens": body.get("max_output_tokens")}
+    if body.get("tools"):
+        chat["tools"] = [{"type": "function", "function": {"name": t["name"]}} for t in body["tools"]]
+    choice = body.get("tool_choice")
+    chat["tool_choice"] = {"function": {"name": choice["name"]}} if isinstance(choice, dict) else choice
+    chat["parallel_tool_calls"] = body.get("parallel_tool_calls", True)
+    fmt = (body.get("text") or {}).get("format")
+    if fmt:
+        chat["response_format"] = fmt
+    return chat

@@ -29,7 +29,7 @@ from hamr.kit import cli, run
 from hamr.kit import probes as p
 from hamr.kit import verdicts as v
 from hamr.kit import wire as w
-from hamr.kit.rules import ANTHROPIC, OPENAI
+from hamr.kit.rules import ANTHROPIC, OPENAI, RESPONSES
 
 Body = dict[str, Any]
 
@@ -50,6 +50,9 @@ class Defect:
     response: Callable[[w.Exchange], w.Exchange] | None = None
     #: offline, where the request change cannot reach a model: the answer it leads to
     offline: Callable[[w.Exchange], w.Exchange] | None = None
+    #: a defect the server under test has itself: its answer as a server without the defect sends it (constructed
+    #: from the specification), into which the defect is then planted; that answer alone must be judged honoured
+    repaired: Callable[[w.Exchange], w.Exchange] | None = None
 
     @property
     def probes(self) -> frozenset[str]:
@@ -241,7 +244,8 @@ def _prompt_tokens(body: Body, tokens: int) -> Body:
 # Anthropic
 
 
-def _anthropic(fn: Callable[[str, Body], list[tuple[str, Any]]]) -> Callable[[w.Exchange], w.Exchange]:
+def _typed_events(fn: Callable[[str, Body], list[tuple[str, Any]]]) -> Callable[[w.Exchange], w.Exchange]:
+    """Each JSON event of an Anthropic or Responses stream (each carries its ``type``) through ``fn``."""
     return _events(lambda name, value: fn(name, value) if isinstance(value, dict) else [(name, value)])
 
 
@@ -270,6 +274,68 @@ def _message_delta_without_usage(name: str, event: Body) -> list[tuple[str, Any]
     if event.get("type") == "message_delta":
         event.pop("usage", None)
     return [(name, event)]
+
+
+# Responses
+
+
+def _items_announced_late() -> Callable[[str, Body], list[tuple[str, Any]]]:
+    """Each ``response.output_item.added`` held back until its item's ``done``: the item's content arrives while
+    no item is open (litellm#36375: content events that belong to no announced item)."""
+    held: list[tuple[str, Any]] = []
+
+    def rewrite(name: str, event: Body) -> list[tuple[str, Any]]:
+        if event.get("type") == "response.output_item.added":
+            held.append((name, event))
+            return []
+        if event.get("type") == "response.output_item.done":
+            out, held[:] = [*held, (name, event)], []
+            return out
+        return [(name, event)]
+
+    return rewrite
+
+
+def _never_closed(name: str, event: Body) -> list[tuple[str, Any]]:
+    """No ``response.output_item.done`` or ``response.content_part.done``: what was added is never closed."""
+    if event.get("type") in ("response.output_item.done", "response.content_part.done"):
+        return []
+    return [(name, event)]
+
+
+def _function_call_arguments_as_object(item: Body) -> None:
+    if item.get("type") == "function_call" and isinstance(item.get("arguments"), str):
+        item["arguments"] = json.loads(item["arguments"] or "{}")
+
+
+def _responses_arguments_as_object(body: Body) -> Body:
+    """Every function_call item's ``arguments`` as a JSON object."""
+    for item in body.get("output") or []:
+        _function_call_arguments_as_object(item)
+    return body
+
+
+def _at_the_limit(body: Body, limit: int) -> bool:
+    usage = body.get("usage") or {}
+    return bool(limit) and isinstance(usage.get("output_tokens"), int) and usage["output_tokens"] >= limit
+
+
+def _with_status(body: Body, status: str, reason: str | None) -> Body:
+    return {**body, "status": status, "incomplete_details": {"reason": reason} if reason else None}
+
+
+def _stopped_at_the_limit(exchange: w.Exchange) -> w.Exchange:
+    """The answer as the specification has it: cut at ``max_output_tokens``, ``status: "incomplete"`` with
+    ``incomplete_details.reason`` ``max_output_tokens`` (what llama-server does not send)."""
+    limit = int((exchange.request_json() or {}).get("max_output_tokens") or 0)
+    cut = lambda body: _with_status(body, "incomplete", "max_output_tokens") if _at_the_limit(body, limit) else body  # noqa: E731
+    return _json_body(cut)(exchange)
+
+
+def _completed_anyway(exchange: w.Exchange) -> w.Exchange:
+    """``status: "completed"`` and no ``incomplete_details`` on an answer cut at its limit."""
+    done = lambda body: _with_status(body, "completed", None) if body.get("status") == "incomplete" else body  # noqa: E731
+    return _json_body(done)(exchange)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -301,8 +367,9 @@ def _has_system(body: Body) -> bool:
 
 
 def _first_user_text(body: Body) -> str:
-    for message in body.get("messages") or []:
-        if message.get("role") == "user":
+    turns = body.get("messages") or body.get("input") or []
+    for message in turns if isinstance(turns, list) else []:
+        if isinstance(message, dict) and message.get("role") == "user":
             content = message.get("content")
             return content if isinstance(content, str) else json.dumps(content)
     return ""
@@ -484,7 +551,7 @@ DEFECTS: tuple[Defect, ...] = (
         ANTHROPIC,
         (("stream_tool_call", BRK),),
         lambda b: _streamed(b) and _forced(b),
-        response=_anthropic(_stop_reason("end_turn")),
+        response=_typed_events(_stop_reason("end_turn")),
     ),
     Defect(
         "deltas sent to the wrong block",
@@ -492,7 +559,7 @@ DEFECTS: tuple[Defect, ...] = (
         ANTHROPIC,
         (("stream", BRK),),
         _streamed,
-        response=_anthropic(_delta_index_plus_one),
+        response=_typed_events(_delta_index_plus_one),
     ),
     Defect(
         "input_json_delta dropped",
@@ -500,7 +567,7 @@ DEFECTS: tuple[Defect, ...] = (
         ANTHROPIC,
         (("stream_tool_call", BRK),),
         lambda b: _streamed(b) and _forced(b),
-        response=_anthropic(_drop_input_json),
+        response=_typed_events(_drop_input_json),
     ),
     Defect(
         "message_delta without usage",
@@ -508,7 +575,41 @@ DEFECTS: tuple[Defect, ...] = (
         ANTHROPIC,
         (("stream_usage", BRK),),
         _streamed,
-        response=_anthropic(_message_delta_without_usage),
+        response=_typed_events(_message_delta_without_usage),
+    ),
+    # --- Responses (issue 32) --------------------------------------------------------------------------------------
+    Defect(
+        "events out of order",
+        "litellm#36375, litellm#38654",
+        RESPONSES,
+        (("stream", BRK),),
+        _streamed,
+        response=lambda exchange: _typed_events(_items_announced_late())(exchange),  # fresh state per answer
+    ),
+    Defect(
+        "an *.added never closed",
+        "CLIProxyAPI#4860",
+        RESPONSES,
+        (("stream", BRK),),
+        _streamed,
+        response=_typed_events(_never_closed),
+    ),
+    Defect(
+        "completed where incomplete belongs",
+        "issue 32 (llama.cpp's own /v1/responses)",
+        RESPONSES,
+        (("max_tokens", BRK),),
+        _about(p.LONG),
+        repaired=_stopped_at_the_limit,
+        response=_completed_anyway,
+    ),
+    Defect(
+        "arguments as an object",
+        "adk-go#1254, cc-switch#5100",
+        RESPONSES,
+        (("tool_call", BRK),),
+        lambda b: _forced(b) and not _streamed(b),
+        response=_json_body(_responses_arguments_as_object),
     ),
 )
 BY_NAME = {d.name: d for d in DEFECTS}
@@ -541,7 +642,7 @@ class Planting(httpx2.BaseTransport):
                 request.method, request.url, headers=headers, content=content, extensions=request.extensions
             )
         response = self.inner.handle_request(request)
-        if defect.response is None:
+        if defect.response is None and defect.repaired is None:
             return response
         try:
             content = response.read()
@@ -552,10 +653,18 @@ class Planting(httpx2.BaseTransport):
             for k, val in response.headers.items()
             if k.lower() not in ("content-length", "content-encoding", "transfer-encoding")
         }
-        exchange = defect.response(
-            w.Exchange(request.method, str(request.url), {}, b"", response.status_code, headers, content)
+        exchange = _rewritten(
+            defect,
+            w.Exchange(request.method, str(request.url), {}, request.content, response.status_code, headers, content),
         )
         return httpx2.Response(exchange.status, headers=dict(exchange.headers), content=exchange.body)
+
+
+def _rewritten(defect: Defect, exchange: w.Exchange) -> w.Exchange:
+    """The answer with the defect's byte changes (into the repaired answer, for a defect the server has itself)."""
+    if defect.repaired is not None:
+        exchange = defect.repaired(exchange)
+    return exchange if defect.response is None else defect.response(exchange)
 
 
 def _parsed(body: bytes) -> Any:
@@ -570,9 +679,10 @@ def _parsed(body: bytes) -> Any:
 # ------------------------------------------------------------------------------------------------------------------
 
 
-def plant(defect: Defect, cassette: w.Cassette) -> w.Cassette:
+def plant(defect: Defect, cassette: w.Cassette, *, repaired_only: bool = False) -> w.Cassette:
     """The cassette as a server with ``defect`` would have answered: every exchange whose request it touches
-    rewritten (its ``offline`` answer where the defect acts on the request, then its byte changes)."""
+    rewritten (its ``offline`` answer where the defect acts on the request, then its byte changes). With
+    ``repaired_only``: the answers of a defect the server has itself as a server without it sends them."""
     if _HELLO.name == cassette.conform.get("probe"):
         _HELLO_TOKENS.clear()
         for exchange in cassette.exchanges:
@@ -584,23 +694,23 @@ def plant(defect: Defect, cassette: w.Cassette) -> w.Cassette:
     for exchange in cassette.exchanges:
         body = exchange.request_json()
         if isinstance(body, dict) and defect.when(body):
-            if defect.offline is not None:
-                exchange = defect.offline(exchange)
-            if defect.response is not None:
-                exchange = defect.response(exchange)
+            if repaired_only:
+                exchange = defect.repaired(exchange) if defect.repaired is not None else exchange
+            else:
+                exchange = _rewritten(defect, defect.offline(exchange) if defect.offline is not None else exchange)
         exchanges.append(exchange)
     return replace(cassette, exchanges=exchanges)
 
 
-def judged(defect: Defect, run_dir: Path) -> dict[str, v.Verdict]:
-    """The verdict of each cell the defect targets, judged from the run's cassettes with the defect planted."""
+def judged(defect: Defect, run_dir: Path, *, repaired_only: bool = False) -> dict[str, v.Verdict]:
+    """The verdict of each cell the defect targets, judged from the run's cassettes with the defect planted (with
+    ``repaired_only``: with the server's own defect repaired, nothing planted)."""
     out = {}
     for probe_name in sorted(defect.probes):
         cassette = w.loads((run_dir / "cassettes" / f"{probe_name}.yaml").read_text(encoding="utf-8"))
         target = run.target_from(dict(cassette.conform["target"]))
-        out[probe_name] = run.judge(
-            p.BY_NAME[probe_name], plant(defect, cassette), target, f"{probe_name}.yaml (planted)"
-        )
+        rewritten = plant(defect, cassette, repaired_only=repaired_only)
+        out[probe_name] = run.judge(p.BY_NAME[probe_name], rewritten, target, f"{probe_name}.yaml (planted)")
     return out
 
 

@@ -165,7 +165,7 @@ def test_an_unreachable_url_is_one_clear_line(tmp_path):
         conform_cli.conform(target, None, tmp_path, w.Budget(10), 1, "t", inner=httpx2.MockTransport(refuse))
 
 
-def test_a_server_that_speaks_neither_protocol_is_one_clear_line(tmp_path):
+def test_a_server_that_speaks_none_of_the_protocols_is_one_clear_line(tmp_path):
     def web_server(request: httpx2.Request) -> httpx2.Response:
         if request.url.path == "/v1/models":
             return httpx2.Response(200, json={"data": [{"id": "m"}]})
@@ -175,8 +175,8 @@ def test_a_server_that_speaks_neither_protocol_is_one_clear_line(tmp_path):
     with pytest.raises(run.ConformError) as raised:
         conform_cli.conform(target, None, tmp_path, w.Budget(10), 1, "t", inner=httpx2.MockTransport(web_server))
     assert str(raised.value) == (
-        "http://web.test speaks neither protocol: "
-        "POST /v1/chat/completions answered 404; POST /v1/messages answered 404"
+        "http://web.test speaks none of the three protocols: POST /v1/chat/completions answered 404; "
+        "POST /v1/messages answered 404; POST /v1/responses answered 404"
     )
 
 

@@ -20,11 +20,13 @@ LIVE_PROVIDER = ENV.get(live_env.PROVIDER_VAR, "")
 #: the local targets, whose servers this project runs (gemma-3-270m): greedy decoding, a forced tool choice
 LOCAL = {"relay", *TARGETS}
 #: the request options that make gemma-3-270m call get_weather: llama-cpp-python honours a named tool choice with a
-#: grammar built from the tool's schema; llama-server takes "required" (its Anthropic endpoint maps any/tool to it)
+#: grammar built from the tool's schema; llama-server takes "required" (its Anthropic endpoint maps any/tool to it;
+#: a named choice is a 500 on its OpenAI and Responses endpoints)
 TOOL_OPTIONS: dict[str, dict[str, Any]] = {
     "relay": {"tool_choice": {"name": "get_weather"}},
     "local-anthropic": {"tool_choice": "required", "parallel_tool_calls": False},
     "local-openai": {"tool_choice": "required", "parallel_tool_calls": False},
+    "local-responses": {"tool_choice": "required", "parallel_tool_calls": False},
 }
 #: the options of the follow-up that carries the tool result, where they differ: llama-server's template parser needs
 #: its tool grammar off to take a text answer (tool_choice none; its Anthropic endpoint ignores {"type": "none"}, so
@@ -32,10 +34,18 @@ TOOL_OPTIONS: dict[str, dict[str, Any]] = {
 FOLLOW_UP_OPTIONS: dict[str, dict[str, Any]] = {
     "local-anthropic": {"tools": None},
     "local-openai": {"tool_choice": "none"},
+    "local-responses": {"tool_choice": "none"},
 }
 #: whether the server sends usage in streams (None: any server, either is honest): llama-cpp-python's ignores
-#: stream_options; llama-server honours stream_options.include_usage and sends usage in Anthropic streams
-STREAM_USAGE: dict[str, bool | None] = {"relay": False, "custom": None, "local-anthropic": True, "local-openai": True}
+#: stream_options; llama-server honours stream_options.include_usage, sends usage in Anthropic streams and in
+#: response.completed
+STREAM_USAGE: dict[str, bool | None] = {
+    "relay": False,
+    "custom": None,
+    "local-anthropic": True,
+    "local-openai": True,
+    "local-responses": True,
+}
 
 
 def live_config(provider: str, env: dict[str, str]) -> hamr.Config:

@@ -1,8 +1,8 @@
 """The real local servers behind the live targets, for the smoke and record sessions: llama-cpp-python's server for
-`relay` (127.0.0.1:1234) and llama.cpp's own `llama-server` for `local-anthropic` / `local-openai` (127.0.0.1:8081),
-both serving the same gemma-3-270m GGUF. This module owns building llama-server (once, into a cache directory),
-checking the build prerequisites, and starting a server only when nothing answers on its port, waiting until it
-answers and stopping it again (failure and Ctrl-C too; never a server someone else started).
+`relay` (127.0.0.1:1234) and llama.cpp's own `llama-server` for `local-anthropic` / `local-openai` / `local-responses`
+(127.0.0.1:8081), both serving the same gemma-3-270m GGUF. This module owns building llama-server (once, into a cache
+directory), checking the build prerequisites, and starting a server only when nothing answers on its port, waiting until
+it answers and stopping it again (failure and Ctrl-C too; never a server someone else started).
 
 Standard library only: nox imports this module before any environment exists.
 """
@@ -119,10 +119,11 @@ class Target:
     base_url: str
 
 
-#: llama-server speaks both protocols; `smoke -- local-anthropic` runs both targets against one server
+#: llama-server speaks all three protocols; `smoke -- local-anthropic` runs the three targets against one server
 TARGETS: dict[str, Target] = {
     "local-anthropic": Target(LLAMA_SERVER, "anthropic-compatible", LLAMA_SERVER.url),
     "local-openai": Target(LLAMA_SERVER, "openai-compatible", f"{LLAMA_SERVER.url}/v1"),
+    "local-responses": Target(LLAMA_SERVER, "openai-responses", f"{LLAMA_SERVER.url}/v1"),
 }
 
 

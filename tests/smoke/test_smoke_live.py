@@ -1,11 +1,11 @@
 """Live smoke tests against the provider named by HAMR_LIVE_PROVIDER (run them with `nox -s smoke -- <provider>`).
 
 Every check holds for any real server and model: no exact text is asserted. On the local targets (relay,
-local-anthropic, local-openai: gemma-3-270m) the tool call is forced with a tool choice and the round trip must
-happen, in chat and in stream; the arguments must parse as a JSON object, whatever they say. Where a server is known
-not to stream usage (llama-cpp-python's), the test checks that hamr reports none rather than inventing one; only
-`custom`, which points at any server, may also make no tool call. A 429 or 5xx from the provider fails the test with
-the provider's message; nothing here skips.
+local-anthropic, local-openai, local-responses: gemma-3-270m) the tool call is forced with a tool choice and the round
+trip must happen, in chat and in stream; the arguments must parse as a JSON object, whatever they say. Where a server is
+known not to stream usage (llama-cpp-python's), the test checks that hamr reports none rather than inventing one; only
+`custom`, which points at any server, may also make no tool call. A 429 or 5xx from the provider fails the test with the
+provider's message; nothing here skips.
 """
 
 from __future__ import annotations

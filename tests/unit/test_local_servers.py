@@ -482,9 +482,14 @@ def test_how_a_server_ended_is_said_plainly(code: int, said: str) -> None:
 def test_each_target_names_its_server() -> None:
     assert ls.server_for("relay") is ls.RELAY
     assert ls.server_for("local-anthropic") is ls.server_for("local-openai") is ls.LLAMA_SERVER
+    assert ls.server_for("local-responses") is ls.LLAMA_SERVER
     assert ls.server_for("deepseek") is None and ls.server_for("custom") is None
     assert ls.TARGETS["local-anthropic"].base_url == "http://127.0.0.1:8081"
     assert ls.TARGETS["local-openai"].base_url == "http://127.0.0.1:8081/v1"
+    assert (ls.TARGETS["local-responses"].base_url, ls.TARGETS["local-responses"].compatibility) == (
+        "http://127.0.0.1:8081/v1",
+        "openai-responses",
+    )
 
 
 def test_the_local_targets_need_nothing_and_are_offered_by_name() -> None:
@@ -492,6 +497,7 @@ def test_the_local_targets_need_nothing_and_are_offered_by_name() -> None:
 
     assert live_env.problem("local-anthropic", {}) is None
     assert live_env.problem("local-openai", {}) is None
+    assert live_env.problem("local-responses", {}) is None
     unknown = live_env.problem("local-antropic", {})
     assert unknown is not None and "did you mean 'local-anthropic'?" in unknown and "local-openai" in unknown
 
