@@ -380,13 +380,6 @@ def _about(prompt: list[dict[str, Any]]) -> Callable[[Body], bool]:
     return lambda body: _first_user_text(body) == text
 
 
-def _real_model(body: Body) -> Body:
-    return {**body, "model": _REAL_MODEL[0]} if _REAL_MODEL else body
-
-
-#: live: the model the server serves (an unknown model id is answered by it)
-_REAL_MODEL: list[str] = []
-
 IGN, BRK = v.IGNORED, v.BROKEN
 
 DEFECTS: tuple[Defect, ...] = (
@@ -461,8 +454,9 @@ DEFECTS: tuple[Defect, ...] = (
         OPENAI,
         (("error_unknown_model", IGN),),
         lambda b: b.get("model") == p.UNKNOWN_MODEL,
-        request=_real_model,
-        offline=_openai_text("Hello there."),
+        # llama-server serves an unknown model itself: its answer repaired as OpenAI's 404 first
+        repaired=_openai_error(404, "The model 'hamr-conform-no-such-model' does not exist"),
+        response=_openai_text("Hello there."),
     ),
     Defect(
         "unknown model answered 400",
@@ -478,8 +472,9 @@ DEFECTS: tuple[Defect, ...] = (
         OPENAI,
         (("json_object", IGN), ("json_schema", IGN)),
         lambda b: "response_format" in b,
-        request=_without("response_format"),
-        offline=_openai_text("Sure! The square root of 64 is 8."),
+        # llama-server answers these in prose itself: repaired as the JSON the format asks for first
+        repaired=_openai_text('{"result": 8}'),
+        response=_openai_text("Sure! The square root of 64 is 8."),
     ),
     Defect(
         "stop ignored",
@@ -740,8 +735,6 @@ def live(
     outcomes and the control's disagreements with the committed run's row."""
     outcomes: list[Outcome] = []
     protocol = target.protocol
-    models = _served_model(target, key)
-    _REAL_MODEL[:] = [models] if models else []
     with tempfile.TemporaryDirectory(prefix="hamr-planted-") as scratch:
         for defect in (d for d in DEFECTS if d.protocol == protocol):
             started = time.monotonic()
@@ -788,16 +781,6 @@ def live(
         + ("the server's own row" if not differs else "differs: " + "; ".join(differs))
     )
     return outcomes, differs
-
-
-def _served_model(target: run.Target, key: str | None) -> str | None:
-    headers = {"authorization": f"Bearer {key}", "x-api-key": key} if key else {}
-    try:
-        body = httpx2.get(f"{target.root}/v1/models", headers=headers, timeout=10.0).json()
-    except (httpx2.HTTPError, ValueError):
-        return None
-    data = body.get("data") if isinstance(body, dict) else None
-    return str(data[0]["id"]) if data else None
 
 
 def table(outcomes: list[Outcome]) -> str:

@@ -88,3 +88,15 @@ def test_the_score_table_names_each_miss():
     text = planted.table(outcomes)
     assert "| b | x#2 | seed | accepted but ignored | honoured (MISSED) |" in text
     assert text.endswith("Score: 1 of 2 planted defects give their cell and verdict.")
+
+
+@pytest.mark.parametrize(
+    ("defect", "probe", "expected"), CASES, ids=[f"{d.protocol}:{d.name}:{probe}" for d, probe, _ in CASES]
+)
+def test_each_planted_defect_changes_its_cells_verdict(defect, probe, expected):
+    """A defect is caught only if the kit's verdict moves: without it (the server's own answers, or them repaired
+    where the server has the defect itself) the cell must not already have the defect's verdict."""
+    own = json.loads((RUNS[defect.protocol] / "report.json").read_text(encoding="utf-8"))["verdicts"][probe]["kind"]
+    before = planted.judged(defect, RUNS[defect.protocol], repaired_only=True)[probe].kind if defect.repaired else own
+
+    assert before != expected, f"{defect.name}: {probe} is {before} before the defect is planted"
