@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import gc
 import sys
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -40,7 +40,7 @@ def left_to_the_collector() -> Iterator[list[str]]:
     assert finalizer is not None, "run inside an asyncio event loop"
     handed: list[str] = []
 
-    def finalize(agen: AsyncGenerator[Any, Any]) -> None:
+    def finalize(agen: Any) -> None:  # an async generator: typeshed's protocol lacks __qualname__
         if agen.__qualname__ != HTTPX2_LEAVES:
             handed.append(agen.__qualname__)
         finalizer(agen)
