@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -428,6 +428,14 @@ def _read_raw(response: httpx2.Response) -> bool:
     hot path; compressed bodies go through httpx2's decoders."""
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     return encoding in ("", "identity") and not response.is_stream_consumed
+
+
+def _reads(response: httpx2.Response) -> contextlib.aclosing[AsyncGenerator[bytes, None]]:
+    """The stream's async body reader (raw where ``_read_raw`` says), closed on leaving the ``async with`` and never
+    left to the garbage collector: asyncio would close it later on the event loop, and a collection in another
+    thread (a sync client's) that finds httpx2's nested body generators in a reference cycle closes the inner ones
+    there, in CPython, while the loop is closing them ("ValueError: async generator already executing")."""
+    return contextlib.aclosing(response.aiter_raw() if _read_raw(response) else response.aiter_bytes())
 
 
 def _to_httpx(
@@ -865,9 +873,10 @@ class AsyncClient(_ClientBase):
     async def _read(self, response: httpx2.Response, *, cut: bool = False) -> bytes:
         try:
             body = self._core.body(response, cut=cut)
-            async for chunk in response.aiter_bytes():
-                if not body.add(chunk):
-                    break
+            async with contextlib.aclosing(response.aiter_bytes()) as chunks:  # closed here: see _reads
+                async for chunk in chunks:
+                    if not body.add(chunk):
+                        break
             return body.bytes()
         finally:
             await response.aclose()
@@ -993,16 +1002,16 @@ class AsyncStream(_StreamBase):
             assert response is not None
             answered, delay = False, None
             try:
-                reads = response.aiter_raw() if _read_raw(response) else response.aiter_bytes()
-                async for chunk in reads:  # as Stream.__iter__ does
-                    for event in self._decoder.iter_feed(chunk):
-                        answered = answered or event.type in ANSWER_EVENTS
-                        yield event
-                    if answered:
-                        break
-                async for chunk in reads:
-                    for event in self._decoder.iter_feed(chunk):
-                        yield event
+                async with _reads(response) as reads:
+                    async for chunk in reads:  # as Stream.__iter__ does
+                        for event in self._decoder.iter_feed(chunk):
+                            answered = answered or event.type in ANSWER_EVENTS
+                            yield event
+                        if answered:
+                            break
+                    async for chunk in reads:
+                        for event in self._decoder.iter_feed(chunk):
+                            yield event
             except (self._core.lib.TransportError, self._core.lib.StreamError) as exc:
                 raise self._failure(exc) from None
             except StreamError as exc:

@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from types import TracebackType
 
-from tests.faults.faultkit import WIRES, stream_body
+from tests.faults.faultkit import WIRES, sse, stream_body
 
 HOLD = 10.0
 LIFETIME = 120.0
@@ -29,6 +29,7 @@ BEHAVIOURS = {
     "echo-key": "answers 401 with an error message that repeats the credentials it received",
     "huge-header": "answers 200 with a 1 MiB response header",
     "drip": "streams a text delta every DRIP seconds until the client hangs up (counted in hangups)",
+    "error-event": "streams the first deltas, then an error event (overloaded_error), and ends the body",
 }
 DRIP = 0.01
 
@@ -108,6 +109,12 @@ class _Handler(socketserver.StreamRequestHandler):
         except OSError:  # the client hung up: writing to its closed connection fails
             self.server.hangups += 1
             self.server.hung_up.set()
+
+    def do_error_event(self, protocol: str, stream: bool, headers: dict[str, str]) -> None:
+        wire = WIRES[protocol]
+        body = stream_body(wire, end=False) + sse(wire.error("overloaded_error", "Overloaded"), "error")
+        self._head("200 OK", "text/event-stream", len(body))
+        self.wfile.write(body)
 
     def do_echo_key(self, protocol: str, stream: bool, headers: dict[str, str]) -> None:
         received = " ".join(headers.get(h, "") for h in ("authorization", "x-api-key", "x-tenant"))

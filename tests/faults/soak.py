@@ -9,6 +9,8 @@ success or in the exact error its fault implies; a stream never repeats text; a 
 exactly the text the server sent; the attempts never exceed ``max_retries`` + 1 and honour Retry-After; a stream
 the caller left is hung up. Checked for the run: sockets and file descriptors return to their starting count,
 memory is flat from the first to the last window of requests, no ResourceWarning, nothing raised in a finalizer.
+Each request is checked as it ends and leaves only counts behind, in room set aside before the first request, so
+the memory windows measure the clients, not the soak's own records.
 Then the hostile bodies (an endless line, endless data lines, an endless chunked body): peak memory against the
 limits. The run stops by itself; the seed is printed, and ``--seed N`` replays a run's plan exactly.
 """
@@ -34,8 +36,9 @@ import time
 import tracemalloc
 import urllib.request
 import warnings
+from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,11 +258,21 @@ def settle(expected: int, seconds: float = 3.0) -> int:
 
 @dataclass
 class Report:
+    """The run's results. Per request it keeps only what the checks after the run need (``jobs``, ``ended_right``)
+    and the report's counts, all allocated before the first request, so that the RSS windows measure the clients.
+    Keeping every outcome (with its error and partial) and making a task or future per request up front, the soak
+    once measured its own records: 225.8 to 260.0 MiB over 100,000 requests, while tracemalloc showed hamr, httpx2
+    and httpcore2 flat."""
+
     seed: int
     requests: int
     concurrency: int
+    jobs: list[Job] = field(default_factory=list)
     seconds: float = 0.0
-    outcomes: list[Outcome] = field(default_factory=list)
+    ends: Counter[tuple[str, str]] = field(default_factory=Counter)  # (fault, how it ended): requests
+    lanes: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (kind, mode, protocol): requests
+    latencies: array[float] = field(default_factory=lambda: array("d"))  # seconds, by request id
+    ended_right: bytearray = field(default_factory=bytearray)  # by request id: 1 if it ended as its fault says
     attempts: dict[int, list[float]] = field(default_factory=dict)
     hangups: set[int] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
@@ -313,8 +326,9 @@ def run(
     ``nox -s soak`` and the short test do), or garbage that other code left for the collector is counted too.
     ``leak`` plants a leak (a connection to the server left open), for the test that proves the checks catch one."""
     seed = random.randrange(2**31) if seed is None else seed
-    report = Report(seed, requests, concurrency)
-    jobs = plan(requests, seed)
+    report = Report(seed, requests, concurrency, plan(requests, seed))
+    report.latencies = array("d", bytes(8 * requests))
+    report.ended_right = bytearray(requests)
     report.window = min(500, max(requests // 4, 1))
     caught: list[str] = []
     previous_hook = sys.unraisablehook
@@ -332,41 +346,45 @@ def run(
         lock = threading.Lock()
         first_window: list[int] = []
 
-        def finished(out: Outcome) -> Outcome:
+        def finished(out: Outcome) -> None:
             with lock:
+                check_outcome(report, out)
                 done[0] += 1
                 if done[0] == report.window:
                     first_window.append(rss())
-            return out
 
-        def sync_lane() -> list[Outcome]:
-            mine = [j for j in jobs if j.kind == "sync"]
-            with ThreadPoolExecutor(max(concurrency // 2, 1)) as pool:
-                return list(pool.map(lambda j: finished(call_sync(sync_clients[j.protocol], j)), mine))
+        # each lane's workers take the next job when they are free: no request waits as a task or a future, so
+        # what the lanes hold does not depend on the run's length
+        sync_jobs = (j for j in report.jobs if j.kind == "sync")
+        async_jobs = (j for j in report.jobs if j.kind == "async")
 
-        async def async_lane() -> list[Outcome]:
+        def sync_worker() -> None:
+            while (job := next_of(sync_jobs, lock)) is not None:
+                finished(call_sync(sync_clients[job.protocol], job))
+
+        async def async_lane() -> None:
             clients = {p: hamr.AsyncClient(c, env=env) for p, c in configs.items()}
-            gate = asyncio.Semaphore(max(concurrency - concurrency // 2, 1))
 
-            async def one(job: Job) -> Outcome:
-                async with gate:
-                    return finished(await call_async(clients[job.protocol], job))
+            async def worker() -> None:
+                for job in async_jobs:
+                    finished(await call_async(clients[job.protocol], job))
 
             try:
-                return await asyncio.gather(*(one(j) for j in jobs if j.kind == "async"))
+                await asyncio.gather(*(worker() for _ in range(max(concurrency - concurrency // 2, 1))))
             finally:
                 for client in clients.values():
                     await client.aclose()
 
         started = time.perf_counter()
-        with ThreadPoolExecutor(1) as side:
-            async_results = side.submit(asyncio.run, async_lane())
-            sync_results = sync_lane()
-            outcomes = sync_results + async_results.result()
+        threads = max(concurrency // 2, 1)
+        with ThreadPoolExecutor(1 + threads) as pool:
+            lanes = [pool.submit(asyncio.run, async_lane())] + [pool.submit(sync_worker) for _ in range(threads)]
+            for lane in lanes:
+                lane.result()
         report.seconds = time.perf_counter() - started
+        report.memory = (first_window[0] if first_window else rss(), rss())
         time.sleep(0.5)  # the server notices the last hang-ups
         stats = server.stats()
-        report.memory = (first_window[0] if first_window else rss(), rss())
         sockets_open = settle(sockets_before)
         for client in sync_clients.values():
             client.close()
@@ -382,51 +400,74 @@ def run(
         for sock in planted:
             sock.close()
     sys.unraisablehook = previous_hook
-    report.outcomes = sorted(outcomes, key=lambda o: o.job.rid)
     report.attempts = {int(k): v for k, v in stats["attempts"].items()}
     report.hangups = set(stats["hangups"])
     check(report)
     return report
 
 
+def next_of(jobs: Iterator[Job], lock: threading.Lock) -> Job | None:
+    """The next job for a sync worker (threads share one iterator), or None when none is left."""
+    with lock:
+        return next(jobs, None)
+
+
 def digest(report: Report) -> dict[str, Any]:
     """What the short soak's test checks, as JSON (the test runs the soak in a process of its own)."""
     return {
         "problems": report.problems,
-        "faults": sorted({o.job.fault for o in report.outcomes}),
-        "lanes": sorted({f"{o.job.kind} {o.job.mode} {o.job.protocol}" for o in report.outcomes}),
+        "faults": sorted({fault for fault, _ in report.ends}),
+        "lanes": sorted(" ".join(lane) for lane in report.lanes),
         "lost_partials": report.lost_partials,
         "repeated_text": report.repeated_text,
         "fds": report.fds,
         "sockets": report.sockets,
+        "outcomes_kept": sum(isinstance(o, Outcome) for o in gc.get_objects()),
     }
 
 
+def check_outcome(report: Report, out: Outcome) -> None:
+    """The checks of one request that need only its outcome, made as it ends; the report keeps its counts."""
+    job, expect, problems = out.job, out.job.expect, report.problems
+    report.ends[job.fault, _end(out)] += 1
+    report.lanes[job.kind, job.mode, job.protocol] += 1
+    report.latencies[job.rid] = out.seconds
+    name = _request(job)
+    sent = text_of(job.rid, job.pieces)
+    got = type(out.error) if out.error is not None else None
+    if got is not expect.error:
+        problems.append(f"{name}: expected {_name(expect.error)}, got {out.error!r}")
+        return
+    report.ended_right[job.rid] = 1
+    if job.mode == "stream" and out.delivered != out.text:
+        report.repeated_text += out.delivered.startswith(out.text) and out.delivered != out.text
+        problems.append(f"{name}: the caller was handed {out.delivered!r}, the stream holds {out.text!r}")
+    if job.fault == "abandon":
+        read = out.delivered.count(" ")
+        if read < LEAVE_AFTER or out.delivered != text_of(job.rid, read):
+            problems.append(f"{name}: left after {out.delivered!r}")
+    elif expect.error is None and out.text != sent:
+        report.repeated_text += len(out.text) > len(sent)
+        problems.append(f"{name}: expected the text {sent!r}, got {out.text!r}")
+    elif expect.partial and out.text != sent:
+        report.lost_partials += 1
+        problems.append(f"{name}: the partial holds {out.text!r}, the server sent {sent!r}")
+
+
+def _request(job: Job) -> str:
+    return f"request {job.rid} ({job.kind} {job.protocol} {job.mode}, {job.fault})"
+
+
 def check(report: Report) -> None:
+    """The checks that need the server's count (attempts, waits, hang-ups) for every request that ended as its
+    fault says, then those of the whole run."""
     problems = report.problems
-    for out in report.outcomes:
-        job, expect = out.job, out.job.expect
-        name = f"request {job.rid} ({job.kind} {job.protocol} {job.mode}, {job.fault})"
-        sent = text_of(job.rid, job.pieces)
-        got = type(out.error) if out.error is not None else None
-        if got is not expect.error:
-            problems.append(f"{name}: expected {_name(expect.error)}, got {out.error!r}")
+    for job in report.jobs:
+        if not report.ended_right[job.rid]:
             continue
-        if job.mode == "stream" and out.delivered != out.text:
-            report.repeated_text += out.delivered.startswith(out.text) and out.delivered != out.text
-            problems.append(f"{name}: the caller was handed {out.delivered!r}, the stream holds {out.text!r}")
-        if job.fault == "abandon":
-            read = out.delivered.count(" ")
-            if read < LEAVE_AFTER or out.delivered != text_of(job.rid, read):
-                problems.append(f"{name}: left after {out.delivered!r}")
-            if job.rid not in report.hangups:
-                problems.append(f"{name}: the server never saw the connection closed")
-        elif expect.error is None and out.text != sent:
-            report.repeated_text += len(out.text) > len(sent)
-            problems.append(f"{name}: expected the text {sent!r}, got {out.text!r}")
-        elif expect.partial and out.text != sent:
-            report.lost_partials += 1
-            problems.append(f"{name}: the partial holds {out.text!r}, the server sent {sent!r}")
+        expect, name = job.expect, _request(job)
+        if job.fault == "abandon" and job.rid not in report.hangups:
+            problems.append(f"{name}: the server never saw the connection closed")
         times = report.attempts.get(job.rid, [])
         if len(times) != expect.attempts or len(times) > MAX_RETRIES + 1:
             problems.append(f"{name}: {len(times)} attempts, expected {expect.attempts}")
@@ -508,27 +549,28 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def render(report: Report) -> list[str]:
-    outs = report.outcomes
-    latencies = sorted(o.seconds for o in outs)
+    latencies = sorted(report.latencies)
     p50 = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     retries = sum(len(t) for t in report.attempts.values()) - len(report.attempts)
-    kinds = Counter(o.job.fault for o in outs)
     rows = []
     for fault in FAULTS:
-        mine = [o for o in outs if o.job.fault == fault]
-        if not mine:
+        ends = {end: n for (f, end), n in report.ends.items() if f == fault}
+        if not ends:
             continue
-        ends = Counter(_end(o) for o in mine)
-        attempts = sum(len(report.attempts.get(o.job.rid, [])) for o in mine)
+        attempts = sum(len(report.attempts.get(j.rid, [])) for j in report.jobs if j.fault == fault)
         shown = ", ".join(f"{k} {v}" for k, v in sorted(ends.items()))
-        rows.append([f"`{fault}`", str(kinds[fault]), str(attempts), shown])
-    classes = Counter(_end(o) for o in outs)
+        rows.append([f"`{fault}`", str(sum(ends.values())), str(attempts), shown])
+    classes: Counter[str] = Counter()
+    for (_, end), n in report.ends.items():
+        classes[end] += n
     first, last = report.memory
     before, open_, closed = report.sockets
-    lanes = Counter(f"{o.job.kind} {o.job.mode}" for o in outs)
+    lanes: Counter[str] = Counter()
+    for (kind, mode, _), n in report.lanes.items():
+        lanes[f"{kind} {mode}"] += n
     summary = [
-        ["requests", f"{len(outs):,} ({', '.join(f'{k} {v}' for k, v in sorted(lanes.items()))})"],
+        ["requests", f"{lanes.total():,} ({', '.join(f'{k} {v}' for k, v in sorted(lanes.items()))})"],
         ["at most concurrent", str(report.concurrency)],
         ["wall time", f"{report.seconds:.1f} s"],
         ["retries (attempts beyond the first)", f"{retries:,}"],
@@ -550,6 +592,10 @@ def render(report: Report) -> list[str]:
         f"shared by {report.concurrency // 2} threads and one `AsyncClient` per protocol shared by "
         f"{report.concurrency - report.concurrency // 2} tasks, against `tests/faults/soak_server.py` in its own "
         f"process; `read_timeout` and `stream_idle_timeout` {IDLE:g} s, `max_retries` {MAX_RETRIES}.",
+        "",
+        "The memory rows measure the clients: each worker takes its next request when it is free (none waits as a "
+        "task or a future), each request is checked as it ends and leaves only counts and its latency behind, in "
+        "room set aside before the first request, and the server's attempt counts are read after the last window.",
         "",
         *_table(["measure", "value"], summary),
         "",
