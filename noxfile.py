@@ -545,8 +545,9 @@ def _conform_targets() -> dict[str, dict[str, str]]:
     return targets
 
 
-#: raw httpx (httpcore 1.0.9) runs beside raw httpx2, hamr's floor; the SDKs no longer install it
-BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14", "httpx>=0.27"]
+#: raw httpx (httpcore 1.0.9) runs beside raw httpx2, hamr's floor; the SDKs no longer install it; the OpenTelemetry
+#: SDK for the instrumentation section (hamr with telemetry on)
+BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14", "httpx>=0.27", "opentelemetry-sdk>=1.30"]
 
 
 @nox.session

@@ -268,7 +268,7 @@ class _Core:
         if telemetry is None:
             return None
         assert self.model is not None  # chat_request refused the request otherwise
-        return telemetry.start(self.settings, self.model, req, messages, options, self.secrets(), stream=stream)
+        return _otel.Operation(telemetry, self.settings, self.model, req, messages, options, self.secrets(), stream)
 
     def decoder(self, keep_text: bool = True, req: HTTPRequest | None = None) -> StreamDecoder:
         json_tool = req.json_tool if req is not None else None

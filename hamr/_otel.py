@@ -115,19 +115,6 @@ class Telemetry:
                 explicit_bucket_boundaries_advisory=SECONDS,
             )
 
-    def start(
-        self,
-        settings: ProviderSettings,
-        model: str,
-        req: HTTPRequest,
-        messages: Sequence[Mapping[str, Any]] | str,
-        options: Mapping[str, Any],
-        secrets: Sequence[str],
-        *,
-        stream: bool,
-    ) -> Operation:
-        return Operation(self, settings, model, req, messages, options, secrets, stream)
-
 
 _made: dict[tuple[Any, Any], Telemetry] = {}
 
@@ -351,13 +338,13 @@ class Operation:
         self._end(response, None)
 
     def end(self, error: Exception | None = None) -> None:
-        """The call ended without ``finish``: failed with ``error``, or left before its end (a stream broken off,
-        closed or dropped: ``hamr.stream.closed_early``)."""
+        """The call ended without ``finish``: failed with ``error``, or left before its end (``hamr.closed_early``: a
+        stream left by ``break``, ``close()``, its ``with`` block or the garbage collector, a task cancelled)."""
         if self._ended:
             return
         if self.span is not None:
             if error is None:
-                self.span.set_attribute("hamr.stream.closed_early", True)
+                self.span.set_attribute("hamr.closed_early", True)
             elif isinstance(error, ProviderError):
                 self.span.set_attributes(limit_attributes(error.rate_limits))
         self._end({}, error)

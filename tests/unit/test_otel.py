@@ -258,7 +258,7 @@ async def test_a_stream_span_ends_with_the_stream_and_measures_the_first_chunk(
         completion.usage.output_tokens,
     )
     assert 0 < a["gen_ai.response.time_to_first_chunk"] < (span.end_time - span.start_time) / 1e9
-    assert "hamr.stream.closed_early" not in a
+    assert "hamr.closed_early" not in a
     metrics = otel.metrics()
     ((_, first),) = metrics["gen_ai.client.operation.time_to_first_chunk"]
     assert first.count == 1
@@ -281,7 +281,7 @@ async def test_a_stream_left_early_ends_its_span_without_an_error(kind: str, ote
 
     span = otel.span
     assert span.end_time is not None
-    assert span.attributes["hamr.stream.closed_early"] is True
+    assert span.attributes["hamr.closed_early"] is True
     assert span.status.status_code == StatusCode.UNSET and "error.type" not in span.attributes
     ((attrs, _),) = otel.metrics()["gen_ai.client.operation.duration"]
     assert "error.type" not in attrs
@@ -295,7 +295,7 @@ def test_a_stream_entered_and_dropped_unread_ends_its_span(otel: Recorded) -> No
     del s
     gc.collect()
 
-    assert otel.span.attributes["hamr.stream.closed_early"] is True
+    assert otel.span.attributes["hamr.closed_early"] is True
 
 
 @KINDS
