@@ -15,7 +15,7 @@ from dataclasses import replace
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from . import _anthropic, _openai, _otel, _responses
+from . import _anthropic, _openai, _responses
 from ._config import Config, ProviderSettings, load_config
 from ._errors import (
     ConfigError,
@@ -32,7 +32,6 @@ from ._errors import (
     error_from_response,
     redact,
 )
-from ._limits import rate_limits
 from ._presets import ANTHROPIC, OPENAI, PRESETS, RESPONSES
 from ._pricing import Spend, is_local, price_for, prices_of_others
 from ._stream import StreamDecoder
@@ -41,10 +40,14 @@ from ._types import Completion, HTTPRequest, ModelInfo, StreamEvent
 if TYPE_CHECKING:
     import httpx
     import httpx2
+
+    from . import _limits, _otel
 else:
     from ._lazy import LazyModule
 
     httpx2 = LazyModule("httpx2")  # imported when the first client is made, not by `import hamr`
+    # on the first call, not by `import hamr` either (neither imports OpenTelemetry at all)
+    _limits, _otel = LazyModule("hamr._limits"), LazyModule("hamr._otel")
 
 #: the HTTP libraries whose clients ``http_client=`` takes: httpx2 (what hamr runs on) and httpx (its predecessor,
 #: which hamr never imports itself: a client of it means the caller imported it already)
@@ -241,7 +244,7 @@ class _Core:
             completion: Completion = self.protocol.parse_chat(self.provider, body, json_tool=req.json_tool)
         except HamrError as exc:
             raise self.scrub(exc) from None
-        limits = rate_limits(headers)
+        limits = _limits.rate_limits(headers)
         if limits is not None:
             completion = replace(completion, rate_limits=limits)
         self.record(completion, op)
@@ -754,7 +757,7 @@ class _StreamBase:
     def _opened(self, response: httpx2.Response) -> None:
         """A response began: its rate-limit headers go into the answer."""
         self._response = response
-        self._decoder.set_rate_limits(rate_limits(response.headers))
+        self._decoder.set_rate_limits(_limits.rate_limits(response.headers))
 
     def _end_op(self, error: Exception | None = None) -> None:
         """End this call's operation, once: failed with ``error``, else left before its end (a no-op once the
