@@ -241,21 +241,28 @@ class Operation:
             "server.port": url.port or (443 if url.scheme == "https" else 80),
         }
         self.span: Span | None = None
-        self._capture = False
+        #: whether the span records (its sampler kept it): only then is anything more worked out for it
+        self._recording = self._capture = False
         if telemetry.tracer is not None:
             from opentelemetry.trace import SpanKind
 
-            attributes = {**self.common, **request_attributes(req, options), "hamr.provider": settings.id}
-            attributes["hamr.protocol"] = settings.compatibility
-            if stream:
-                attributes["gen_ai.request.stream"] = True
-            self._capture = capture_content()
-            if self._capture:
-                attributes["gen_ai.input.messages"] = self._json(input_messages(messages))
-                system = options.get("system")
-                if system:
-                    attributes["gen_ai.system_instructions"] = self._json(_parts(system))
-            self.span = telemetry.tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes)
+            # the sampling-relevant attributes at the start, as the conventions ask; the rest only for a kept span
+            span = self.span = telemetry.tracer.start_span(
+                f"chat {model}", kind=SpanKind.CLIENT, attributes=self.common
+            )
+            self._recording = span.is_recording()
+            if self._recording:
+                attributes = {**request_attributes(req, options), "hamr.provider": settings.id}
+                attributes["hamr.protocol"] = settings.compatibility
+                if stream:
+                    attributes["gen_ai.request.stream"] = True
+                self._capture = capture_content()
+                if self._capture:
+                    attributes["gen_ai.input.messages"] = self._json(input_messages(messages))
+                    system = options.get("system")
+                    if system:
+                        attributes["gen_ai.system_instructions"] = self._json(_parts(system))
+                span.set_attributes(attributes)
         self._start = time.perf_counter()
 
     def _json(self, value: Any) -> str:
@@ -308,7 +315,7 @@ class Operation:
         if completion.model:
             response["gen_ai.response.model"] = completion.model
         usage = completion.usage
-        if self.span is not None:
+        if self.span is not None and self._recording:
             attributes = dict(response)
             if completion.id:
                 attributes["gen_ai.response.id"] = completion.id
@@ -342,7 +349,7 @@ class Operation:
         stream left by ``break``, ``close()``, its ``with`` block or the garbage collector, a task cancelled)."""
         if self._ended:
             return
-        if self.span is not None:
+        if self.span is not None and self._recording:
             if error is None:
                 self.span.set_attribute("hamr.closed_early", True)
             elif isinstance(error, ProviderError):

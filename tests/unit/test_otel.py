@@ -461,3 +461,25 @@ def test_hamr_never_imports_opentelemetry_itself() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["[]", "{}"]
+
+
+def test_a_span_the_sampler_drops_still_leaves_the_metrics() -> None:
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    tracers = TracerProvider(sampler=ALWAYS_OFF)
+    tracers.add_span_processor(SimpleSpanProcessor(exporter))
+    _install(tracers, MeterProvider(metric_readers=[reader]))
+    try:
+        p = protocols()["openai-compatible"]
+        c = client("sync", "openai-compatible", p.chat, p.stream)
+        c.chat("hi")
+        with c.stream("hi") as s:
+            list(s)
+    finally:
+        _install(None, None)
+
+    assert exporter.get_finished_spans() == ()
+    metrics = Recorded(exporter, reader).metrics()
+    assert sum(point.count for _, point in metrics["gen_ai.client.operation.duration"]) == 2  # a chat, a stream
+    assert [point.count for _, point in metrics["gen_ai.client.operation.time_to_first_chunk"]] == [1]
