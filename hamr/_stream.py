@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from ._errors import StreamError
 from ._sse import DEFAULT_MAX_EVENT_SIZE, RawEvent, SSEDecodeError, SSEDecoder
-from ._types import Completion, ReasoningBlock, StreamEvent, ToolCall, Usage
+from ._types import Completion, RateLimits, ReasoningBlock, StreamEvent, ToolCall, Usage
 
 _FINISH = {
     "stop": "stop",
@@ -269,6 +269,8 @@ class Accumulator:
         self.content_error: str | None = None
         self.model = ""
         self.id = ""
+        #: what the response's headers said about the provider's rate limits (set by the client, not the parser)
+        self.rate_limits: RateLimits | None = None
         self._think = ThinkSplitter() if think_tags else None
         # text passes straight through: no <think> splitting, or the splitter is past its decision ("text" state)
         self._plain = self._think is None
@@ -382,6 +384,7 @@ class Accumulator:
             stop_sequence=self.stop_sequence,
             content_blocks=self.content_blocks(text) if self.content_blocks is not None else (),
             content_error=self.content_error,
+            rate_limits=self.rate_limits,
         )
 
 
@@ -413,6 +416,10 @@ class StreamDecoder:
     @property
     def partial(self) -> Completion:
         return self._parser.acc.snapshot()
+
+    def set_rate_limits(self, limits: RateLimits | None) -> None:
+        """What the response's headers said about rate limits: part of ``partial`` and of the Completion."""
+        self._parser.acc.rate_limits = limits
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         return list(self.iter_feed(chunk))

@@ -124,6 +124,30 @@ class ReasoningBlock:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """One of the provider's limits as its response headers stated it: how many it allows in its window (``limit``),
+    how many are left (``remaining``), and in how many seconds from that response the window resets (``reset``);
+    None for what the provider did not say (or said in a form hamr cannot read)."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset: float | None = None
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """What the provider said about its rate limits on one response (README, "What an answer says"): its requests,
+    tokens, input-token and output-token limits (Anthropic states all four; OpenAI-style servers requests and
+    tokens), and ``retry_after``, the seconds its ``retry-after`` / ``retry-after-ms`` header asked to wait."""
+
+    requests: RateLimit | None = None
+    tokens: RateLimit | None = None
+    input_tokens: RateLimit | None = None
+    output_tokens: RateLimit | None = None
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
 class Completion:
     """One answer. ``finish_reason`` is normalised (README, "Finish reasons"); ``refusal`` is the model's refusal
     (OpenAI ``message.refusal``, Anthropic's ``stop_details`` explanation), None when it did not refuse;
@@ -149,6 +173,8 @@ class Completion:
     stop_sequence: str | None = None
     content_blocks: tuple[dict[str, Any], ...] = field(default=(), hash=False)
     content_error: str | None = None
+    #: what the provider's response headers said about its rate limits; None when they said nothing
+    rate_limits: RateLimits | None = None
 
     def json(self) -> Any:
         """The answer parsed as JSON (what ``response_format`` asks for); an InvalidResponseError carrying the

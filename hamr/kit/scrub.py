@@ -22,12 +22,14 @@ class _Request(Protocol):
 
 R = TypeVar("R", bound=_Request)
 
-#: response headers that change on every call and say nothing about the wire format
+#: response headers that change on every call and say nothing about the wire format. The rate-limit headers
+#: (``x-ratelimit-*``, ``anthropic-ratelimit-*``) change on every call too, but hamr reads them (``rate_limits``):
+#: they are kept, and a provider that stops sending them shows in the drift report
 VOLATILE_RESPONSE = re.compile(
     r"^(date|age|expires|etag|last-modified|set-cookie|cf-ray|cf-cache-status|alt-svc|nel|report-to|server-timing|via"
     r"|x-request-id|request-id|x-amzn-requestid|x-amz-cf-id|x-amz-cf-pop|x-cloud-trace-context|x-envoy-.*"
     r"|openai-processing-ms|openai-organization|openai-project|anthropic-organization-id|x-kong-.*"
-    r"|x-ratelimit-.*|anthropic-ratelimit-.*|x-groq-region|x-mistral-.*|strict-transport-security|vary"
+    r"|x-groq-region|x-mistral-.*|strict-transport-security|vary"
     r"|access-control-.*|cache-control|connection|keep-alive|transfer-encoding)$",
     re.IGNORECASE,
 )

@@ -119,6 +119,35 @@ def make_hamr(protocol: str, base_url: str, transport: Any = None, *, aio: bool 
     return cls(hamr_config(base_url), provider=f"bench-{protocol}", model=MODEL, http_client=http)
 
 
+def make_hamr_otel_api(protocol: str, base_url: str, transport: Any = None, *, aio: bool = False) -> Any:
+    """hamr in a program that imported the OpenTelemetry API but configured no provider: telemetry off."""
+    import opentelemetry.metrics
+    import opentelemetry.trace  # noqa: F401
+
+    return make_hamr(protocol, base_url, transport, aio=aio)
+
+
+def make_hamr_otel_sdk(protocol: str, base_url: str, transport: Any = None, *, aio: bool = False) -> Any:
+    """hamr in a program with the OpenTelemetry SDK configured as in production: a tracer provider whose batch span
+    processor hands every span to an exporter (one that drops them: the network is not hamr's cost), and a meter
+    provider whose reader aggregates every measurement. Telemetry on: a span and the histograms per stream."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class Dropped(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    tracers = TracerProvider()
+    tracers.add_span_processor(BatchSpanProcessor(Dropped()))
+    trace.set_tracer_provider(tracers)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    return make_hamr(protocol, base_url, transport, aio=aio)
+
+
 def make_sdk(protocol: str, base_url: str, transport: Any = None, *, aio: bool = False) -> Any:
     import anthropic
     import httpx2
@@ -463,6 +492,8 @@ CONSUMERS: dict[str, tuple[Callable[..., Any], Callable[..., Result], Callable[.
     "raw httpx2": (make_raw, raw_sync, raw_async),
     "raw httpx": (make_raw_httpx, raw_sync, raw_async),
     "hamr": (make_hamr, hamr_sync, hamr_async),
+    "hamr, OTel API imported": (make_hamr_otel_api, hamr_sync, hamr_async),
+    "hamr, OTel SDK on": (make_hamr_otel_sdk, hamr_sync, hamr_async),
     "sdk": (make_sdk, sdk_sync, sdk_async),
     "sdk helper": (make_sdk, sdk_helper_sync, sdk_helper_async),
 }

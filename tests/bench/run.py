@@ -1,7 +1,7 @@
 """``nox -s bench``: hamr against the official SDKs and raw httpx2 (raw httpx beside it). Prints the tables and writes
 BENCHMARKS.md.
 
-    python -m tests.bench.run [--quick] [--only import,decode,e2e,memory,suite,concurrency] [--out PATH] [--update]
+    python -m tests.bench.run [--quick] [--only import,decode,e2e,memory,suite,concurrency,otel] [--out PATH] [--update]
 
 ``--only SECTIONS --update`` runs some sections and writes them, with their summary lines, into the existing report
 (the rest of it kept, and a line in its header saying which sections were re-run when).
@@ -12,7 +12,9 @@ never asserted in the test suite): ``import hamr`` under a quarter of ``import o
 memory when not accumulating; with many concurrent streams, client CPU per event within 5% of raw httpx2 (paired
 median), p99 time to first token at 256 streams within 10% of raw httpx2 and, with a warm pool, within 1.1× of a
 cold pool (paired median), at least 5× the SDKs' events per CPU second, no more memory per open stream than the
-SDKs, one kept-alive connection for sequential calls.
+SDKs, one kept-alive connection for sequential calls; with OpenTelemetry imported and no provider configured, client
+CPU per event no different from hamr's without it (the paired median's 95% interval holds 1), and with it on,
+measured.
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from tests.bench import clients, concurrency, decode, e2e, importtime, memory, profiles, suite
+from tests.bench import clients, concurrency, decode, e2e, importtime, memory, profiles, suite, telemetry
 from tests.bench.streams import Spec
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("import", "decode", "e2e", "memory", "suite", "concurrency")
+SECTIONS = ("import", "decode", "e2e", "memory", "suite", "concurrency", "otel")
 PACKAGES = ("hamr", "httpx", "httpcore", "openai", "anthropic", "httpx2", "httpcore2", "pydantic", "h11")
+PACKAGES += ("opentelemetry-api", "opentelemetry-sdk")
 
 
 def _cpu() -> str:
@@ -630,6 +633,94 @@ def updated(existing: str, new: str, rerun: str) -> str:
     return "\n".join([*header, "## Summary", "", *summary, "", *body]).rstrip() + "\n"
 
 
+def _calls_table(res: telemetry.Calls) -> tuple[list[str], float, float]:
+    """The in-memory table, and the worst paired ratio with OpenTelemetry off (API imported) and on."""
+    head = ["protocol", "consumer", "CPU per chat call", "÷ hamr: paired (95% interval)", "CPU per stream event"]
+    head += ["÷ hamr: paired (95% interval)"]
+    rows, worst = [], {"off": 0.0, "on": 0.0}
+    for protocol in clients.PROTOCOLS:
+        for variant in telemetry.VARIANTS:
+            row = [protocol, f"{variant} ×{res.rounds}"]
+            for what in ("chat", "event"):
+                row.append(f"{res.median(protocol, variant, what):.2f} µs")
+                if variant == "hamr":
+                    row.append("—")
+                    continue
+                ratio, interval = res.paired(protocol, variant, what)
+                row.append(f"{ratio:.3f}× ({_interval(interval)})")
+                key = "off" if "API" in variant else "on"
+                worst[key] = max(worst[key], ratio)
+            rows.append(row)
+    return _table(head, rows), worst["off"], worst["on"]
+
+
+def section_otel(spec: Spec, pace: float, rounds: int) -> tuple[list[str], str]:
+    calls = telemetry.calls(spec, rounds)
+    memory_table, memory_off, memory_on = _calls_table(calls)
+    res = telemetry.run(spec, pace, rounds)
+    head = ["mode", "protocol", "N", "consumer", "client CPU per event", "÷ hamr: paired (95% interval)"]
+    head += ["÷ raw httpx2: paired (95% interval)"]
+    rows = []
+    worst_off, worst_on, worst_raw = 0.0, 0.0, 0.0
+    for mode, protocol, n in telemetry.cells():
+        for name in telemetry.NAMES:
+            c = res.cells[concurrency.Cell(mode, protocol, name, n)]
+            vs_hamr = vs_raw = "—"
+            if name != "raw httpx2":
+                r, interval = telemetry.ratio(res, mode, protocol, n, name, "raw httpx2")
+                vs_raw = f"{r:.3f}× ({_interval(interval)})"
+                if name == "hamr":
+                    worst_raw = max(worst_raw, r)
+            if name.startswith("hamr, "):
+                r, interval = telemetry.ratio(res, mode, protocol, n, name, "hamr")
+                vs_hamr = f"{r:.3f}× ({_interval(interval)})"
+                if "API" in name:
+                    worst_off = max(worst_off, r)
+                else:
+                    worst_on = max(worst_on, r)
+            rows.append([mode, protocol, str(n), f"{name} ×{c.runs}", _fig(c.cpu_per_event, "{:.2f} µs", 1e6)])
+            rows[-1] += [vs_hamr, vs_raw]
+    off, off_interval = telemetry.pooled(res, "hamr, OTel API imported", "hamr")
+    on, on_interval = telemetry.pooled(res, "hamr, OTel SDK on", "hamr")
+    off_ok = math.isnan(off_interval[0]) or off_interval[0] <= 1.0 <= off_interval[1]
+    verdict = (
+        f"client CPU per event, hamr with OpenTelemetry imported and no provider ÷ hamr without it, paired over every "
+        f"cell: {off:.3f}× ({_interval(off_interval)}; target: no difference, the interval holds 1: "
+        f"{'met' if off_ok else 'MISSED'}; the worst cell {worst_off:.3f}×); with the SDK on ÷ without: {on:.3f}× "
+        f"({_interval(on_interval)}; the worst cell {worst_on:.3f}×; measured, no target); hamr ÷ raw httpx2 in "
+        f"these cells, worst {worst_raw:.3f}× (section 6's target ≤ 1.05); from memory, ÷ hamr without "
+        f"OpenTelemetry, worst per chat call or stream event: off {memory_off:.3f}×, on {memory_on:.3f}×"
+    )
+    lines = [
+        "## 7. OpenTelemetry off and on",
+        "",
+        "The cells of section 6 where a wake-up carries many events "
+        + ", ".join(f"{m} N = {n}" for m, n in telemetry.CELLS)
+        + f", both protocols, {spec.text_deltas} text deltas and a tool call of {spec.fragments_per_call} fragments "
+        f"per stream, one event every {pace * 1e3:g} ms; {rounds} rounds, the consumers' order rotating. *hamr*: no "
+        "OpenTelemetry in the process (as without `hamr[otel]`). *hamr, OTel API imported*: the program imported "
+        "`opentelemetry.trace` and `opentelemetry.metrics` but configured no provider: hamr must do nothing more "
+        "(off). *hamr, OTel SDK on*: a `TracerProvider` with a `BatchSpanProcessor` (its exporter drops the spans: "
+        "the network is not hamr's cost) and a `MeterProvider` with a reader: one span and the three histograms per "
+        "stream, counted in the client's CPU with the SDK's own work. Each ratio is the paired median over rounds "
+        "with its distribution-free 95% interval; the verdict pools the rounds of every cell, since the worst of "
+        "eight medians, each with its own noise, would land above 1 by chance.",
+        "",
+        *_table(head, rows),
+        "",
+        f"From memory, the same hamr variants in fresh interpreters, {telemetry.CHATS} `chat` calls and "
+        f"{telemetry.STREAMS} whole streams ({', '.join(f'{n} {p}-style events' for p, n in calls.events.items())}) "
+        "served by a MockTransport one after another after a warm-up, the client's CPU time per call and per stream "
+        "event (the median of the runs; each ratio paired within its round): nothing but hamr and the "
+        "instrumentation runs, so its cost stands out of the machine's noise.",
+        "",
+        *memory_table,
+        "",
+        _sentence(verdict),
+    ]
+    return lines, verdict
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes and few repetitions: a smoke run")
@@ -677,6 +768,11 @@ def main() -> int:
         lines, verdict = section_concurrency(spec, 0.005, (1, 1) if quick else (15, 80), 1 if quick else 3, ns)
         body += [*lines, ""]
         summary.append(f"- Concurrency: {verdict}")
+    if "otel" in only:
+        spec = Spec(40, 1, 8) if quick else Spec(170, 1, 24)
+        lines, verdict = section_otel(spec, 0.005, 1 if quick else 15)
+        body += [*lines, ""]
+        summary.append(f"- OpenTelemetry: {verdict}")
     report = [
         "# Benchmarks",
         "",

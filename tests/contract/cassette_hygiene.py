@@ -27,6 +27,8 @@ KEY_SHAPED = re.compile(
 )
 #: request/response headers that carry credentials
 AUTH_HEADER = re.compile(r"^(authorization|proxy-authorization|x-api-key|api-key|cookie|set-cookie)$|key|token|secret")
+#: ...but not the rate-limit headers, whose names count tokens (``x-ratelimit-remaining-tokens``): numbers, kept
+RATE_LIMIT_HEADER = re.compile(r"^(x|anthropic)-ratelimit-")
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
 
 
@@ -62,7 +64,8 @@ def scan(path: Path) -> list[Finding]:
             headers = (interaction.get(side) or {}).get("headers") or {}
             for name, value in headers.items():
                 values = value if isinstance(value, list) else [value]
-                if AUTH_HEADER.search(name.lower()) and any(v and not PLACEHOLDER.search(str(v)) for v in values):
+                credential = AUTH_HEADER.search(name.lower()) and not RATE_LIMIT_HEADER.match(name.lower())
+                if credential and any(v and not PLACEHOLDER.search(str(v)) for v in values):
                     findings.append(Finding(path, f"interactions[{n}].{side} header {name!r} has no <PLACEHOLDER>"))
     return findings
 

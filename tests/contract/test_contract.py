@@ -8,6 +8,8 @@ Cassettes live in ``cassettes/<preset>/<test id>.yaml``.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 import hamr
 from hamr._mistral import mistral_tool_id
 from hamr._presets import RESPONSES
+from hamr.kit import cassette_format
 from hamr.kit.prompts import WEATHER
 from hamr.kit.scrub import placeholder
 from tests.contract.contract_cases import TRACE_HEADER, TRACE_VAR, WEATHER_PROMPT, Case
@@ -49,13 +52,30 @@ def _joined(events: list[hamr.StreamEvent], kind: str) -> str:
     return "".join(e.text for e in events if e.type == kind)
 
 
+#: the headers that state a rate limit's size or what is left of it, in every provider's form
+STATED = re.compile(r"^(x|anthropic)-ratelimit-(.+-)?(limit|remaining)(-.+)?$")
+
+
+def _limits_as_stated(record_mode: str, cassette: Path, limits: hamr.RateLimits | None) -> None:
+    """Every limit and remaining count the provider's response stated (its rate-limit headers, as the cassette keeps
+    them) is in ``limits``, and nothing else; a response that stated none gives no limits. Checked on replay (while
+    recording, the cassette is still being written)."""
+    if record_mode != "none":
+        return
+    headers = cassette_format.load(cassette.read_text())["interactions"][0]["response"].get("headers") or {}
+    stated = sorted(int(v) for k, v in headers.items() if STATED.match(k.lower()) and str(v).isdigit())
+    kinds = (limits.requests, limits.tokens, limits.input_tokens, limits.output_tokens) if limits else ()
+    read = sorted(n for kind in kinds if kind is not None for n in (kind.limit, kind.remaining) if n is not None)
+    assert read == stated
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # chat
 # ------------------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.contract("chat")
-def test_chat_returns_text_usage_and_finish_reason(case, contract):
+def test_chat_returns_text_usage_and_finish_reason(case, contract, record_mode, cassette_path):
     with contract.client() as client:
         completion = client.chat(MESSAGES, max_tokens=64)
 
@@ -66,6 +86,7 @@ def test_chat_returns_text_usage_and_finish_reason(case, contract):
     assert completion.usage.output_tokens > 0
     assert completion.provider == case.provider_id
     assert completion.tool_calls == ()
+    _limits_as_stated(record_mode, cassette_path, completion.rate_limits)
 
 
 @pytest.mark.contract("system_prompt")
@@ -140,7 +161,7 @@ def test_interpolated_header_is_left_out_when_its_variable_is_unset(case, contra
 
 
 @pytest.mark.contract("stream")
-def test_stream_deltas_join_to_the_final_text(case, contract):
+def test_stream_deltas_join_to_the_final_text(case, contract, record_mode, cassette_path):
     with contract.client() as client:
         events, completion = _stream(client, STREAM_MESSAGES, max_tokens=24)
 
@@ -151,6 +172,7 @@ def test_stream_deltas_join_to_the_final_text(case, contract):
     assert completion.finish_reason in ("stop", "length")
     assert events[-1].type == "done"
     assert events[-1].completion == completion
+    _limits_as_stated(record_mode, cassette_path, completion.rate_limits)
 
     body = contract.body()
     assert body["stream"] is True
@@ -375,7 +397,7 @@ def test_unknown_model_raises_bad_request_error(case, contract):
 
 
 @pytest.mark.contract("error_429")
-def test_rate_limit_is_retried_after_the_asked_delay_then_raised(case, contract):
+def test_rate_limit_is_retried_after_the_asked_delay_then_raised(case, contract, record_mode, cassette_path):
     with contract.client(max_retries=1) as client:
         slept: list[float] = []
         client._sleep = slept.append  # nothing waits in the suite
@@ -389,6 +411,7 @@ def test_rate_limit_is_retried_after_the_asked_delay_then_raised(case, contract)
         assert 0 < slept[0] <= 0.5  # no Retry-After: hamr's own first backoff
     else:
         assert slept == [case.retry_after]
+    _limits_as_stated(record_mode, cassette_path, info.value.rate_limits)
 
 
 @pytest.mark.contract("error_5xx")
