@@ -620,17 +620,26 @@ def _parts(report: str) -> tuple[list[str], list[str], dict[str, list[str]]]:
 
 def updated(existing: str, new: str, rerun: str) -> str:
     """``existing`` with the sections of ``new`` and their summary lines put in place of its own, and ``rerun`` in
-    its header (in place of an earlier re-run's line)."""
+    its header (in place of an earlier re-run's line of the same sections; another section's stays, since what it
+    says still holds)."""
     header, summary, sections = _parts(existing)
     _, new_summary, new_sections = _parts(new)
     labels = {line.split(":", 1)[0]: line for line in new_summary}
     summary = [labels.pop(line.split(":", 1)[0], line) for line in summary] + list(labels.values())
     sections.update(new_sections)
-    header = [line for line in header if not line.startswith("- Re-run alone")]
+    header = [
+        line for line in header if not (line.startswith("- Re-run alone") and _sections_of(line) & _sections_of(rerun))
+    ]
     at = max(i for i, line in enumerate(header) if line.startswith("- ")) + 1
     header[at:at] = [rerun]
     body = [line for number in sorted(sections) for line in sections[number]]
     return "\n".join([*header, "## Summary", "", *summary, "", *body]).rstrip() + "\n"
+
+
+def _sections_of(rerun: str) -> set[str]:
+    """The sections a re-run line names (``--only decode,otel``); none named: every section."""
+    named = rerun.split("`--only ", 1)[1].split()[0].strip("`") if "`--only " in rerun else ",".join(SECTIONS)
+    return set(named.split(","))
 
 
 def _calls_table(res: telemetry.Calls) -> tuple[list[str], float, float]:

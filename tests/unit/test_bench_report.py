@@ -95,3 +95,10 @@ def test_the_responses_bench_stream_is_in_order_and_decodes_to_what_the_bench_ch
     want = expected(spec)
     calls = tuple((c.id, c.name, c.raw_arguments) for c in stream.completion.tool_calls)
     assert (text, stream.completion.text, calls) == (want.text, want.text, want.tool_calls)
+
+
+def test_an_update_keeps_another_sections_re_run_line() -> None:
+    once = run.updated(REPORT, DECODE_ONLY, "- Re-run alone (`--only decode --update`): decode first")
+    twice = run.updated(once, DECODE_ONLY, "- Re-run alone (`--only import --update`): import")
+
+    assert "decode first" in twice and "(`--only import --update`): import" in twice
