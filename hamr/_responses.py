@@ -367,32 +367,44 @@ class StreamParser:
     def feed_many(self, sse_events: Sequence[RawEvent], out: list[StreamEvent]) -> None:
         """``feed`` for each event of a bulk read, into ``out``. The bulk of a stream, a delta (``DELTAS``: text,
         reasoning, a call's arguments) that names its output index, is done here with the checks that shape needs
-        and nothing more (inline: this loop runs once per event); any other event, or any doubt, goes to ``feed``.
-        The outcome is feed's: tests/property/test_bulk_read_properties.py compares them."""
+        and nothing more (inline: this loop runs once per event; the text deltas in a row to one part are counted
+        once); any other event, or any doubt, goes to ``feed``. The outcome is feed's:
+        tests/property/test_bulk_read_properties.py compares them."""
         feed, streamed, emit, add_text = self.feed, self._streamed, self._emit, self.acc.add_text
+        run_key: tuple[object, str, object] | None = None  # the part of the text deltas in a row just read
+        run = 0  # their characters, counted into _streamed at once when the run ends (before feed reads it)
         for event, data, _ in sse_events:
             try:
                 obj, end = scan_json(data, 0)  # as scan_whole does, without a call
             except (StopIteration, ValueError):
                 obj = end = None
             if (
-                end != len(data)
-                or type(obj) is not dict
-                or type(name := obj.get("type")) is not str
-                or (part := _DELTA_PARTS.get(name)) is None
-                or type(piece := obj.get("delta")) is not str
-                or not piece
-                or type(index := obj.get("output_index")) is not int
-                or type(number := obj.get(part[1], 0)) is not int
+                end == len(data)
+                and type(obj) is dict
+                and type(name := obj.get("type")) is str
+                and (part := _DELTA_PARTS.get(name)) is not None
+                and type(piece := obj.get("delta")) is str
+                and piece
+                and type(index := obj.get("output_index")) is int
+                and type(number := obj.get(part[1], 0)) is int
             ):
-                feed_one(feed, event, data, out)
+                kind = part[0]
+                if kind == "text":  # nearly every event: what _emit does with it, minus its checks
+                    if run_key is None or index != run_key[0] or number != run_key[2]:
+                        if run_key is not None:
+                            streamed[run_key] = streamed.get(run_key, 0) + run
+                        run_key, run = (index, kind, number), 0
+                    run += len(piece)
+                    add_text(piece, out)
+                else:
+                    emit((index, kind, number), piece, out)  # reads the count of its own part only
                 continue
-            key = (index, part[0], number)
-            if part[0] == "text":  # nearly every event: what _emit does with it, minus its checks
-                streamed[key] = streamed.get(key, 0) + len(piece)
-                add_text(piece, out)
-            else:
-                emit(key, piece, out)
+            if run_key is not None:
+                streamed[run_key] = streamed.get(run_key, 0) + run
+                run_key = None
+            feed_one(feed, event, data, out)
+        if run_key is not None:
+            streamed[run_key] = streamed.get(run_key, 0) + run
 
     # ---- lifecycle ----
 

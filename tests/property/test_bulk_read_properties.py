@@ -138,6 +138,8 @@ RESPONSES_CHUNKS = [
     _resp("response.output_text.delta", item_id="msg_1", output_index=0, delta="no part number"),
     _text("<think>not a tag here</think>"),
     _text("as OpenAI sends it", sequence_number=7, logprobs=[], obfuscation="x"),
+    _text("another part", content_index=1),
+    _text("another item", item_id="msg_2", output_index=4),
     _resp("response.output_item.added", output_index=1, item=_CALL),
     _args(1, '{"a": '),
     _args(1, "1}"),
@@ -191,7 +193,7 @@ PROTOCOLS: dict[str, tuple[Callable[[], EventParser], list[str], Callable[[str],
 SHORTCUTS = {
     "openai": ([0, 12, 13], [0, 13]),
     "anthropic": ([1, 2, 7, 8], [2, 8]),
-    "responses": ([0, 1, 2, 13, 14, 15, 16, 20, 21, 22, 23, 26, 28, 29, 33], [2, 13, 15, 16, 22, 23, 26, 28]),
+    "responses": ([0, 1, 2, 13, 16, 17, 18, 22, 23, 24, 25, 28, 30, 31, 35], [2, 13, 17, 18, 24, 25, 28, 30]),
 }
 
 
