@@ -12,7 +12,16 @@ from ._errors import InvalidResponseError, StreamError, error_from_response
 from ._openai import build_models, parse_models
 from ._openai import parse_usage as parse_chat_usage
 from ._sse import RawEvent
-from ._stream import Accumulator, ensure_call_id, feed_one, fix_surrogates, normalize_finish, settle_finish, stream_json
+from ._stream import (
+    Accumulator,
+    ensure_call_id,
+    feed_one,
+    fix_surrogates,
+    normalize_finish,
+    scan_json,
+    settle_finish,
+    stream_json,
+)
 from ._types import Completion, HTTPRequest, StreamEvent, ToolCall, Usage
 from ._wire import (
     assistant_text,
@@ -356,9 +365,46 @@ class StreamParser:
         return events
 
     def feed_many(self, sse_events: Sequence[RawEvent], out: list[StreamEvent]) -> None:
-        """``feed`` for each event of a bulk read, into ``out``."""
+        """``feed`` for each event of a bulk read, into ``out``. The bulk of a stream, a delta (``DELTAS``: text,
+        reasoning, a call's arguments) that names its output index, is done here with the checks that shape needs
+        and nothing more (inline: this loop runs once per event; the text deltas in a row to one part are counted
+        once); any other event, or any doubt, goes to ``feed``. The outcome is feed's:
+        tests/property/test_bulk_read_properties.py compares them."""
+        feed, streamed, emit, add_text = self.feed, self._streamed, self._emit, self.acc.add_text
+        run_key: tuple[object, str, object] | None = None  # the part of the text deltas in a row just read
+        run = 0  # their characters, counted into _streamed at once when the run ends (before feed reads it)
         for event, data, _ in sse_events:
-            feed_one(self.feed, event, data, out)
+            try:
+                obj, end = scan_json(data, 0)  # as scan_whole does, without a call
+            except (StopIteration, ValueError):
+                obj = end = None
+            if (
+                end == len(data)
+                and type(obj) is dict
+                and type(name := obj.get("type")) is str
+                and (part := _DELTA_PARTS.get(name)) is not None
+                and type(piece := obj.get("delta")) is str
+                and piece
+                and type(index := obj.get("output_index")) is int
+                and type(number := obj.get(part[1], 0)) is int
+            ):
+                kind = part[0]
+                if kind == "text":  # nearly every event: what _emit does with it, minus its checks
+                    if run_key is None or index != run_key[0] or number != run_key[2]:
+                        if run_key is not None:
+                            streamed[run_key] = streamed.get(run_key, 0) + run
+                        run_key, run = (index, kind, number), 0
+                    run += len(piece)
+                    add_text(piece, out)
+                else:
+                    emit((index, kind, number), piece, out)  # reads the count of its own part only
+                continue
+            if run_key is not None:
+                streamed[run_key] = streamed.get(run_key, 0) + run
+                run_key = None
+            feed_one(feed, event, data, out)
+        if run_key is not None:
+            streamed[run_key] = streamed.get(run_key, 0) + run
 
     # ---- lifecycle ----
 
@@ -488,10 +534,15 @@ class StreamParser:
 _Handler = Callable[[StreamParser, dict[str, Any], list[StreamEvent]], None]
 
 
+def _number_field(kind: str) -> str:
+    """The field of an event that numbers its part of this kind within the item."""
+    return "summary_index" if kind == "summary" else "content_index"
+
+
 def _part(kind: str, field: str) -> _Handler:
     """The handler of a delta (``field`` "delta") or of a done event that gives the part's full text in ``field``
     (a string, or a part object with ``text``), for one kind of part."""
-    index_field = "summary_index" if kind == "summary" else "content_index"
+    index_field = _number_field(kind)
 
     def handle(parser: StreamParser, obj: dict[str, Any], events: list[StreamEvent]) -> None:
         key = (parser._index(obj), kind, obj.get(index_field, 0))
@@ -504,6 +555,18 @@ def _part(kind: str, field: str) -> _Handler:
 
     return handle
 
+
+#: the delta events, each adding to one kind of part: the bulk of a stream (StreamParser.feed_many reads them itself)
+DELTAS = {
+    "response.output_text.delta": "text",
+    "response.refusal.delta": "refusal",
+    "response.reasoning_text.delta": "reasoning",
+    "response.reasoning.delta": "reasoning",  # Open Responses' name for the same event (its schema/events.tsp)
+    "response.reasoning_summary_text.delta": "summary",
+    "response.function_call_arguments.delta": "arguments",
+}
+#: each delta event's kind of part and the field that numbers that part, as feed_many reads them
+_DELTA_PARTS = {name: (kind, _number_field(kind)) for name, kind in DELTAS.items()}
 
 #: every event type hamr reads, and what it does with it; the spec's other events are passed over (PASSED_OVER)
 HANDLERS: dict[str, _Handler] = {
@@ -518,20 +581,14 @@ HANDLERS: dict[str, _Handler] = {
     "response.output_item.done": StreamParser._item_done,
     "response.content_part.added": StreamParser._content_part,
     "response.content_part.done": StreamParser._content_part,
-    "response.output_text.delta": _part("text", "delta"),
+    **{name: _part(kind, "delta") for name, kind in DELTAS.items()},
     "response.output_text.done": _part("text", "text"),
-    "response.refusal.delta": _part("refusal", "delta"),
     "response.refusal.done": _part("refusal", "refusal"),
-    "response.reasoning_text.delta": _part("reasoning", "delta"),
     "response.reasoning_text.done": _part("reasoning", "text"),
-    # Open Responses' names for the same two events (its schema/events.tsp)
-    "response.reasoning.delta": _part("reasoning", "delta"),
-    "response.reasoning.done": _part("reasoning", "text"),
-    "response.reasoning_summary_text.delta": _part("summary", "delta"),
+    "response.reasoning.done": _part("reasoning", "text"),  # Open Responses' name for the same event
     "response.reasoning_summary_text.done": _part("summary", "text"),
     "response.reasoning_summary_part.added": _part("summary", "part"),
     "response.reasoning_summary_part.done": _part("summary", "part"),
-    "response.function_call_arguments.delta": _part("arguments", "delta"),
     "response.function_call_arguments.done": _part("arguments", "arguments"),
 }
 
