@@ -544,8 +544,8 @@ def _conform_targets() -> dict[str, dict[str, str]]:
     import tomllib
 
     text = (Path(__file__).parent / "tests" / "conform" / "targets.toml").read_text(encoding="utf-8")
-    targets: dict[str, dict[str, str]] = tomllib.loads(text).get("targets", {})
-    return targets
+    tables: dict[str, dict[str, str]] = tomllib.loads(text).get("targets", {})
+    return {alias: table for name, table in tables.items() for alias in (name, *table.get("aliases", []))}
 
 
 #: raw httpx (httpcore 1.0.9) runs beside raw httpx2, hamr's floor; the SDKs no longer install it; the OpenTelemetry

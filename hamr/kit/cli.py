@@ -39,15 +39,27 @@ DEFAULT_TRIES = 3
 
 
 def targets(path: Path | None) -> dict[str, dict[str, Any]]:
-    """The named targets of a TOML file (``[targets.<name>]`` tables: url, protocol, key_env, model): name -> its
-    table; none without a file."""
+    """The named targets of a TOML file (``[targets.<name>]`` tables: url, protocol, key_env, model, aliases): name
+    -> its table, each alias -> the same table (a run under an alias is the target's own run, written under its
+    name); none without a file."""
     if path is None:
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise run.ConformError(f"--targets {path}: {exc}") from None
-    return {name: dict(table, name=name) for name, table in data.get("targets", {}).items()}
+    named: dict[str, dict[str, Any]] = {}
+    tables = data.get("targets", {})
+    for name, table in tables.items():
+        entry = dict(table, name=name)
+        aliases = entry.pop("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(alias, str) for alias in aliases):
+            raise run.ConformError(f"--targets {path}: targets.{name}.aliases: a list of names, not {aliases!r}")
+        for alias in (name, *aliases):
+            if alias in named or (alias != name and alias in tables):
+                raise run.ConformError(f"--targets {path}: targets.{name}.aliases: {alias!r} names another target")
+            named[alias] = entry
+    return named
 
 
 def parser(prog: str = "hamr conform") -> argparse.ArgumentParser:

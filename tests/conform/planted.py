@@ -808,8 +808,8 @@ def main(argv: list[str] | None = None) -> int:
         data["server"] = os.environ.get("HAMR_RECORD_SERVER", "")
         target = run.target_from(data)
         key = os.environ.get(target.key_env) if target.key_env else None
-        outcomes, differs = live(target, key, Path("conformance") / name)
-        print(f"\n## {name}\n\n{table(outcomes)}")
+        outcomes, differs = live(target, key, Path("conformance") / data["name"])
+        print(f"\n## {data['name']}\n\n{table(outcomes)}")
         failed += sum(not o.caught for o in outcomes) + bool(differs)
     return 1 if failed else 0
 

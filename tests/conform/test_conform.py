@@ -187,6 +187,41 @@ def test_bad_input_exits_2_with_one_line(capsys):
     assert err.startswith("conform: 'not-a-target' is neither a URL (http://...) nor a target")
 
 
+def test_a_target_answers_to_its_aliases_and_its_run_keeps_its_name(tmp_path):
+    path = tmp_path / "targets.toml"
+    path.write_text('[targets.server-a]\nurl = "http://a.test/v1"\naliases = ["a", "first"]\n', encoding="utf-8")
+
+    known = conform_cli.targets(path)
+
+    assert known["a"] is known["first"] is known["server-a"]
+    assert known["a"]["name"] == "server-a"  # the run is written to conformance/server-a
+    assert "aliases" not in known["a"]
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ('[targets.a]\nurl = "u"\naliases = "b"\n', "targets.a.aliases: a list of names, not 'b'"),
+        ('[targets.a]\nurl = "u"\naliases = ["b"]\n[targets.b]\nurl = "v"\n', "targets.a.aliases: 'b' names another"),
+        ('[targets.a]\nurl = "u"\naliases = ["c"]\n[targets.b]\nurl = "v"\naliases = ["c"]\n', "targets.b.aliases: 'c'"),
+    ],
+)
+def test_a_bad_alias_names_its_field(tmp_path, text, error):
+    path = tmp_path / "targets.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(run.ConformError, match=f"^--targets {path}: " + error.replace(".", r"\.")):
+        conform_cli.targets(path)
+
+
+def test_the_smoke_targets_names_reach_the_embedded_servers_conform_targets():
+    # `nox -s conform -- local-responses` (the name `nox -s smoke` and `nox -s record` use) runs llama-server's
+    # /v1/responses target and writes its committed run's folder
+    known = conform_cli.targets(REPO / "tests" / "conform" / "targets.toml")
+    for protocol in ("openai", "anthropic", "responses"):
+        assert known[f"local-{protocol}"]["name"] == f"llama-server-{protocol}"
+        assert (REPO / "conformance" / f"llama-server-{protocol}" / "report.json").is_file()
+
+
 @pytest.mark.parametrize(("quirks", "sent"), [((), True), (("no_usage",), False)])
 def test_the_toml_snippet_sets_what_hamr_then_honours(tmp_path, quirks, sent):
     _conform(tmp_path / "out", *quirks)
