@@ -97,6 +97,37 @@ def run(spec: Spec, reps: int) -> dict[tuple[str, str], dict[str, tuple[float, i
     return out
 
 
+def floor(spec: Spec, rounds: int, reads: str = "64 KiB") -> dict[str, list[float]]:
+    """{protocol: raw httpx2's CPU time ÷ hamr's, one ratio per round}: hamr against its floor, paired. In each round
+    the two run back to back (in turns: which goes first alternates), so the machine's state of the moment (load,
+    frequency, caches) weighs on both alike; the median of the ratios and its interval are the judgement, where two
+    medians taken apart (``run``) swing ±5–10% on a shared machine."""
+    want = expected(spec)
+
+    def check(result: clients.Result, who: str) -> None:
+        result.check(want.text, want.tool_calls, who)
+
+    out: dict[str, list[float]] = {}
+    for protocol in PROTOCOLS:
+        chunks = _chunks(protocol, spec, reads)
+        made = {
+            name: clients.CONSUMERS[name][0](protocol, "http://bench.invalid", _transport(httpx2, chunks))
+            for name in ("hamr", "raw httpx2")
+        }
+        runs = {name: partial(clients.CONSUMERS[name][1], client, protocol) for name, client in made.items()}
+        for name, fn in runs.items():
+            _timed(fn, check, name)  # warm-up
+        ratios = []
+        for i in range(rounds):
+            order = ["hamr", "raw httpx2"] if i % 2 == 0 else ["raw httpx2", "hamr"]
+            seconds = {name: _timed(runs[name], check, name) for name in order}
+            ratios.append(seconds["raw httpx2"] / seconds["hamr"])
+        for client in made.values():
+            client.close()
+        out[protocol] = ratios
+    return out
+
+
 def hamr_run(protocol: str, spec: Spec, reads: str) -> Callable[[], clients.Result]:
     """One run of the hamr consumer on this stream and read pattern (what a missed target is profiled with)."""
     make, consume, _ = clients.CONSUMERS["hamr"]

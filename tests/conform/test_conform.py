@@ -203,7 +203,10 @@ def test_a_target_answers_to_its_aliases_and_its_run_keeps_its_name(tmp_path):
     [
         ('[targets.a]\nurl = "u"\naliases = "b"\n', "targets.a.aliases: a list of names, not 'b'"),
         ('[targets.a]\nurl = "u"\naliases = ["b"]\n[targets.b]\nurl = "v"\n', "targets.a.aliases: 'b' names another"),
-        ('[targets.a]\nurl = "u"\naliases = ["c"]\n[targets.b]\nurl = "v"\naliases = ["c"]\n', "targets.b.aliases: 'c'"),
+        (
+            '[targets.a]\nurl = "u"\naliases = ["c"]\n[targets.b]\nurl = "v"\naliases = ["c"]\n',
+            "targets.b.aliases: 'c'",
+        ),
     ],
 )
 def test_a_bad_alias_names_its_field(tmp_path, text, error):
