@@ -12,18 +12,23 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import yaml
+
 from hamr.kit import cassette_format
 from tests.contract import contract_evidence
 from tests.contract.contract_cases import CASES, LIVE
 
-#: strings shaped like provider keys or bearer credentials; ``Bearer <PLACEHOLDER>`` is fine
+#: strings shaped like provider keys or bearer credentials; ``Bearer <PLACEHOLDER>`` is fine. A key starts a token:
+#: ``sk-`` inside a longer run of base64 (an encrypted reasoning item's content) is not one
 KEY_SHAPED = re.compile(
+    r"(?<![A-Za-z0-9+/])(?:"
     r"sk-ant-[A-Za-z0-9_\-]{8,}"
     r"|sk-or-(?:v1-)?[A-Za-z0-9_\-]{8,}"
     r"|sk-(?:proj-)?[A-Za-z0-9_\-]{16,}"
     r"|gsk_[A-Za-z0-9]{16,}"
-    r"|[Bb]earer\s+(?!<[A-Z0-9_]+>)[A-Za-z0-9._~+/=\-]{8,}"
     r"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"
+    r")"
+    r"|[Bb]earer\s+(?!<[A-Z0-9_]+>)[A-Za-z0-9._~+/=\-]{8,}"
 )
 #: request/response headers that carry credentials
 AUTH_HEADER = re.compile(r"^(authorization|proxy-authorization|x-api-key|api-key|cookie|set-cookie)$|key|token|secret")
@@ -51,8 +56,8 @@ def scan(path: Path) -> list[Finding]:
     ]
     try:
         document = cassette_format.load(text)
-    except (cassette_format.CassetteFormatError, ValueError) as exc:
-        return [*findings, Finding(path, f"unreadable: {exc}")]
+    except (cassette_format.CassetteFormatError, ValueError, yaml.YAMLError) as exc:
+        return [*findings, Finding(path, f"unreadable: {' '.join(str(exc).split())}")]
     findings += [Finding(path, problem) for problem in contract_evidence.problems(document.get("provenance"))]
     findings += [
         Finding(path, f"line {n}: cites ../shared, which is not part of the repository: cite the original source")

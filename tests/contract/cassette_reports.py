@@ -250,6 +250,8 @@ def evidence_date(provenance: Any) -> str | None:
     if not isinstance(provenance, dict):
         return None
     recording = provenance.get("recording")
+    if isinstance(recording, list):  # a conversation stored in several files: when its first turn was recorded
+        recording = recording[0] if recording else None
     cited = recording.get("recorded") if isinstance(recording, dict) else None
     value = provenance.get("date") or cited or provenance.get("constructed")
     return str(value)[:10] if value else None

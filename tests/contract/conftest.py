@@ -134,6 +134,13 @@ def default_cassette_name(contract_id: str) -> str:
     return contract_id
 
 
+@pytest.fixture
+def replaying(request: pytest.FixtureRequest, record_mode: str) -> bool:
+    """The test replays a committed cassette (not recording it live, nor constructing it: then the cassette is
+    written after the test, and what the directory holds before is not this run's)."""
+    return record_mode == "none" and not _constructing(request.config)
+
+
 @pytest.fixture(scope="session")
 def disable_recording(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--disable-recording")) or _constructing(request.config)

@@ -212,6 +212,8 @@ class RoundTrip:
     stream: bool = False
     #: provider-specific fields that ask for the reasoning (``extra_body``), as the recording asked
     request: dict[str, Any] = field(default_factory=dict)
+    #: the model asked, when it is not the case's reasoning model (the model of the real recording that answers)
+    model: str | None = None
 
 
 PARALLEL = ToolScenario(
@@ -256,6 +258,63 @@ def _weather_in(name: str, description: str) -> dict[str, Any]:
         },
     }
 
+
+#: OpenRouter's Responses API asked by neuraxes/neurouter (its captured fixtures, 2026-07-31): openai/gpt-5-mini,
+#: reasoning effort low, one get_weather call
+NEUROUTER_WEATHER = {
+    "name": "get_weather",
+    "description": "Look up historical weather for a city on a specific date.",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "description": "City name in English."},
+            "date": {"type": "string", "description": "Date in YYYY-MM-DD format."},
+            "units": {"type": "string", "description": "Temperature unit.", "enum": ["metric", "imperial"]},
+        },
+        "required": ["city", "date"],
+        "additionalProperties": False,
+    },
+}
+NEUROUTER_SYSTEM = (
+    "You are a conversion-test assistant. Call the requested tool exactly once and return no final prose before "
+    "receiving its result."
+)
+NEUROUTER_PROMPT = (
+    "Call get_weather for Shanghai on 2025-11-10 using metric units. Do not answer the weather from memory."
+)
+NEUROUTER_CALL = (("get_weather", {"city": "Shanghai", "date": "2025-11-10", "units": "metric"}),)
+NEUROUTER_TOOL = ToolScenario(NEUROUTER_PROMPT, (NEUROUTER_WEATHER,), NEUROUTER_CALL, model="openai/gpt-5-mini")
+NEUROUTER_STREAM_TOOL = ToolScenario(
+    "First say exactly: Preparing the weather lookup. Then call get_weather for Shanghai on 2025-11-10 using metric "
+    "units. Do not provide the weather from memory.",
+    (NEUROUTER_WEATHER,),
+    NEUROUTER_CALL,
+    model="openai/gpt-5-mini",
+)
+NEUROUTER_JSON = JsonScenario(
+    "Classify this router incident: customer traffic is slow in us-east, the OpenAI upstream is rate limited, the "
+    "Anthropic upstream is healthy, and retry pressure is rising.",
+    {
+        "type": "json_schema",
+        "name": "custom_schema",
+        "strict": True,
+        "schema": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "severity": {"type": "string", "enum": ["low", "medium", "high"]},
+                "affected_region": {"type": "string"},
+                "primary_cause": {"type": "string"},
+                "recommended_action": {"type": "string"},
+                "signals": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            },
+            "required": ["severity", "affected_region", "primary_cause", "recommended_action", "signals"],
+        },
+    },
+    "severity",
+    model="openai/gpt-5-mini",
+    max_tokens=1024,
+)
 
 TOGETHER_TWO_CALLS = ToolScenario(
     "What's the weather today in Boston and what will the weather be tomorrow in Chicago?",
@@ -642,11 +701,22 @@ CASES: dict[str, Case] = {
             support={**_cloud(), "round_trip": LIVE},
             provider="openrouter",
             config={"compatibility": RESPONSES},
+            tool=NEUROUTER_TOOL,
+            stream_tool=NEUROUTER_STREAM_TOOL,
+            forced_tool=SINGLE,
             reasoning_model="openai/gpt-oss-20b",
             stream_options=False,
             preset_headers={"HTTP-Referer": "https://pypi.org/project/hamr/", "X-OpenRouter-Title": "hamr"},
+            json_scenario=NEUROUTER_JSON,
+            vision_model="openai/gpt-5-mini",
             listed_model="anthropic/claude-3.7-sonnet",
-            round_trip=RoundTrip("What is 2+2?", stream=True),
+            round_trip=RoundTrip(
+                NEUROUTER_PROMPT,
+                (NEUROUTER_WEATHER,),
+                system=NEUROUTER_SYSTEM,
+                request={"reasoning": {"effort": "low", "summary": "auto"}},
+                model="openai/gpt-5-mini",
+            ),
         ),
         Case(
             "deepseek-responses",

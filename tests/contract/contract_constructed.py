@@ -60,10 +60,19 @@ def reference(name: str) -> Reply:
 RETRIED = "hamr retries once, then raises"
 
 
-def ref(name: str, note: str = "", times: int = 1, *, content_type: str | None = None, again: str = RETRIED) -> Spec:
+def ref(
+    name: str,
+    note: str = "",
+    times: int = 1,
+    *,
+    content_type: str | None = None,
+    again: str = RETRIED,
+    edits: str = "",
+) -> Spec:
     """A spec serving a real recording's response (``times`` times, ``again`` saying why), cited by its original
-    public source. ``content_type`` is added only where the source kept no response headers at all."""
-    return _real([recording(name)], note, times, content_type, again)
+    public source. ``content_type`` is added only where the source kept no response headers at all; ``edits`` says
+    what the source's author changed in what they captured, where their history shows it."""
+    return _real([recording(name)], note, times, content_type, again, edits)
 
 
 def refs(name: str, indices: Sequence[int], note: str = "") -> Spec:
@@ -72,7 +81,13 @@ def refs(name: str, indices: Sequence[int], note: str = "") -> Spec:
     return _real([recording(f"{name}#{n}") for n in indices], note, 1, None, RETRIED)
 
 
-def _real(recs: list[Any], note: str, times: int, content_type: str | None, again: str) -> Spec:
+def conversation(names: Sequence[str], note: str = "", *, content_type: str | None = None, edits: str = "") -> Spec:
+    """A spec serving a conversation a public source stores one turn per file (``github:...#0`` each), in order,
+    each file cited."""
+    return _real([recording(name) for name in names], note, 1, content_type, RETRIED, edits)
+
+
+def _real(recs: list[Any], note: str, times: int, content_type: str | None, again: str, edits: str = "") -> Spec:
     replies = []
     for rec in recs:
         headers = dict(rec.headers)
@@ -85,18 +100,25 @@ def _real(recs: list[Any], note: str, times: int, content_type: str | None, agai
     citation = dict(first.citation)
     kept_by = "the source stored" if first.name.startswith("github:") else f"of the recorded headers {CORPUS_HEADERS}"
     statement = _response_statement(first.body, first.headers, replies[0].headers, times, kept_by, again)
-    if len(recs) > 1:
+    cited: Any = citation
+    if len({rec.citation["path"] for rec in recs}) > 1:
+        cited = [rec.citation for rec in recs]
+        statement = f"each of the {len(recs)} interactions, in order: {statement}"
+    elif len(recs) > 1:
         citation["interaction_index"] = [rec.citation["interaction_index"] for rec in recs]
         statement = f"each of the {len(recs)} interactions, in order: {statement}"
     provenance: dict[str, Any] = {
         "source": REAL,
-        "recording": citation,
+        "recording": cited,
         "recorded_request": first.recorded_request if len(recs) == 1 else [rec.recorded_request for rec in recs],
         "request": REBUILT,
         "response": statement,
     }
-    if first.corpus_normalisation:
-        provenance["corpus_normalisation"] = first.corpus_normalisation
+    several = recs if isinstance(cited, list) else recs[:1]  # each file's own words; one file's said once
+    said = [rec.corpus_normalisation for rec in several if rec.corpus_normalisation]
+    normalisation = "; ".join([*dict.fromkeys(said), *([f"the source's own edits: {edits}"] if edits else [])])
+    if normalisation:
+        provenance["corpus_normalisation"] = normalisation
     if note:
         provenance["note"] = note
     return Spec(provenance, replies * times)
@@ -268,13 +290,6 @@ def mid_stream_error(model: str, message: str, type: str = "server_error", **top
 def _relay() -> dict[str, Spec]:
     llamacpp = "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md"
     return {
-        "tool_call": ref(
-            "relay/03-ollama-tool-call.json", "gemma-3-270m never calls tools; this is Ollama's (qwen3) real answer."
-        ),
-        "stream_tool_call": ref(
-            "relay/04-ollama-stream-tool-call.json",
-            "gemma-3-270m never calls tools; this is Ollama's (qwen3) real stream.",
-        ),
         "reasoning": ref("relay/05-llamabox-reasoning.json", "llama-box (llama.cpp-based) with a reasoning model."),
         "reasoning_stream": ref(
             "relay/04-ollama-stream-tool-call.json",
@@ -1389,6 +1404,22 @@ DEEPSEEK_RESPONSES = PYDANTIC + "test_deepseek_responses/test_deepseek_responses
 OPENROUTER_COT = OPENAI_RESPONSES + "test_openai_responses_raw_cot_stream_openrouter.yaml#0"
 OPENROUTER_CACHE = PYDANTIC + "test_openai_prompt_cache/test_openrouter_responses_prompt_cache_e2e.yaml#0"
 OPENAI_ERROR_EVENT = VERCEL + "openai-error.1.chunks.txt#0"
+#: OpenRouter's /api/v1/responses (openai/gpt-5-mini, 2026-07-31) as neurouter captured it: one request and its
+#: answer per pair of files; the JSON answers as of the commit that last changed them, the streams as first committed
+NEUROUTER = "github:neuraxes/neurouter@1f84626586a1d02555a5550bbce8b400edf68eab:internal/data/upstream/openai/mock/"
+NEUROUTER_FIRST = (
+    "github:neuraxes/neurouter@8549a0d5b76f4feb316af005cdae403f8b2f0b69:internal/data/upstream/openai/mock/"
+)
+NEUROUTER_JSON_EDITS = (
+    "the file is pretty-printed (two-space indents), and its reasoning item lost the member that followed "
+    "encrypted_content: the file's first version (8549a0d) keeps the comma before it, left when its author removed "
+    "the member (invalid JSON, mended in 1f84626); in the streams the same author captured that day that member is "
+    '"format": "openai-responses-v1"'
+)
+NEUROUTER_STREAM_EDITS = (
+    "none that its history shows: this is the file's first version (its next, 1f84626, removes the reasoning items' "
+    '"format": "openai-responses-v1" member)'
+)
 RESPONSES_DOCS = [
     "https://platform.openai.com/docs/api-reference/responses/object",
     "https://platform.openai.com/docs/api-reference/responses-streaming",
@@ -1599,9 +1630,6 @@ def _openrouter_responses() -> dict[str, Spec]:
     errors = "https://openrouter.ai/docs/api/reference/errors-and-debugging"
     overview = "https://openrouter.ai/docs/api/reference/responses/overview"
     m = "openai/gpt-oss-20b"
-    events = [json.loads(line[6:]) for line in recording(OPENROUTER_COT).body.decode().splitlines()
-              if line.startswith("data: {")]  # fmt: skip
-    completed = next(e["response"] for e in events if e["type"] == "response.completed")
     weather = call_item("call_contract_0001", "weather", WEATHER_ARGS)
     return {
         "chat": ref(OPENROUTER_CACHE, "The recorded request put a long cached catalogue before its question."),
@@ -1611,27 +1639,33 @@ def _openrouter_responses() -> dict[str, Spec]:
         "stream": ref(OPENROUTER_COT),
         "stream_usage": ref(OPENROUTER_COT),
         "reasoning_stream": ref(OPENROUTER_COT),
-        "reasoning": doc(
-            [overview, OPENROUTER_COT],
-            "the final Response of the recorded reasoning stream (shaped_after[0]'s response.completed) as a "
-            "non-streamed body",
-            reply(200, completed),
-            constructed=RESPONSES_WRITTEN,
+        "reasoning": ref(
+            NEUROUTER + "responses_reasoning_response.json#0",
+            "The recording is openai/gpt-5-mini's (reasoning effort medium, summary auto); hamr asks "
+            "openai/gpt-oss-20b, the model of the recorded reasoning stream.",
+            content_type=JSON["content-type"],
+            edits=NEUROUTER_JSON_EDITS,
         ),
-        "tool_call": doc(
-            [overview, OPENROUTER_CACHE],
-            "a function_call item in the recorded Response's shape (shaped_after[0])",
-            reply(200, response(m, [weather], id="gen-1764979200-contract")),
-            constructed=RESPONSES_WRITTEN,
+        "tool_call": ref(
+            NEUROUTER + "responses_tool_call_response.json#0",
+            "The recorded answer is encrypted reasoning (no summary) and the call.",
+            content_type=JSON["content-type"],
+            edits=NEUROUTER_JSON_EDITS,
         ),
-        "stream_tool_call": doc(
-            [overview, OPENROUTER_COT],
-            "the documented stream of a function call, framed as the recorded stream is (no event lines, a "
-            "PROCESSING comment, data: [DONE])",
-            response_stream(response(m, [weather], id="gen-1764979200-contract"), named=False),
-            constructed=RESPONSES_WRITTEN,
+        "stream_tool_call": ref(
+            NEUROUTER_FIRST + "responses_stream_tool_call_response.txt#0",
+            "The recorded stream is encrypted reasoning, one sentence of text, then the call in 18 argument deltas.",
+            content_type=SSE["content-type"],
+            edits=NEUROUTER_STREAM_EDITS,
         ),
-        "tool_result": ref(OPENROUTER_CACHE, TOOL_RESULT),
+        "tool_result": ref(
+            NEUROUTER + "responses_tool_result_response.json#0",
+            "OpenRouter's answer after the tool result (the recorded follow-up also asked for one sentence); what this "
+            "test checks is the follow-up request hamr sends (stored here as hamr built it) and that the text answer "
+            "parses.",
+            content_type=JSON["content-type"],
+            edits=NEUROUTER_JSON_EDITS,
+        ),
         "models": ref("openrouter/13-get-models-full.json", "The /models endpoint both protocols share."),
         "error_401": ref(
             "openrouter/03-error-401.json",
@@ -1693,24 +1727,26 @@ def _openrouter_responses() -> dict[str, Spec]:
             reply(200, response(m, [weather], id="gen-1764979200-contract")),
             constructed=RESPONSES_WRITTEN,
         ),
-        "response_format": doc(
-            [overview, "https://openrouter.ai/docs/features/structured-outputs"],
-            "the answer as JSON text following the requested schema",
-            reply(200, response(m, [message_item(JSON_ANSWER)], id="gen-1764979200-contract")),
-            constructed=RESPONSES_WRITTEN,
+        "response_format": ref(
+            NEUROUTER + "responses_structured_output_response.json#0",
+            content_type=JSON["content-type"],
+            edits=NEUROUTER_JSON_EDITS,
         ),
-        "image_input": doc(
-            [overview, "https://openrouter.ai/docs/features/multimodal/images"],
-            "a text answer about the image",
-            reply(200, response(m, [message_item("The image is a single red pixel.")], id="gen-1764979200-contract")),
-            constructed=RESPONSES_WRITTEN,
+        "image_input": ref(
+            NEUROUTER + "responses_vision_response.json#0",
+            "The recorded answer is about the recording's own image (a base64 PNG, recorded_request); what this test "
+            "checks is the image part hamr sends and that the answer parses.",
+            content_type=JSON["content-type"],
+            edits=NEUROUTER_JSON_EDITS,
         ),
-        "round_trip": ref(
-            OPENROUTER_COT,
-            "What this test checks is the follow-up request hamr sends, the recorded reasoning item among its input "
-            "exactly as received; the second answer is the first one again.",
-            times=2,
-            again="the second time as the answer to the follow-up",
+        "round_trip": conversation(
+            [NEUROUTER + "responses_tool_call_response.json#0", NEUROUTER + "responses_tool_result_response.json#0"],
+            "A tool round trip with reasoning, as OpenRouter answered it: encrypted reasoning and a call, then the "
+            "answer after the result. The recorded follow-up sent the reasoning and call items back without their "
+            "id and status, and the result's output was the weather itself; hamr sends the items exactly as "
+            "received (OpenRouter's tool-calling page shows input items with their id), its result is this test's.",
+            content_type=JSON["content-type"],
+            edits=NEUROUTER_JSON_EDITS,
         ),
     }
 
@@ -1895,4 +1931,5 @@ def _specs(preset: str) -> dict[str, Spec]:
 
 
 def spec(preset: str, test: str) -> Spec | None:
-    return _specs(preset).get(test)
+    """How ``preset``'s cassette for ``test`` is built, when it is built and not recorded live (None)."""
+    return _specs(preset).get(test) if preset in _BUILDERS else None

@@ -180,6 +180,8 @@ def head(text: str) -> dict[str, Any]:
 
 
 def _citation_problems(citation: Any, where: str) -> list[str]:
+    if isinstance(citation, list) and len(citation) > 1:  # a conversation the source stores in several files
+        return [problem for n, one in enumerate(citation) for problem in _citation_problems(one, f"{where}[{n}]")]
     if not isinstance(citation, Mapping):
         return [f"{where} must cite the original source (repo, path, commit, interaction_index)"]
     out = [f"{where}.{k} is missing" for k in ("repo", "path") if not citation.get(k)]
@@ -278,6 +280,12 @@ CHUNKS = (
 )
 
 
+FIXTURE_PAIR = (
+    "the source stores the response body alone, in its own file (the request it answered beside it, "
+    "{request}), with no status and no headers; the body here is read from that file as it is stored"
+)
+
+
 def _created(body: bytes) -> str | None:
     """The day the provider made the response: the Response's ``created_at`` (epoch seconds, UTC), in the body or
     in its first stream event; None when it has none."""
@@ -290,7 +298,9 @@ def _created(body: bytes) -> str | None:
 
 def public_recording(name: str) -> Recording:
     """Interaction ``#n`` of a public project's recording, ``github:<owner>/<name>@<commit>:<path>#<n>``: a vcrpy
-    cassette (pydantic-ai's YAML, JSON bodies stored parsed) or vercel/ai's ``.chunks.txt`` stream fixture."""
+    cassette (pydantic-ai's YAML, JSON bodies stored parsed), vercel/ai's ``.chunks.txt`` stream fixture, or a
+    captured pair of files (``<stem>_response.json`` or ``.txt``, an SSE stream, with ``<stem>_request.json`` beside
+    it: neurouter's)."""
     found = PUBLIC.match(name)
     if found is None:
         raise ReferenceError(f"{name!r} is not github:<owner>/<name>@<40-hex commit>:<path>#<interaction>")
@@ -309,6 +319,17 @@ def public_recording(name: str) -> Recording:
         lines = [line for line in text.split("\n") if line.strip()]
         body = "".join(f"data: {line}\n\n" for line in lines).encode("utf-8")
         status, headers, request, normalisation = 200, {"content-type": "text/event-stream"}, None, CHUNKS
+    elif re.search(r"_response\.(json|txt)$", path):
+        if index != 0:
+            raise ReferenceError(f"{name}: a captured response file holds one interaction (#0)")
+        sent_path = re.sub(r"_response\.(json|txt)$", "_request.json", path)
+        try:
+            sent = json.loads(_show(repo, commit, sent_path))
+        except ValueError as exc:
+            raise ReferenceError(f"{name}: {sent_path} is not JSON ({exc})") from None
+        body, status, headers = text.encode("utf-8"), 200, {}
+        request = {"method": "POST", "path": "(the source stores no URL)", "json": sent}
+        normalisation = FIXTURE_PAIR.format(request=sent_path)
     else:
         try:
             interaction = yaml.safe_load(text)["interactions"][index]

@@ -71,6 +71,28 @@ def test_scanner_fails_on_a_planted_key_shaped_string(planted, secret):
     assert secret not in " ".join(str(f) for f in findings), "the report must not print the secret back"
 
 
+@pytest.mark.parametrize("before", ["key=", "''", '"', ":", "_", "\t"])  # '' is YAML's quote in quotes
+def test_scanner_finds_a_key_after_any_separator(planted, before):
+    secret = PLANTED["openai key"]
+    planted.write_text(planted.read_text().replace("content: What's 2 + 2?", f"content: 'use {before}{secret}'"))
+
+    assert [f.problem for f in cassette_hygiene.scan(planted) if "key-shaped" in f.problem]
+
+
+def test_scanner_passes_a_key_shape_inside_a_longer_base64_run(planted):
+    # an encrypted reasoning item's content (OpenRouter's, neurouter's capture) holds "...ENA4sk-epoP7ma6..."
+    blob = "gAAAAABq" + X + "4sk-" + X + "+/" + X
+    planted.write_text(planted.read_text().replace("content: What's 2 + 2?", f"content: {blob}"))
+
+    assert cassette_hygiene.scan(planted) == []
+
+
+def test_scanner_reports_a_cassette_that_is_not_yaml(planted):
+    planted.write_text(planted.read_text().replace("content: What's 2 + 2?", "content: 'unclosed' quote'"))
+
+    assert [f.problem.split(":")[0] for f in cassette_hygiene.scan(planted)] == ["unreadable"]
+
+
 def test_scanner_fails_on_an_auth_header_without_placeholder(planted):
     planted.write_text(planted.read_text().replace("Bearer <DEEPSEEK_API_KEY>", "Bearer hunter2"))
 
@@ -301,6 +323,37 @@ def test_every_committed_cassette_is_one_of_the_three_evidence_kinds():
     assert set(kinds.values()) <= set(cassette_reports.EVIDENCE), {p: k for p, k in kinds.items() if k is None}
 
 
+def test_every_built_cassette_is_what_nox_record_construct_builds_now(tmp_path):
+    """``nox -s record -- <preset> --construct`` for every preset, into an empty directory (as the session does): it
+    passes, and every cassette it builds (constructed, or a real recording's response) is the committed one, byte
+    for byte; a cassette recorded live is not built. Needs the corpus and the public repositories' mirrors."""
+    if not contract_evidence.reference_root().is_dir() or not contract_evidence.public_root().is_dir():
+        pytest.skip(
+            f"no reference corpus at {contract_evidence.reference_root()} or no mirrors at "
+            f"{contract_evidence.public_root()} (set HAMR_REFERENCE_RESPONSES, HAMR_PUBLIC_REPOS)"
+        )
+    built = tmp_path / "built"
+    command = [sys.executable, "-m", "pytest", "tests/contract/test_contract.py", f"--cassette-root={built}"]
+    done = subprocess.run(
+        [*command, "--construct", "--block-network", "-p", "no:cacheprovider", "-q"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    paths = sorted(path.relative_to(built) for path in built.glob("*/*.yaml"))
+    live = [
+        p for p in paths if "recorded live" in (CASSETTES / p).read_text(encoding="utf-8").split("interactions:")[0]
+    ]
+    assert live == []
+    assert [p for p in paths if (built / p).read_bytes() != (CASSETTES / p).read_bytes()] == []
+    committed = [p.relative_to(CASSETTES) for p in CASSETTES.glob("*/*.yaml")]
+    unbuilt = [p for p in committed if p not in paths]
+    assert all(
+        "recorded live" in (CASSETTES / p).read_text(encoding="utf-8").split("interactions:")[0] for p in unbuilt
+    )
+
+
 def test_real_recordings_replay_the_cited_response_as_their_provenance_says():
     """Each real-recording cassette serves exactly the corpus file its spec names (byte for byte, or but for number
     spelling where its provenance says so), and cites that file's original source. Needs the local corpus copy."""
@@ -320,8 +373,9 @@ def test_real_recordings_replay_the_cited_response_as_their_provenance_says():
                 raise
             # read at its commit from a public repository's git mirror, which this machine lacks: its citation is
             # checked whole here, its bytes where the mirrors are (a maintainer's checkout; HAMR_PUBLIC_REPOS)
-            cited = document["provenance"]["recording"]
-            assert re.fullmatch(r"[0-9a-f]{40}", cited["commit"]) and cited["repo"] and cited["path"], path
+            recording = document["provenance"]["recording"]
+            for cited in recording if isinstance(recording, list) else [recording]:
+                assert re.fullmatch(r"[0-9a-f]{40}", cited["commit"]) and cited["repo"] and cited["path"], path
             continue
         assert spec is not None and spec.provenance == document["provenance"], f"{path} is not what its spec builds"
         for reply, interaction in zip(spec.replies, document["interactions"], strict=True):
@@ -355,6 +409,26 @@ def test_a_conversation_cites_its_interactions_as_a_list():
     assert contract_evidence.problems(provenance) == []
 
 
+def test_a_conversation_stored_one_turn_per_file_cites_each_file():
+    provenance = contract_evidence.head(
+        (CASSETTES / "openrouter-responses" / "round_trip.yaml").read_text(encoding="utf-8")
+    )
+    paths = [cited["path"] for cited in provenance["recording"]]
+    assert [path.rsplit("/", 1)[1] for path in paths] == [
+        "responses_tool_call_response.json",
+        "responses_tool_result_response.json",
+    ]
+    assert len(provenance["recorded_request"]) == 2
+    assert contract_evidence.problems(provenance) == []
+    broken = {**provenance, "recording": [provenance["recording"][0], {**provenance["recording"][1], "commit": "x"}]}
+    assert contract_evidence.problems(broken) == [
+        "provenance.recording[1].commit must be the full 40-hex commit of the source",
+        "provenance.recording[1].url must point at the cited file at the cited commit "
+        f"(https://github.com/neuraxes/neurouter/blob/x/{paths[1]})",
+    ]
+    assert cassette_reports.evidence_date(provenance) == "2026-07-31"
+
+
 def _git(*args: str, cwd: Path) -> str:
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
     return done.stdout.strip()
@@ -379,6 +453,11 @@ def test_a_public_recording_is_read_at_its_commit_as_its_project_replays_it(tmp_
     ]}  # fmt: skip
     (work / "cassettes" / "a[x].yaml").write_text(yaml.safe_dump(cassette, sort_keys=False))
     (work / "s.chunks.txt").write_text('{"type":"response.created"}\n\n{"type":"error"}\n')
+    pair = {"model": "m", "store": False, "input": [{"type": "message", "role": "user", "content": "Hi"}]}
+    (work / "mock").mkdir()
+    (work / "mock" / "x_request.json").write_text(json.dumps(pair, indent=2))
+    (work / "mock" / "x_response.json").write_text('{\n  "id": "gen-1",\n  "created_at": 1785502387\n}')
+    (work / "mock" / "y_response.txt").write_text("data: {}\n\n")  # no request beside it
     _git("init", "-q", cwd=work)
     _git("add", ".", cwd=work)
     _git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "fixtures", cwd=work)
@@ -411,6 +490,19 @@ def test_a_public_recording_is_read_at_its_commit_as_its_project_replays_it(tmp_
     chunks = contract_evidence.recording(f"github:acme/suite@{commit}:s.chunks.txt#0")
     assert chunks.body == b'data: {"type":"response.created"}\n\ndata: {"type":"error"}\n\n'
     assert chunks.headers == {"content-type": "text/event-stream"} and "recorded" not in chunks.citation
+    captured = contract_evidence.recording(f"github:acme/suite@{commit}:mock/x_response.json#0")
+    assert captured.body == b'{\n  "id": "gen-1",\n  "created_at": 1785502387\n}'
+    assert captured.status == 200 and captured.headers == {}  # the content-type is the spec's to give
+    assert captured.citation["recorded"] == "2026-07-31"
+    assert captured.recorded_request == {
+        "endpoint": "POST (the source stores no URL)", "model": "m", "stream": False, "messages": ["user: Hi"],
+        "other fields": ["store"],
+    }  # fmt: skip
+    assert "mock/x_request.json" in captured.corpus_normalisation
+    with pytest.raises(contract_evidence.ReferenceError, match="holds one interaction"):
+        contract_evidence.recording(f"github:acme/suite@{commit}:mock/x_response.json#1")
+    with pytest.raises(contract_evidence.ReferenceError, match=r"cannot read mock/y_request\.json"):
+        contract_evidence.recording(f"github:acme/suite@{commit}:mock/y_response.txt#0")
     with pytest.raises(contract_evidence.ReferenceError, match="no interaction 2"):
         contract_evidence.recording(f"{name}#2")
     with pytest.raises(

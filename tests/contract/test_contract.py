@@ -56,11 +56,11 @@ def _joined(events: list[hamr.StreamEvent], kind: str) -> str:
 STATED = re.compile(r"^(x|anthropic)-ratelimit-(.+-)?(limit|remaining)(-.+)?$")
 
 
-def _limits_as_stated(record_mode: str, cassette: Path, limits: hamr.RateLimits | None) -> None:
+def _limits_as_stated(replaying: bool, cassette: Path, limits: hamr.RateLimits | None) -> None:
     """Every limit and remaining count the provider's response stated (its rate-limit headers, as the cassette keeps
     them) is in ``limits``, and nothing else; a response that stated none gives no limits. Checked on replay (while
-    recording, the cassette is still being written)."""
-    if record_mode != "none":
+    recording or constructing, the cassette is still being written)."""
+    if not replaying:
         return
     headers = cassette_format.load(cassette.read_text())["interactions"][0]["response"].get("headers") or {}
     stated = sorted(int(v) for k, v in headers.items() if STATED.match(k.lower()) and str(v).isdigit())
@@ -75,7 +75,7 @@ def _limits_as_stated(record_mode: str, cassette: Path, limits: hamr.RateLimits 
 
 
 @pytest.mark.contract("chat")
-def test_chat_returns_text_usage_and_finish_reason(case, contract, record_mode, cassette_path):
+def test_chat_returns_text_usage_and_finish_reason(case, contract, replaying, cassette_path):
     with contract.client() as client:
         completion = client.chat(MESSAGES, max_tokens=64)
 
@@ -86,7 +86,7 @@ def test_chat_returns_text_usage_and_finish_reason(case, contract, record_mode, 
     assert completion.usage.output_tokens > 0
     assert completion.provider == case.provider_id
     assert completion.tool_calls == ()
-    _limits_as_stated(record_mode, cassette_path, completion.rate_limits)
+    _limits_as_stated(replaying, cassette_path, completion.rate_limits)
 
 
 @pytest.mark.contract("system_prompt")
@@ -161,7 +161,7 @@ def test_interpolated_header_is_left_out_when_its_variable_is_unset(case, contra
 
 
 @pytest.mark.contract("stream")
-def test_stream_deltas_join_to_the_final_text(case, contract, record_mode, cassette_path):
+def test_stream_deltas_join_to_the_final_text(case, contract, replaying, cassette_path):
     with contract.client() as client:
         events, completion = _stream(client, STREAM_MESSAGES, max_tokens=24)
 
@@ -172,7 +172,7 @@ def test_stream_deltas_join_to_the_final_text(case, contract, record_mode, casse
     assert completion.finish_reason in ("stop", "length")
     assert events[-1].type == "done"
     assert events[-1].completion == completion
-    _limits_as_stated(record_mode, cassette_path, completion.rate_limits)
+    _limits_as_stated(replaying, cassette_path, completion.rate_limits)
 
     body = contract.body()
     assert body["stream"] is True
@@ -397,7 +397,7 @@ def test_unknown_model_raises_bad_request_error(case, contract):
 
 
 @pytest.mark.contract("error_429")
-def test_rate_limit_is_retried_after_the_asked_delay_then_raised(case, contract, record_mode, cassette_path):
+def test_rate_limit_is_retried_after_the_asked_delay_then_raised(case, contract, replaying, cassette_path):
     with contract.client(max_retries=1) as client:
         slept: list[float] = []
         client._sleep = slept.append  # nothing waits in the suite
@@ -411,7 +411,7 @@ def test_rate_limit_is_retried_after_the_asked_delay_then_raised(case, contract,
         assert 0 < slept[0] <= 0.5  # no Retry-After: hamr's own first backoff
     else:
         assert slept == [case.retry_after]
-    _limits_as_stated(record_mode, cassette_path, info.value.rate_limits)
+    _limits_as_stated(replaying, cassette_path, info.value.rate_limits)
 
 
 @pytest.mark.contract("error_5xx")
@@ -553,7 +553,7 @@ def test_an_answer_goes_back_with_its_items_and_tool_results_by_call_id(case, co
     options: dict[str, Any] = {"tools": list(trip.tools) or None, "system": trip.system}
     options["extra_body"] = trip.request or None
     question = {"role": "user", "content": trip.prompt}
-    with contract.client(model=case.reasoning_model) as client:
+    with contract.client(model=trip.model or case.reasoning_model) as client:
         if trip.stream:
             _, first = _stream(client, [question], **options)
         else:
@@ -568,9 +568,11 @@ def test_an_answer_goes_back_with_its_items_and_tool_results_by_call_id(case, co
         else:
             second = client.chat(conversation, **options)
 
-    assert first.reasoning.strip(), "the recorded answer reasons"
     items = list(first.content_blocks)
-    assert any(item["type"] == "reasoning" for item in items)
+    reasoning = [item for item in items if item["type"] == "reasoning"]
+    assert reasoning, "the recorded answer reasons"
+    # its summary is the answer's reasoning text; an item without one still goes back, its encrypted content whole
+    assert first.reasoning.strip() or all(item.get("encrypted_content") for item in reasoning)
     sent = contract.body()["input"]
     assert sent[0] == question
     assert sent[1 : 1 + len(items)] == items  # every output item exactly as received, encrypted content and all
