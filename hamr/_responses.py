@@ -235,14 +235,16 @@ def parse_usage(data: Any) -> Usage | None:
     )
 
 
-def finish_reason(response: Mapping[str, Any]) -> str | None:
+def finish_reason(response: Mapping[str, Any], ended: str | None = None) -> str | None:
     """A response's ``status`` as a finish reason: ``completed`` is ``stop``; ``incomplete`` is its
     ``incomplete_details.reason`` (``max_output_tokens`` is ``length``, ``content_filter`` stays), ``incomplete``
-    when none is given; any other status passes through."""
-    status = response.get("status")
+    when none is given; any other status passes through. A response without a status (OpenRouter's, answering
+    through some upstreams) has the one its stream event says (``ended``), else ``incomplete`` when it gives
+    incomplete_details and ``completed`` when it does not: a whole body that names no reason to stop early."""
+    details = response.get("incomplete_details")
+    reason = details.get("reason") if isinstance(details, dict) else None
+    status = response.get("status") or ended or ("incomplete" if reason else "completed")
     if status == "incomplete":
-        details = response.get("incomplete_details")
-        reason = details.get("reason") if isinstance(details, dict) else None
         return normalize_finish(reason) or "incomplete"
     return normalize_finish("stop" if status == "completed" else status)
 
@@ -422,8 +424,12 @@ class StreamParser:
         if not self._streamed and not self.acc.calls:  # a server that sent the answer only at its end
             for n, item in enumerate(_dicts(response.get("output"))):
                 self._item_done({"item": item, "output_index": n}, events)
+        else:  # a call's arguments that only the final response brings (OpenRouter with Anthropic models)
+            for item in _dicts(response.get("output")):
+                if item.get("type") == "function_call":
+                    self._settle_call(item, events)
         self._final = response
-        self.acc.finish_reason = finish_reason(response)
+        self.acc.finish_reason = finish_reason(response, str(obj.get("type") or "").removeprefix("response.") or None)
         usage = parse_usage(response.get("usage"))
         if usage is not None:
             self.acc.set_usage(usage, events)
@@ -485,6 +491,20 @@ class StreamParser:
         if kind is not None:
             full = part.get("refusal") if kind == "refusal" else part.get("text")
             self._settle((self._index(obj), kind, obj.get("content_index", 0)), full, events)
+
+    def _settle_call(self, item: Mapping[str, Any], events: list[StreamEvent]) -> None:
+        """A function_call of the final response, found among the calls streamed (by its item id, else its call
+        id): the arguments it holds beyond what was streamed arrive now. Arguments that disagree with the streamed
+        ones (not their continuation) leave the streamed call as it is: its events are out already."""
+        index = self._index_of.get(item.get("id"))
+        if index not in self.acc.calls:
+            call_id = item.get("call_id")
+            index = next((key for key, (_, call) in self.acc.calls.items() if call_id and call.id == call_id), None)
+        full = item.get("arguments")
+        if index is None or not isinstance(full, str):
+            return
+        if full.startswith("".join(self.acc.calls[index][1].arguments)):
+            self._settle((index, "arguments", 0), full, events)
 
     def _settle(self, key: tuple[object, str, object], full: Any, events: list[StreamEvent]) -> None:
         """The part ``key`` is ``full`` in all: what its deltas did not bring arrives now."""

@@ -2,8 +2,9 @@
 as a stream in any form the spec and real servers allow, decodes to that Response. The forms: ``event:`` lines or
 none (OpenRouter sends none), a comment and ``data: [DONE]`` or not, each part streamed as deltas cut anywhere or
 sent only whole in its ``*.done`` event, ``*.done`` events repeating what the deltas brought or not, a reasoning
-item closed after the items that follow it (OpenRouter does), and the bytes cut into reads at any point, UTF-8
-characters included."""
+item closed after the items that follow it (OpenRouter does), a call whose arguments are "" until
+``response.completed`` brings them, the final item without its id (OpenRouter with Anthropic models does), and the
+bytes cut into reads at any point, UTF-8 characters included."""
 
 from __future__ import annotations
 
@@ -75,6 +76,16 @@ def render(response: list[Item], data: st.DataObject) -> tuple[bytes, list[dict[
         events.append({"type": "response.output_item.added", "output_index": n, "item": item.added(n)})
         late = item.kind == "reasoning" and data.draw(st.booleans(), label="close it later")
         closing: list[dict[str, Any]] = []  # a late reasoning item's done events, held back
+        if item.kind == "function_call" and data.draw(st.booleans(), label="arguments only at the end"):
+            where = {"output_index": n, "item_id": output[n]["id"]}
+            if data.draw(st.booleans(), label="an empty done event"):
+                events.append({"type": "response.function_call_arguments.done", "arguments": "", **where})
+            events.append(
+                {"type": "response.output_item.done", "output_index": n, "item": {**output[n], "arguments": ""}}
+            )
+            if data.draw(st.booleans(), label="the final item without its id"):
+                output[n] = {k: v for k, v in output[n].items() if k != "id"}
+            continue
         for k, text in enumerate(item.parts):
             where = {"output_index": n, "item_id": output[n]["id"]}
             if item.kind == "reasoning":

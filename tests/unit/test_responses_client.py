@@ -16,8 +16,9 @@ import httpx2
 import pytest
 
 import hamr
-from hamr import _cli
+from hamr import _cli, _responses
 from hamr._config import parse_config
+from tests.unit import openrouter_responses_wire as wire
 from tests.unit.test_client import Handler, Recorder, chat, make_client, stream
 
 ENV = {"OPENAI_API_KEY": "sk-test-openai-key-0123456789", "OPENROUTER_API_KEY": "sk-or-v1-test-key-0123456789"}
@@ -230,3 +231,70 @@ def test_cli_shows_the_protocol(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_an_unknown_compatibility_names_the_three() -> None:
     with pytest.raises(hamr.ConfigError, match="use one of openai-compatible, anthropic-compatible, openai-responses"):
         parse_config({"providers": {"work": {"base_url": "https://x.example/v1", "compatibility": "responses"}}})
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# OpenRouter's Responses API answering through other upstreams: real answers (tests/unit/openrouter_responses_wire.py)
+# ------------------------------------------------------------------------------------------------------------------
+
+OPENROUTER_RESPONSES = parse_config({"providers": {"openrouter": {"compatibility": "openai-responses"}}})
+SEND_SMS = {
+    "name": "sendSMS",
+    "description": "Send an SMS to any phone number",
+    "parameters": {"type": "object", "properties": {"to": {"type": "string"}, "body": {"type": "string"}}},
+}
+TEST_TOOL = {
+    "name": "test_tool",
+    "description": "A test tool",
+    "parameters": {"type": "object", "properties": {"message": {"type": "string"}}},
+}
+
+
+@KINDS
+async def test_an_openrouter_answer_without_a_status_is_a_finished_turn_with_its_call(kind: str) -> None:
+    recorder = Recorder(httpx2.Response(200, content=wire.NO_STATUS_TOOL_CALL))
+    client = make(kind, recorder, config=OPENROUTER_RESPONSES, provider="openrouter", model="anthropic/claude-sonnet-4")
+
+    completion = await chat(client, "Tell the passenger by SMS", tools=[SEND_SMS])
+
+    assert completion.finish_reason == "tool_calls"  # was None: the Response names no status
+    assert completion.text == "I'll send an SMS to 808-999-2345 with the flight delay information."
+    assert [(c.name, c.arguments["to"]) for c in completion.tool_calls] == [("sendSMS", "808-999-2345")]
+    assert completion.tool_calls[0].id == "toolu_vrtx_01DVJxsQtrfU7zXSmdwGjZBv"
+
+
+@KINDS
+async def test_openrouter_arguments_that_arrive_only_in_response_completed_are_the_calls(kind: str) -> None:
+    sse = {"content-type": "text/event-stream"}
+    recorder = Recorder(httpx2.Response(200, content=wire.ARGUMENTS_ONLY_AT_COMPLETED, headers=sse))
+    client = make(
+        kind, recorder, config=OPENROUTER_RESPONSES, provider="openrouter", model="anthropic/claude-sonnet-4.5"
+    )
+
+    events, completion = await stream(client, "Call the tool", tools=[TEST_TOOL])
+
+    call = completion.tool_calls[0]
+    assert (call.name, call.arguments) == ("test_tool", {"message": "Hello from the assistant"})  # was {}
+    fragments = [e for e in events if e.type == "tool_call"]
+    assert "".join(e.arguments for e in fragments) == call.raw_arguments  # the events tell the same call
+    assert completion.finish_reason == "tool_calls"
+    sent_back = completion.to_message()["content"]
+    assert [item["arguments"] for item in sent_back] == ['{"message": "Hello from the assistant"}']
+
+
+def test_arguments_in_response_completed_that_contradict_the_streamed_ones_leave_the_streamed_call() -> None:
+    # the events of a call are out already; a final response that says otherwise (not their continuation) changes
+    # nothing, rather than appending its text to theirs
+    parser = _responses.StreamParser("openrouter")
+    added = {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "f", "arguments": ""}
+    for data in (
+        {"type": "response.output_item.added", "output_index": 0, "item": added},
+        {"type": "response.function_call_arguments.delta", "output_index": 0, "item_id": "fc_1", "delta": '{"a":1}'},
+        {
+            "type": "response.completed",
+            "response": {"status": "completed", "output": [{**added, "arguments": '{"b":2}'}]},
+        },
+    ):
+        parser.feed("", json.dumps(data))
+    parser.end()
+    assert [c.raw_arguments for c in parser.acc.snapshot().tool_calls] == ['{"a":1}']
