@@ -24,6 +24,7 @@ import datetime
 import math
 import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -648,8 +649,8 @@ def updated(existing: str, new: str, rerun: str) -> str:
 
 def _sections_of(rerun: str) -> set[str]:
     """The sections a re-run line names (``--only decode,otel``); none named: every section."""
-    named = rerun.split("`--only ", 1)[1].split()[0].strip("`") if "`--only " in rerun else ",".join(SECTIONS)
-    return set(named.split(","))
+    named = re.search(r"`--only ([a-z,]+)", rerun)
+    return set((named.group(1) if named else ",".join(SECTIONS)).split(","))
 
 
 def _calls_table(res: telemetry.Calls) -> tuple[list[str], float, float]:

@@ -102,3 +102,11 @@ def test_an_update_keeps_another_sections_re_run_line() -> None:
     twice = run.updated(once, DECODE_ONLY, "- Re-run alone (`--only import --update`): import")
 
     assert "decode first" in twice and "(`--only import --update`): import" in twice
+
+
+def test_an_update_replaces_a_hand_written_re_run_line_of_its_section() -> None:
+    # a line written in by hand names its section as `--only otel`, followed by a comma
+    by_hand = run.updated(REPORT, DECODE_ONLY, "- Re-run alone (`--only decode`, written in by hand): decode old")
+    again = run.updated(by_hand, DECODE_ONLY, "- Re-run alone (`--only decode --update`): decode new")
+
+    assert "decode old" not in again and "decode new" in again
