@@ -1742,9 +1742,10 @@ def _openrouter_responses() -> dict[str, Spec]:
         "round_trip": conversation(
             [NEUROUTER + "responses_tool_call_response.json#0", NEUROUTER + "responses_tool_result_response.json#0"],
             "A tool round trip with reasoning, as OpenRouter answered it: encrypted reasoning and a call, then the "
-            "answer after the result. The recorded follow-up sent the reasoning and call items back without their "
-            "id and status, and the result's output was the weather itself; hamr sends the items exactly as "
-            "received (OpenRouter's tool-calling page shows input items with their id), its result is this test's.",
+            "answer after the result. The recorded follow-up sent the reasoning item back with its id but without "
+            "its status, the call without its id and status, and the result's output was the weather itself; hamr "
+            "sends the items exactly as received (OpenRouter's tool-calling page shows input items with their id), "
+            "its result is this test's.",
             content_type=JSON["content-type"],
             edits=NEUROUTER_JSON_EDITS,
         ),
